@@ -1,0 +1,36 @@
+# Imbalanced-loss benchmark suite. Two commands on a fresh machine: `make setup`, `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+# The CPU wheel of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
+TORCH_PIN := torch==2.13.0
+UI_PORT ?= 5000
+
+.PHONY: setup test test-slow bench bench-ci ui clean
+
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_PIN)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	@$(PY) -c "import torch, harness, loss_zoo; print('setup ok: torch', torch.__version__)"
+
+test:
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow:
+	$(PY) -m pytest -q -m slow
+
+bench:
+	$(PY) runner.py run benchmarks/default.yaml
+
+bench-ci:
+	$(PY) runner.py run benchmarks/smoke.yaml
+
+ui:
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(UI_PORT)
+
+clean:
+	rm -rf results/*/ mlruns mlartifacts .pytest_cache
+	@echo "kept mlflow.db and results/baselines/"

@@ -1,0 +1,105 @@
+"""Plain data types passed between the catalogue, imbalance control and the harness."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """A user-facing data problem: the message is one line naming the dataset and the value."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded dataset before any imbalance is applied.
+
+    Attributes
+    ----------
+    name : str
+        Catalogue name, e.g. ``synthetic/gaussian``.
+    X : ndarray of float64, shape (n, d)
+    y : ndarray of int64, shape (n,)
+        Binary data use 1 for the positive (minority) class.
+    citation : str
+    log_likelihood_ratio : ndarray of float64, shape (n,), optional
+        ``log p(x | y=1) - log p(x | y=0)`` where the generating process is known; the Bayes
+        posterior at class prior π is then ``sigmoid(llr + log(π / (1 - π)))``.
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    citation: str
+    log_likelihood_ratio: np.ndarray | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.y.max()) + 1
+
+
+@dataclass(frozen=True)
+class Source:
+    """One catalogue entry: a name, a parameter dataclass and a loader.
+
+    ``load(params, seed)`` returns a :class:`Dataset`; ``seed`` only matters for generated data.
+    ``describe`` gives (rows, features, classes, natural ratio) without generating large data.
+    """
+
+    name: str
+    params: type
+    load: Callable[[Any, int], Dataset]
+    citation: str
+    description: str
+    describe: Callable[[Any], tuple[int, int, int, float]] | None = None
+
+    def make_params(self, values: Mapping[str, Any] | None):
+        """Validate ``values`` against the parameter dataclass; unknown keys name the known ones."""
+        values = dict(values or {})
+        known = [f.name for f in fields(self.params)]
+        for key in values:
+            if key not in known:
+                raise DataError(
+                    f"{self.name}: unknown parameter {key!r}; known: {', '.join(known) or 'none'}"
+                )
+        try:
+            params = self.params(**values)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{self.name}: {exc}") from None
+        check = getattr(params, "check", None)
+        if check is not None:
+            check()
+        return params
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a prepared dataset."""
+
+    X: np.ndarray
+    y: np.ndarray
+    posterior: np.ndarray | None = None
+
+    def counts(self, n_classes: int) -> list[int]:
+        return np.bincount(self.y, minlength=n_classes).tolist()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A dataset at one imbalance ratio, split, standardised and fingerprinted."""
+
+    name: str
+    ratio: float
+    n_classes: int
+    train: Split
+    validation: Split
+    test: Split
+    fingerprint: str
+    info: dict = field(default_factory=dict)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.train.X.shape[1])

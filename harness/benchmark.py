@@ -1,0 +1,92 @@
+"""Run a whole benchmark: validate the plan, run every cell, track, store and summarise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+import datasets
+
+from . import results as results_store
+from .cells import Cell, expand
+from .errors import UserError
+from .pipeline import CellResult, DataProvider, run_cell
+from .spec import Spec
+from .tracking import MlflowTracker, NullTracker
+
+
+@dataclass
+class Outcome:
+    """What a benchmark run produced."""
+
+    table: pd.DataFrame
+    results_csv: Path
+    cells: list[CellResult]
+    failed: list[CellResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def check_plan(spec: Spec, data: DataProvider) -> None:
+    """Load and prepare every (dataset, ratio) before any work, so data errors stop the run early."""
+    for ds in spec.datasets:
+        for ratio in spec.imbalance_ratios:
+            try:
+                data.prepared(ds, ratio, 0)
+            except datasets.DataError as exc:
+                raise UserError(str(exc)) from None
+
+
+def run_benchmark(
+    spec: Spec,
+    *,
+    results_root: Path = Path("results"),
+    tracking_uri: str | None = None,
+    progress: bool = True,
+    threads: int = 1,
+) -> Outcome:
+    """Run every cell of ``spec``; ``tracking_uri=None`` turns tracking off.
+
+    Writes ``results_root/<spec.name>/results.csv`` after each cell (atomically), so the table
+    on disk is always complete for the cells finished so far.
+    """
+    started = time.perf_counter()
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    data = DataProvider(spec)
+    check_plan(spec, data)
+    cells: list[Cell] = expand(spec)
+    spec_hash = spec.spec_hash()
+    tracker = MlflowTracker(tracking_uri) if tracking_uri else NullTracker()
+    tracker.start(spec, spec_hash)
+    out_csv = Path(results_root) / spec.name / "results.csv"
+    done: list[CellResult] = []
+    per_cell = spec.tuning.n_trials + spec.evaluation.repetitions
+    status = "FAILED"
+    try:
+        with tqdm(total=len(cells) * per_cell, desc=spec.name, unit="fit", file=sys.stderr,
+                  disable=not progress, dynamic_ncols=True,
+                  mininterval=0.1 if sys.stderr.isatty() else 5.0) as bar:
+            for i, cell in enumerate(cells):
+                bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
+                before = bar.n
+                result = run_cell(spec, cell, data, progress=lambda: bar.update(1))
+                bar.update(before + per_cell - bar.n)
+                tracker.log_cell(result)
+                done.append(result)
+                results_store.write_csv(results_store.table(spec.name, spec_hash, done), out_csv)
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        table = results_store.table(spec.name, spec_hash, done)
+        summary = results_store.summary(table)
+        tracker.finish(out_csv, summary.to_string() if not summary.empty else "no results", status)
+    failed = [r for r in done if r.status != "ok"]
+    return Outcome(table, out_csv, done, failed, time.perf_counter() - started)

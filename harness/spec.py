@@ -1,0 +1,235 @@
+"""The benchmark spec: YAML in, a validated, immutable :class:`Spec` out.
+
+Unknown keys are errors; every error becomes one line naming the field and the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+import datasets
+
+from . import methods as methods_registry
+from . import metrics as metrics_registry
+from .errors import UserError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetSpec(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = Field(None, min_length=1, description="short name in tables and run names")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _known(self) -> "DatasetSpec":
+        try:
+            datasets.get_source(self.name).make_params(self.params)
+        except datasets.DataError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def identity(self) -> str:
+        """The name plus its parameters: what seeds hash, so a label never changes the data."""
+        if not self.params:
+            return self.name
+        return self.name + "(" + ",".join(f"{k}={self.params[k]}" for k in sorted(self.params)) + ")"
+
+    @property
+    def key(self) -> str:
+        """The label, else :attr:`identity`: the dataset's name in tables and run names."""
+        return self.label or self.identity
+
+
+class ModelSpec(_Strict):
+    name: Literal["logistic", "mlp"] = "mlp"
+    hidden_sizes: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32])
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class TrainingSpec(_Strict):
+    max_epochs: int = Field(50, ge=1)
+    batch_size: int = Field(256, ge=1)
+    patience: int = Field(5, ge=1)
+
+
+class TuningSpec(_Strict):
+    n_trials: int = Field(10, ge=1)
+    metric: str = "average_precision"
+    pruner: Literal["median", "none"] = "median"
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        metrics_registry.get(value)
+        return value
+
+
+DEFAULT_METRICS = ["roc_auc", "average_precision", "accuracy", "ece", "brier", "log_loss"]
+
+
+class EvaluationSpec(_Strict):
+    repetitions: int = Field(2, ge=1)
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        for name in value:
+            metrics_registry.get(name)
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected distinct metric names, got {value}")
+        return value
+
+
+class SplitSpec(_Strict):
+    train: float = Field(0.6, gt=0, lt=1)
+    validation: float = Field(0.2, gt=0, lt=1)
+    test: float = Field(0.2, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> "SplitSpec":
+        total = self.train + self.validation + self.test
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            raise ValueError(f"expected train + validation + test = 1, got {total:g}")
+        return self
+
+    @property
+    def fractions(self) -> tuple[float, float, float]:
+        return (self.train, self.validation, self.test)
+
+
+Ratio = Annotated[float, Field(ge=1)] | Literal["natural"]
+
+
+class Spec(_Strict):
+    """A benchmark: datasets × imbalance ratios × methods, with tuning and evaluation settings."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    imbalance_ratios: list[Ratio] = Field(min_length=1)
+    methods: list[str] = Field(min_length=1)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    tuning: TuningSpec = Field(default_factory=TuningSpec)
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    min_test_minority: int = Field(10, ge=1)
+
+    @field_validator("methods")
+    @classmethod
+    def _known_methods(cls, value: list[str]) -> list[str]:
+        for name in value:
+            methods_registry.get(name)
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected distinct method names, got {value}")
+        return value
+
+    @field_validator("datasets")
+    @classmethod
+    def _distinct_datasets(cls, value: list[DatasetSpec]) -> list[DatasetSpec]:
+        keys = [d.key for d in value]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise ValueError(f"dataset {key!r} appears twice; give each entry its own label")
+        return value
+
+    @field_validator("imbalance_ratios")
+    @classmethod
+    def _distinct_ratios(cls, value: list) -> list:
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected distinct ratios, got {value}")
+        return value
+
+    def spec_hash(self) -> str:
+        """A hash of the validated spec (defaults filled in): a changed hash means other results."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def _location(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            continue  # pydantic's internal union / validator steps
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "spec"
+
+
+def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Keys allowed at ``loc`` (for 'unknown key' messages)."""
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ()) or (annotation,)
+        nested = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return sorted(model.model_fields)
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """The first error as one line: where, what was given, what was expected."""
+    err = exc.errors()[0]
+    where = _location(err["loc"])
+    if err["type"] == "extra_forbidden":
+        known = _known_keys(Spec, err["loc"])
+        return f"{where}: unknown key; known keys here: {', '.join(known)}"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"{where}: required field is missing"
+    given = err.get("input")
+    if err["type"].startswith(("value_error", "assertion_error")):
+        return f"{where}: {msg}"
+    return f"{where}: {msg}, got {given!r}"
+
+
+def parse_spec(data: Any, *, source: str = "spec") -> Spec:
+    """Validate a spec given as a mapping; errors raise :class:`UserError` with one line."""
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: expected a mapping of spec keys, got {type(data).__name__}")
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{source}: {format_validation_error(exc)}") from None
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a YAML spec with the safe loader."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"spec: cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_spec(data, source=str(path))

@@ -1,0 +1,189 @@
+"""MLflow tracking, kept apart from computing: it logs finished :class:`CellResult` objects.
+
+Layout: experiment = benchmark; a parent run per cell with child runs per Optuna trial
+(params, per-epoch validation curve as steps) and per evaluation repetition (test metrics);
+one benchmark-level run holding the results table. Every run is written with few calls
+(``create_run``, one ``log_batch``, ``set_terminated``) to keep bookkeeping cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import UserError
+from .pipeline import CellResult, now_ms
+from .provenance import git_commit, package_versions
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch
+
+
+def resolve_tracking_uri(cli_value: str | None) -> str:
+    """``--tracking-uri``, else ``MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` here."""
+    return cli_value or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+class TrackingError(UserError):
+    """MLflow could not be reached or refused a write; the message names the store."""
+
+
+class NullTracker:
+    """Tracking off: the pipeline runs the same, nothing is logged."""
+
+    def start(self, spec, spec_hash: str) -> None:  # noqa: D102
+        pass
+
+    def log_cell(self, result: CellResult) -> None:  # noqa: D102
+        pass
+
+    def finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:  # noqa: D102
+        pass
+
+
+def _fmt(value: Any) -> str:
+    return "none" if value is None else (f"{value:.10g}" if isinstance(value, float) else str(value))
+
+
+class MlflowTracker:
+    """Logs a benchmark to the MLflow store at ``uri``."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.client = None
+        self.experiment_id: str | None = None
+        self.benchmark_run_id: str | None = None
+        self._common_tags: dict[str, str] = {}
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # MLflow raises many types; all become one line naming the store
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TrackingError(f"tracking store {self.uri}: {what} failed: {first}") from None
+
+    def start(self, spec, spec_hash: str) -> None:
+        from mlflow import MlflowClient  # imported here: tracking off never pays for it
+
+        # after the import, which configures MLflow's loggers at INFO
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        warnings.filterwarnings("ignore", module="mlflow")
+
+        self.client = MlflowClient(tracking_uri=self.uri)
+        experiment = self._call("reading the experiment", self.client.get_experiment_by_name, spec.name)
+        if experiment is None:
+            self.experiment_id = self._call(
+                "creating the experiment", self.client.create_experiment, spec.name,
+                tags={"benchmark": spec.name, "description": spec.description},
+            )
+        else:
+            self.experiment_id = experiment.experiment_id
+        versions = package_versions()
+        self._common_tags = {
+            "benchmark": spec.name,
+            "spec_hash": spec_hash,
+            "git_commit": git_commit(),
+            "model": spec.model.name,
+            **{f"version.{k}": v for k, v in versions.items()},
+        }
+        run = self._call(
+            "creating the benchmark run", self.client.create_run, self.experiment_id,
+            start_time=now_ms(), run_name=f"{spec.name} (benchmark)",
+            tags={**self._common_tags, "kind": "benchmark"},
+        )
+        self.benchmark_run_id = run.info.run_id
+        self._log(self.benchmark_run_id, params={"spec": spec.model_dump_json()[:6000]})
+
+    def _log(self, run_id: str, metrics=(), params: dict | None = None, tags: dict | None = None) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        param_list = [Param(k, _fmt(v)[:6000]) for k, v in (params or {}).items()]
+        tag_list = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
+        metric_list = [Metric(k, float(v), ts, step) for k, v, ts, step in metrics if math.isfinite(float(v))]
+        first = True
+        for i in range(0, max(len(metric_list), 1), _BATCH):
+            self._call(
+                "logging", self.client.log_batch, run_id, metrics=metric_list[i : i + _BATCH],
+                params=param_list if first else [], tags=tag_list if first else [],
+            )
+            first = False
+
+    def _run(self, name: str, start: int, end: int, tags: dict, parent: str | None = None, status="FINISHED",
+             metrics=(), params=None) -> str:
+        if parent is not None:
+            tags = {**tags, "mlflow.parentRunId": parent}
+        run = self._call("creating a run", self.client.create_run, self.experiment_id,
+                         start_time=start, run_name=name, tags=tags)
+        run_id = run.info.run_id
+        self._log(run_id, metrics=metrics, params=params)
+        self._call("closing a run", self.client.set_terminated, run_id, status=status, end_time=end)
+        return run_id
+
+    def log_cell(self, result: CellResult) -> None:
+        from . import methods as methods_registry
+
+        cell = result.cell
+        method = methods_registry.get(cell.method)
+        fingerprint = result.repetitions[0].fingerprint if result.repetitions else ""
+        tags = {
+            **self._common_tags,
+            "kind": "cell",
+            "dataset": cell.dataset.key,
+            "imbalance_ratio": cell.ratio_label,
+            "method": method.name,
+            "loss": method.loss,
+            "sampler": method.sampler or "none",
+            "status": result.status,
+            "dataset_fingerprint": fingerprint,
+        }
+        if result.reason:
+            tags["failure_reason"] = result.reason[:5000]
+        parent = self._call("creating a run", self.client.create_run, self.experiment_id,
+                            start_time=result.start_ms, run_name=cell.label, tags=tags).info.run_id
+        child_tags = {k: tags[k] for k in ("benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler")}
+        for t in result.trials:
+            curve = [(f"validation_curve", v, t.start_ms, step) for step, v in enumerate(t.curve)]
+            final = [("validation_score", t.value, t.end_ms, 0)] if t.value is not None else []
+            self._run(
+                f"trial {t.number}", t.start_ms, t.end_ms,
+                {**child_tags, "kind": "trial", "state": t.state, "stopped_by": t.stopped_by,
+                 **({"fail_reason": t.reason} if t.reason else {})},
+                parent=parent, status="FAILED" if t.state == "FAIL" else "FINISHED",
+                metrics=curve + final, params=t.params,
+            )
+        for r in result.repetitions:
+            self._run(
+                f"repetition {r.repetition}", r.start_ms, r.end_ms,
+                {**child_tags, "kind": "repetition", "seed": str(r.seed), "dataset_fingerprint": r.fingerprint},
+                parent=parent, metrics=[(k, v, r.end_ms, 0) for k, v in r.metrics.items()],
+                params={"repetition": r.repetition, "seed": r.seed, "epochs": r.epochs},
+            )
+        summary = []
+        if result.repetitions:
+            for name in result.repetitions[0].metrics:
+                values = np.array([r.metrics[name] for r in result.repetitions])
+                summary += [(f"{name}_mean", values.mean(), result.end_ms, 0),
+                            (f"{name}_std", values.std(ddof=1) if len(values) > 1 else 0.0, result.end_ms, 0)]
+        if result.best_value is not None:
+            summary.append(("best_validation_score", result.best_value, result.end_ms, 0))
+        params = {f"best.{k}": v for k, v in result.best_params.items()}
+        params.update({f"space.{k}": v for k, v in result.search_space.items()})
+        self._log(parent, metrics=summary, params=params)
+        self._call("closing a run", self.client.set_terminated, parent,
+                   status="FINISHED" if result.status == "ok" else "FAILED", end_time=result.end_ms)
+
+    def finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:
+        if self.benchmark_run_id is None:
+            return
+        if results_csv is not None and results_csv.exists():
+            self._call("uploading the results table", self.client.log_artifact, self.benchmark_run_id, str(results_csv))
+        self._call("uploading the summary", self.client.log_text, self.benchmark_run_id, summary_text, "summary.txt")
+        self._call("closing the benchmark run", self.client.set_terminated, self.benchmark_run_id,
+                   status=status, end_time=now_ms())

@@ -1,0 +1,119 @@
+"""Mini-batch training with early stopping on a validation score.
+
+Batches index tensors directly (no DataLoader), validation runs in ``no_grad``, and the loop
+syncs with the host once per epoch. Optuna is not imported here: pruning reaches the loop as
+an ``on_epoch`` callback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    lr: float
+    weight_decay: float
+    max_epochs: int
+    batch_size: int
+    patience: int
+
+
+@dataclass
+class TrainResult:
+    """What one training produced: the best validation score and how training ended.
+
+    ``stopped_by`` is one of "max_epochs", "early_stopping", "pruned", "diverged".
+    """
+
+    best_score: float
+    best_epoch: int
+    epochs_run: int
+    stopped_by: str
+    curve: list[float] = field(default_factory=list)
+    reason: str = ""
+
+
+def as_tensors(X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
+
+
+@torch.no_grad()
+def predict_proba(model: nn.Module, X: torch.Tensor, batch_size: int = 65536) -> np.ndarray:
+    """Positive-class probabilities in float64, computed from the logits in batches."""
+    model.eval()
+    logits = torch.cat([model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+    return torch.sigmoid(logits.double()).numpy()
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: nn.Module,
+    train: tuple[torch.Tensor, torch.Tensor],
+    validation: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    *,
+    seed: int,
+    score: Callable[[np.ndarray, np.ndarray], float],
+    higher_is_better: bool = True,
+    on_epoch: Callable[[int, float], bool] | None = None,
+) -> TrainResult:
+    """Train ``model`` in place with AdamW; keep the weights of the best validation epoch.
+
+    Parameters
+    ----------
+    train, validation : (X float32 (N, d), y long (N,))
+    score : callable(y_true, prob) -> float
+        Validation score computed after each epoch.
+    on_epoch : callable(epoch, score) -> bool, optional
+        Called after each epoch; returning True stops training as "pruned".
+    """
+    X, y = train
+    X_val, y_val = validation
+    y_val_np = y_val.numpy()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    n = len(X)
+    sign = 1.0 if higher_is_better else -1.0
+    best, best_epoch, best_state = -np.inf, -1, None
+    curve: list[float] = []
+    stopped_by, reason = "max_epochs", ""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # dropout draws from the global generator, forked here
+        for epoch in range(config.max_epochs):
+            model.train()
+            order = torch.randperm(n, generator=generator)
+            total = torch.zeros(())
+            for start in range(0, n, config.batch_size):
+                idx = order[start : start + config.batch_size]
+                loss = loss_fn(model(X[idx]), y[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach()
+            if not torch.isfinite(total):
+                stopped_by, reason = "diverged", f"non-finite training loss at epoch {epoch}"
+                break
+            value = float(score(y_val_np, predict_proba(model, X_val)))
+            if not np.isfinite(value):
+                stopped_by, reason = "diverged", f"non-finite validation score at epoch {epoch}"
+                break
+            curve.append(value)
+            if sign * value > best:
+                best, best_epoch = sign * value, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            elif epoch - best_epoch >= config.patience:
+                stopped_by = "early_stopping"
+                break
+            if on_epoch is not None and on_epoch(epoch, value):
+                stopped_by = "pruned"
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    best_score = sign * best if best_state is not None else float("nan")
+    return TrainResult(best_score, best_epoch, len(curve), stopped_by, curve, reason)

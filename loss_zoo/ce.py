@@ -1,0 +1,108 @@
+"""Cross-entropy: the maximum-likelihood baseline, with and without class weights."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import (
+    check_binary_inputs,
+    check_multiclass_inputs,
+    check_reduction,
+    class_weight_tensor,
+    reduce,
+)
+
+
+def _log_p_target(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """log p_t for binary (N,) or multi-class (N, C) logits, computed in log space."""
+    if logits.ndim == 1:
+        check_binary_inputs(logits, targets)
+        signed = torch.where(targets.bool(), logits, -logits)
+        return F.logsigmoid(signed)
+    check_multiclass_inputs(logits, targets)
+    return F.log_softmax(logits, dim=1).gather(1, targets.long().unsqueeze(1)).squeeze(1)
+
+
+def ce_loss(logits: torch.Tensor, targets: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    r"""Cross-entropy, :math:`\mathrm{CE} = -\log p_t`.
+
+    Binary: ``logits`` of shape (N,) and ``targets`` in {0, 1}, p = sigmoid(logit).
+    Multi-class: ``logits`` of shape (N, C) and integer ``targets`` in [0, C), p = softmax.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N,) or (N, C)
+    targets : Tensor, shape (N,)
+    reduction : {"none", "mean", "sum"}, default "mean"
+        "mean" divides the sum by N.
+
+    Returns
+    -------
+    Tensor, shape (N,) for ``reduction="none"``, else a scalar.
+
+    Examples
+    --------
+    >>> ce_loss(torch.tensor([0.0, 2.0]), torch.tensor([0, 1])).item() > 0
+    True
+    """
+    check_reduction(reduction)
+    return reduce(-_log_p_target(logits, targets), reduction)
+
+
+def weighted_ce_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    weight: Sequence[float] | torch.Tensor,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Class-weighted cross-entropy, :math:`-w_{y} \log p_y`.
+
+    Weights usually come from :func:`loss_zoo.class_weights` (inverse frequency to a power
+    β, or the effective number of samples of Cui et al., CVPR 2019). Binary weights are
+    ``(w_negative, w_positive)``; ``weight = (1, w)`` equals torch's ``BCEWithLogitsLoss(pos_weight=w)``.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N,) or (N, C)
+    targets : Tensor, shape (N,)
+    weight : sequence of float, length 2 (binary) or C, each >= 0
+    reduction : {"none", "mean", "sum"}, default "mean"
+        "mean" divides the weighted sum by N (not by the sum of weights).
+    """
+    check_reduction(reduction)
+    log_pt = _log_p_target(logits, targets)
+    n_classes = 2 if logits.ndim == 1 else logits.shape[1]
+    w = class_weight_tensor(weight, n_classes, logits)
+    if w is None:
+        raise ValueError("weight: expected class weights, got None (use ce_loss for no weights)")
+    return reduce(-w[targets.long()] * log_pt, reduction)
+
+
+class CELoss(nn.Module):
+    """Module form of :func:`ce_loss`."""
+
+    def __init__(self, *, reduction: str = "mean") -> None:
+        super().__init__()
+        check_reduction(reduction)
+        self.reduction = reduction
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return ce_loss(logits, targets, reduction=self.reduction)
+
+
+class WeightedCELoss(nn.Module):
+    """Module form of :func:`weighted_ce_loss`; stores the class weights."""
+
+    def __init__(self, *, weight: Sequence[float], reduction: str = "mean") -> None:
+        super().__init__()
+        check_reduction(reduction)
+        self.weight = [float(w) for w in weight]
+        self.reduction = reduction
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return weighted_ce_loss(logits, targets, weight=self.weight, reduction=self.reduction)

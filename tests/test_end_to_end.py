@@ -1,0 +1,114 @@
+"""The whole slice on a tiny spec: tuning, evaluation, MLflow runs and the results table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import runner
+from conftest import ROOT, run_runner, write_spec
+from harness.results import COLUMNS
+
+METRICS = ["roc_auc", "average_precision", "accuracy", "ece", "brier", "log_loss"]
+
+
+def _mlflow_runs(uri: str, experiment: str) -> pd.DataFrame:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow.search_runs(experiment_names=[experiment])
+
+
+def test_tiny_spec_end_to_end_with_mlflow(workdir, tiny_spec, capsys):
+    spec_path = write_spec(workdir, tiny_spec)
+    assert runner.main(["run", str(spec_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "gauss" in out and "average_precision" in out and "±" in out
+
+    table = pd.read_csv(workdir / "results" / "tiny" / "results.csv")
+    assert list(table.columns) == COLUMNS
+    assert len(table) == 2 * 2 * 2 * len(METRICS)  # ratios × methods × repetitions × metrics
+    assert set(table["metric"]) == set(METRICS)
+    assert set(table["calibration"]) == {"raw"}
+    assert table["value"].notna().all()
+    counts = table.groupby(["imbalance_ratio", "method"]).size()
+    assert (counts == 2 * len(METRICS)).all()
+    # each repetition's data is the same for every method (paired comparisons)
+    fp = table.groupby(["imbalance_ratio", "repetition"])["dataset_fingerprint"].nunique()
+    assert (fp == 1).all()
+
+    runs = _mlflow_runs("sqlite:///mlflow.db", "tiny")
+    parents = runs[runs["tags.kind"] == "cell"]
+    assert len(parents) == 4
+    assert set(parents["tags.mlflow.runName"]) == {f"gauss ρ={r} {m}" for r in (1, 10) for m in ("ce", "focal")}
+    for _, parent in parents.iterrows():
+        children = runs[runs["tags.mlflow.parentRunId"] == parent["run_id"]]
+        assert sorted(children["tags.kind"]) == ["repetition"] * 2 + ["trial"] * 3
+        assert parent["tags.dataset_fingerprint"]
+        assert parent["tags.spec_hash"]
+        assert pd.notna(parent["metrics.roc_auc_mean"])
+        # repetition runs carry exactly the table's values
+        reps = children[children["tags.kind"] == "repetition"]
+        for _, rep in reps.iterrows():
+            rows = table[(table["method"] == parent["tags.method"])
+                         & (table["imbalance_ratio"].astype(str) == parent["tags.imbalance_ratio"])
+                         & (table["seed"] == int(rep["tags.seed"]))]
+            for _, row in rows.iterrows():
+                assert rep[f"metrics.{row['metric']}"] == pytest.approx(row["value"], rel=1e-12)
+        if parent["tags.method"] == "focal":
+            assert "params.best.focal_gamma" in parent and pd.notna(parent["params.best.focal_gamma"])
+    assert (runs["tags.kind"] == "benchmark").sum() == 1
+    assert (runs["status"] == "FINISHED").all()
+
+
+def test_same_spec_and_seed_give_identical_results(workdir, tiny_spec):
+    spec_path = write_spec(workdir, tiny_spec)
+    for out in ("a", "b"):
+        assert runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--results-dir", out]) == 0
+    a = (workdir / "a" / "tiny" / "results.csv").read_bytes()
+    b = (workdir / "b" / "tiny" / "results.csv").read_bytes()
+    assert a == b
+    assert not (workdir / "mlflow.db").exists()  # tracking off writes no store
+
+    tiny_spec["seed"] = 4
+    write_spec(workdir, tiny_spec)
+    assert runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--results-dir", "c"]) == 0
+    assert (workdir / "c" / "tiny" / "results.csv").read_bytes() != a
+
+
+def test_list_prints_cells_without_running(workdir, tiny_spec, capsys):
+    spec_path = write_spec(workdir, tiny_spec)
+    assert runner.main(["list", str(spec_path)]) == 0
+    out = capsys.readouterr().out
+    assert "tiny: 4 cells" in out
+    assert out.count("gauss") == 4
+    assert list(workdir.iterdir()) == [spec_path]
+
+
+def test_tracking_uri_flag_and_env(workdir, tiny_spec, monkeypatch):
+    tiny_spec.update(imbalance_ratios=[10], methods=["ce"], tuning={"n_trials": 1}, evaluation={"repetitions": 1})
+    spec_path = write_spec(workdir, tiny_spec)
+    assert runner.main(["run", str(spec_path), "--quiet", "--tracking-uri", f"sqlite:///{workdir}/flag.db"]) == 0
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{workdir}/env.db")
+    assert runner.main(["run", str(spec_path), "--quiet"]) == 0
+    assert not (workdir / "mlflow.db").exists()
+    for db in ("flag.db", "env.db"):
+        runs = _mlflow_runs(f"sqlite:///{workdir}/{db}", "tiny")
+        assert (runs["tags.kind"] == "cell").sum() == 1
+
+
+@pytest.mark.slow
+def test_smoke_benchmark_from_the_command_line(tmp_path):
+    """What `make bench-ci` runs: 9 parent runs with children, 3 ratios × 3 methods × 2 seeds × 6 metrics."""
+    proc = run_runner("run", str(ROOT / "benchmarks" / "smoke.yaml"), "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = pd.read_csv(tmp_path / "results" / "smoke" / "results.csv")
+    assert len(table) == 3 * 3 * 2 * 6
+    runs = _mlflow_runs(f"sqlite:///{tmp_path}/mlflow.db", "smoke")
+    parents = runs[runs["tags.kind"] == "cell"]
+    assert len(parents) == 9
+    for run_id in parents["run_id"]:
+        kinds = runs.loc[runs["tags.mlflow.parentRunId"] == run_id, "tags.kind"].value_counts()
+        assert kinds.get("trial") == 8 and kinds.get("repetition") == 2

@@ -1,0 +1,65 @@
+"""Bad specs stop before any work: one line naming the culprit, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import pytest
+
+import runner
+from conftest import run_runner, write_spec
+
+
+def _mutate(spec: dict, path: str, value) -> dict:
+    keys = path.split(".")
+    node = spec
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+    node[keys[-1]] = value
+    return spec
+
+
+BAD = [
+    ("n_trails", 5, "n_trails: unknown key; known keys here:"),
+    ("tuning.n_trails", 5, "tuning.n_trails: unknown key; known keys here: metric, n_trials, pruner"),
+    ("methods", ["ce", "focall"], "unknown method 'focall' (did you mean focal?); known: ce, focal, weighted_ce"),
+    ("datasets", [{"name": "synthetic/gausian"}], "unknown name 'synthetic/gausian' (did you mean synthetic/gaussian?)"),
+    ("datasets", [{"name": "synthetic/gaussian", "params": {"n_sample": 9}}], "unknown parameter 'n_sample'"),
+    ("imbalance_ratios", [0.5], "imbalance_ratios[0]"),
+    ("imbalance_ratios", [100000], "largest reachable ratio is"),
+    ("tuning.n_trials", 0, "tuning.n_trials: Input should be greater than or equal to 1, got 0"),
+    ("evaluation.repetitions", 0, "evaluation.repetitions"),
+    ("evaluation.metrics", ["roc_auc", "auroc"], "unknown name 'auroc'"),
+    ("tuning.metric", "f2", "tuning.metric"),
+    ("model.name", "resnet", "model.name"),
+    ("split.test", 0.5, "expected train + validation + test = 1"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", BAD, ids=[b[0] + "=" + str(b[1]) for b in BAD])
+def test_bad_spec_one_line_exit_2_nothing_written(workdir, tiny_spec, capsys, path, value, message):
+    spec_path = write_spec(workdir, _mutate(tiny_spec, path, value))
+    before = sorted(p.name for p in workdir.iterdir())
+    code = runner.main(["run", str(spec_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert message in err
+    assert sorted(p.name for p in workdir.iterdir()) == before  # no mlflow.db, no results/
+
+
+def test_unreadable_and_malformed_yaml(workdir, capsys):
+    assert runner.main(["run", str(workdir / "missing.yaml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    (workdir / "bad.yaml").write_text("name: x\nmethods: [ce\n")
+    assert runner.main(["list", str(workdir / "bad.yaml")]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_bad_spec_from_the_command_line_exits_2(workdir, tiny_spec):
+    spec_path = write_spec(workdir, _mutate(tiny_spec, "methods", ["ce", "focall"]))
+    proc = run_runner("run", str(spec_path), cwd=workdir)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {spec_path}: methods: unknown method 'focall' (did you mean focal?); known: ce, focal, weighted_ce"
+    ]
+    assert "Traceback" not in proc.stderr
+    assert not (workdir / "mlflow.db").exists() and not (workdir / "results").exists()
