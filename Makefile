@@ -7,7 +7,7 @@ PY     := $(BIN)/python
 TORCH_PIN := torch==2.13.0
 UI_PORT ?= 5000
 
-.PHONY: setup test test-slow bench bench-ci ui clean
+.PHONY: setup test test-slow bench bench-ci perf ui clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ bench:
 
 bench-ci:
 	$(PY) runner.py run benchmarks/smoke.yaml
+
+perf:
+	$(PY) -m benchmarks.perf
 
 ui:
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(UI_PORT)

@@ -8,20 +8,27 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from harness import expand, load_spec
+    from harness.benchmark import check_plan
+    from harness.pipeline import DataProvider
 
     spec = load_spec(args.spec)
+    skipped = check_plan(spec, DataProvider(spec))
     cells = expand(spec)
-    print(f"{spec.name}: {len(cells)} cells "
-          f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.methods)} methods), "
+    print(f"{spec.name}: {len(cells) - sum(len(spec.methods) for _ in skipped)} cells "
+          f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.methods)} methods"
+          f"{f', {len(skipped)} dataset-ratio pairs skipped' if skipped else ''}), "
           f"{spec.tuning.n_trials} trials and {spec.evaluation.repetitions} repetitions each")
     for i, cell in enumerate(cells, 1):
-        print(f"{i:4d}  {cell.dataset.key:32s}  ρ={cell.ratio_label:>8s}  {cell.method}")
+        note = "  (skipped: unreachable ratio)" if (cell.dataset.key, cell.ratio) in skipped else ""
+        print(f"{i:4d}  {cell.dataset.key:32s}  ρ={cell.ratio_label:>8s}  {cell.method}{note}")
     return 0
 
 
@@ -66,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `runner.py list ... | head` ends quietly
     args = build_parser().parse_args(argv)
     from harness.errors import UserError
 

@@ -2,7 +2,7 @@
 
 Importable from the checkout only (the folder is not installed as a top-level package, so it
 never shadows Hugging Face's ``datasets``). Each source lives in one module under
-``datasets/sources`` and exposes ``SOURCE``; the registry discovers them.
+``datasets/sources`` and exposes ``SOURCE`` (or ``SOURCES`` for a family); the registry discovers them.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ def _discover() -> dict[str, Source]:
     found = {}
     for info in pkgutil.iter_modules(_sources.__path__):
         module = importlib.import_module(f"{_sources.__name__}.{info.name}")
-        source = getattr(module, "SOURCE", None)
-        if source is not None:
-            found[source.name] = source
+        for source in getattr(module, "SOURCES", ()) or (getattr(module, "SOURCE", None),):
+            if source is not None:
+                found[source.name] = source
     return found
 
 

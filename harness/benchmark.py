@@ -32,14 +32,23 @@ class Outcome:
     seconds: float = 0.0
 
 
-def check_plan(spec: Spec, data: DataProvider) -> None:
-    """Load and prepare every (dataset, ratio) before any work, so data errors stop the run early."""
+def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
+    """Prepare every (dataset, ratio) before any work, so data errors stop the run early.
+
+    Returns the (dataset key, ratio) pairs to skip, with the reason, when the spec says
+    ``unreachable_ratio: skip``; otherwise the first data error stops the run.
+    """
+    skipped = {}
     for ds in spec.datasets:
         for ratio in spec.imbalance_ratios:
             try:
                 data.prepared(ds, ratio, 0)
             except datasets.DataError as exc:
+                if spec.unreachable_ratio == "skip" and "largest reachable ratio" in str(exc):
+                    skipped[(ds.key, ratio)] = str(exc)
+                    continue
                 raise UserError(str(exc)) from None
+    return skipped
 
 
 def run_benchmark(
@@ -59,8 +68,10 @@ def run_benchmark(
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     data = DataProvider(spec)
-    check_plan(spec, data)
-    cells: list[Cell] = expand(spec)
+    skipped = check_plan(spec, data)
+    for reason in skipped.values():
+        print(f"skipping cells: {reason}", file=sys.stderr)
+    cells: list[Cell] = [c for c in expand(spec) if (c.dataset.key, c.ratio) not in skipped]
     spec_hash = spec.spec_hash()
     tracker = MlflowTracker(tracking_uri) if tracking_uri else NullTracker()
     tracker.start(spec, spec_hash)

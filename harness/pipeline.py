@@ -145,6 +145,7 @@ def _train(
         score=metric,
         higher_is_better=metric.higher_is_better,
         on_epoch=on_epoch,
+        stop_on="loss" if spec.training.early_stopping == "loss" else "score",
     )
     return model, result
 

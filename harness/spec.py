@@ -66,6 +66,9 @@ class TrainingSpec(_Strict):
     max_epochs: int = Field(50, ge=1)
     batch_size: int = Field(256, ge=1)
     patience: int = Field(5, ge=1)
+    early_stopping: Literal["loss", "metric"] = Field(
+        "loss", description="follow the validation loss (default) or the tuning metric"
+    )
 
 
 class TuningSpec(_Strict):
@@ -132,6 +135,9 @@ class Spec(_Strict):
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     split: SplitSpec = Field(default_factory=SplitSpec)
     min_test_minority: int = Field(10, ge=1)
+    unreachable_ratio: Literal["error", "skip"] = Field(
+        "error", description="a ratio a dataset cannot reach: stop with an error, or skip those cells"
+    )
 
     @field_validator("methods")
     @classmethod

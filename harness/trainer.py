@@ -26,9 +26,10 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What one training produced: the best validation score and how training ended.
+    """What one training produced: the validation score of the kept epoch and how training ended.
 
     ``stopped_by`` is one of "max_epochs", "early_stopping", "pruned", "diverged".
+    ``curve`` holds the validation score of every epoch.
     """
 
     best_score: float
@@ -44,11 +45,15 @@ def as_tensors(X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, X: torch.Tensor, batch_size: int = 65536) -> np.ndarray:
-    """Positive-class probabilities in float64, computed from the logits in batches."""
+def predict_logits(model: nn.Module, X: torch.Tensor, batch_size: int = 65536) -> torch.Tensor:
+    """Logits in evaluation mode, computed in batches without autograd."""
     model.eval()
-    logits = torch.cat([model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
-    return torch.sigmoid(logits.double()).numpy()
+    return torch.cat([model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+
+
+def predict_proba(model: nn.Module, X: torch.Tensor) -> np.ndarray:
+    """Positive-class probabilities in float64, from the logits."""
+    return torch.sigmoid(predict_logits(model, X).double()).numpy()
 
 
 def fit(
@@ -62,6 +67,7 @@ def fit(
     score: Callable[[np.ndarray, np.ndarray], float],
     higher_is_better: bool = True,
     on_epoch: Callable[[int, float], bool] | None = None,
+    stop_on: str = "loss",
 ) -> TrainResult:
     """Train ``model`` in place with AdamW; keep the weights of the best validation epoch.
 
@@ -69,9 +75,14 @@ def fit(
     ----------
     train, validation : (X float32 (N, d), y long (N,))
     score : callable(y_true, prob) -> float
-        Validation score computed after each epoch.
+        Validation score computed after each epoch (reported, and the trial's value).
     on_epoch : callable(epoch, score) -> bool, optional
         Called after each epoch; returning True stops training as "pruned".
+    stop_on : {"loss", "score"}
+        What early stopping and the kept epoch follow: the training loss measured on the
+        validation split (default), or ``score``. A ranking score such as average precision
+        can saturate after one epoch while probabilities are still far from trained, so
+        stopping on it alone leaves under-trained models.
     """
     X, y = train
     X_val, y_val = validation
@@ -80,7 +91,7 @@ def fit(
     generator = torch.Generator().manual_seed(seed)
     n = len(X)
     sign = 1.0 if higher_is_better else -1.0
-    best, best_epoch, best_state = -np.inf, -1, None
+    best, best_epoch, best_state, best_value = -np.inf, -1, None, float("nan")
     curve: list[float] = []
     stopped_by, reason = "max_epochs", ""
     with torch.random.fork_rng(devices=[]):
@@ -99,13 +110,15 @@ def fit(
             if not torch.isfinite(total):
                 stopped_by, reason = "diverged", f"non-finite training loss at epoch {epoch}"
                 break
-            value = float(score(y_val_np, predict_proba(model, X_val)))
+            val_logits = predict_logits(model, X_val)
+            value = float(score(y_val_np, torch.sigmoid(val_logits.double()).numpy()))
             if not np.isfinite(value):
                 stopped_by, reason = "diverged", f"non-finite validation score at epoch {epoch}"
                 break
             curve.append(value)
-            if sign * value > best:
-                best, best_epoch = sign * value, epoch
+            monitored = -float(loss_fn(val_logits, y_val)) if stop_on == "loss" else sign * value
+            if monitored > best:
+                best, best_epoch, best_value = monitored, epoch, value
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             elif epoch - best_epoch >= config.patience:
                 stopped_by = "early_stopping"
@@ -115,5 +128,4 @@ def fit(
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
-    best_score = sign * best if best_state is not None else float("nan")
-    return TrainResult(best_score, best_epoch, len(curve), stopped_by, curve, reason)
+    return TrainResult(best_value, best_epoch, len(curve), stopped_by, curve, reason)

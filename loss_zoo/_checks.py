@@ -26,8 +26,10 @@ def check_binary_inputs(logits: torch.Tensor, targets: torch.Tensor) -> None:
         raise ValueError(
             f"targets: expected shape {tuple(logits.shape)} like logits, got {tuple(targets.shape)}"
         )
-    if targets.numel() and not bool(((targets == 0) | (targets == 1)).all()):
-        raise ValueError("targets: expected values in {0, 1} for a binary loss")
+    if targets.numel():
+        low, high = torch.aminmax(targets)
+        if low < 0 or high > 1 or (targets.dtype.is_floating_point and not bool(((targets == 0) | (targets == 1)).all())):
+            raise ValueError("targets: expected values in {0, 1} for a binary loss")
 
 
 def check_multiclass_inputs(logits: torch.Tensor, targets: torch.Tensor) -> None:

@@ -106,3 +106,60 @@ class WeightedCELoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return weighted_ce_loss(logits, targets, weight=self.weight, reduction=self.reduction)
+
+
+def _log_prior_shift(prior: Sequence[float] | torch.Tensor, tau: float, logits: torch.Tensor) -> torch.Tensor:
+    """τ · log π as a logit shift: a scalar τ log(π_1 / π_0) for binary, a (C,) vector otherwise."""
+    n_classes = 2 if logits.ndim == 1 else logits.shape[1]
+    pi = torch.as_tensor(prior, dtype=torch.float64)
+    if pi.ndim != 1 or pi.shape[0] != n_classes:
+        raise ValueError(f"prior: expected {n_classes} class priors, got shape {tuple(pi.shape)}")
+    if not bool((pi > 0).all()) or not bool(torch.isfinite(pi).all()):
+        raise ValueError(f"prior: expected positive finite class priors, got {pi.tolist()}")
+    if not (float(tau) >= 0.0) or tau == float("inf"):
+        raise ValueError(f"tau: expected a finite real >= 0, got {tau!r}")
+    log_pi = torch.log(pi / pi.sum())
+    shift = tau * (log_pi[1] - log_pi[0]) if logits.ndim == 1 else tau * log_pi
+    return shift.to(dtype=logits.dtype, device=logits.device)
+
+
+def logit_adjusted_ce_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    prior: Sequence[float] | torch.Tensor,
+    tau: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Logit-adjusted cross-entropy, :math:`-\log \mathrm{softmax}(f + \tau \log \pi)_y`.
+
+    Menon, Jayasumana, Rawat, Jain, Veit, Kumar, "Long-tail learning via logit adjustment",
+    ICLR 2021. Training on shifted logits makes the unshifted ``f`` a balanced classifier;
+    :func:`loss_zoo.corrections.logit_adjusted_posterior` maps it back to the posterior.
+    Binary (N,) logits shift by τ log(π_1 / π_0).
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N,) or (N, C)
+    targets : Tensor, shape (N,)
+    prior : sequence of float > 0, length 2 (binary) or C
+        Training class frequencies (normalised here).
+    tau : float >= 0, default 1.0
+        τ = 0 is plain cross-entropy.
+    reduction : {"none", "mean", "sum"}, default "mean"
+    """
+    check_reduction(reduction)
+    return ce_loss(logits + _log_prior_shift(prior, tau, logits), targets, reduction=reduction)
+
+
+class LogitAdjustedCELoss(nn.Module):
+    """Module form of :func:`logit_adjusted_ce_loss`; stores the prior and τ."""
+
+    def __init__(self, *, prior: Sequence[float], tau: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__()
+        check_reduction(reduction)
+        self.prior, self.tau, self.reduction = tuple(float(p) for p in prior), float(tau), reduction
+        _log_prior_shift(self.prior, self.tau, torch.zeros(1) if len(self.prior) == 2 else torch.zeros(1, len(self.prior)))
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return logit_adjusted_ce_loss(logits, targets, prior=self.prior, tau=self.tau, reduction=self.reduction)

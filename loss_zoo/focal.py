@@ -1,4 +1,5 @@
-"""Focal loss (Lin et al., ICCV 2017), stable in log space for every γ >= 0."""
+"""Focal losses: focal (Lin et al. 2017), sample-dependent FLSD (Mukhoti et al. 2020) and
+class-balanced focal (Cui et al. 2019), all stable in log space for every γ >= 0."""
 
 from __future__ import annotations
 
@@ -17,18 +18,93 @@ from ._checks import (
     class_weight_tensor,
     reduce,
 )
+from .weights import class_weights
+
+
+class _BinaryFocal(torch.autograd.Function):
+    """Binary focal loss with an analytic gradient, written to allocate few large temporaries.
+
+    With s the logit signed by the target (p_t = σ(s)) and t = -s: -log p_t = softplus(t),
+    1 - p_t = σ(t), m = (1 - p_t)^γ as a power for small integer γ, else exp(γ (t - softplus(t))),
+    L = w_y · m · softplus(t), dL/ds = -w_y · m · (1 - b p_t) with b = 1 - γ (-log p_t).
+    On the CPU, fresh large buffers cost page faults, so most steps run in place; the result is
+    about twice BCE-with-logits' time instead of the 6x of the autograd chain (benchmarks/perf).
+    """
+
+    @staticmethod
+    def forward(ctx, logits, targets, gamma: float, alpha: float | None, reduction: str):
+        y = targets.to(logits.dtype)
+        w = None if alpha is None else y.mul(2.0 * alpha - 1.0).add_(1.0 - alpha)  # α or 1 - α
+        neg_sign = y.mul_(-2.0).add_(1.0)  # dt/dx: -1 for positives, +1 for negatives
+        t = logits * neg_sign
+        nll = F.softplus(t, threshold=30.0)  # -log p_t; exact beyond 30 in float32 and float64
+        q = torch.sigmoid(t)  # 1 - p_t
+        if gamma == 0:
+            m = None
+        elif gamma == int(gamma) and gamma <= 4:
+            m = q.pow(int(gamma))  # repeated products: no transcendental
+        else:
+            m = t.sub_(nll).mul_(gamma).exp_()  # exp(γ log(1 - p_t)), in t's buffer
+        if w is not None:
+            m = w if m is None else m.mul_(w)
+        ctx.save_for_backward(neg_sign, nll, q, m)
+        ctx.gamma, ctx.reduction, ctx.n = gamma, reduction, logits.numel()
+        if reduction == "none":
+            return nll.clone() if m is None else m * nll
+        total = nll.sum() if m is None else torch.dot(m, nll)
+        return total / ctx.n if reduction == "mean" else total
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        neg_sign, nll, q, m = ctx.saved_tensors
+        d = q.clone()  # 1 - p_t
+        if ctx.gamma != 0:
+            b = torch.mul(nll, -ctx.gamma).add_(1.0)
+            d.sub_(1.0).mul_(b).add_(1.0)  # 1 - b p_t = (1 - p_t) + γ p_t (-log p_t)
+        if m is not None:
+            d.mul_(m)
+        d.mul_(neg_sign)
+        if ctx.reduction == "none":
+            return d.mul_(grad_out), None, None, None, None
+        return d.mul_(grad_out / ctx.n if ctx.reduction == "mean" else grad_out), None, None, None, None
 
 
 def _log_pt_and_log_one_minus_pt(logits: torch.Tensor, targets: torch.Tensor):
-    """Return (log p_t, log(1 - p_t)), both computed without forming 1 - p_t."""
-    if logits.ndim == 1:
-        signed = torch.where(targets.bool(), logits, -logits)
-        return F.logsigmoid(signed), F.logsigmoid(-signed)
+    """Multi-class (log p_t, log(1 - p_t)), the latter as a log-sum-exp over the other classes."""
     log_p = F.log_softmax(logits, dim=1)
     index = targets.long().unsqueeze(1)
     log_pt = log_p.gather(1, index).squeeze(1)
     others = log_p.scatter(1, index, float("-inf"))
     return log_pt, torch.logsumexp(others, dim=1)
+
+
+def _focal(logits, targets, gamma_t, weight: torch.Tensor | None) -> torch.Tensor:
+    """Per-sample focal loss; ``gamma_t`` a float or a per-sample tensor, ``weight`` per class."""
+    if logits.ndim == 1:
+        signed = torch.where(targets.bool(), logits, -logits)
+        log_pt, log_1m_pt = F.logsigmoid(signed), F.logsigmoid(-signed)
+    else:
+        log_pt, log_1m_pt = _log_pt_and_log_one_minus_pt(logits, targets)
+    loss = -torch.exp(gamma_t * log_1m_pt) * log_pt
+    if weight is not None:
+        loss = weight[targets.long()] * loss
+    return loss
+
+
+def _alpha_weights(alpha, logits: torch.Tensor) -> torch.Tensor | None:
+    if alpha is None:
+        return None
+    if logits.ndim == 1:
+        check_alpha_binary(alpha)
+        return torch.tensor([1.0 - float(alpha), float(alpha)], dtype=logits.dtype, device=logits.device)
+    return class_weight_tensor(alpha, logits.shape[1], logits, name="alpha")
+
+
+def _check_inputs(logits: torch.Tensor, targets: torch.Tensor) -> None:
+    if logits.ndim == 1:
+        check_binary_inputs(logits, targets)
+    else:
+        check_multiclass_inputs(logits, targets)
 
 
 def focal_loss(
@@ -66,20 +142,91 @@ def focal_loss(
     """
     check_reduction(reduction)
     check_gamma(gamma)
+    _check_inputs(logits, targets)
     if logits.ndim == 1:
-        check_binary_inputs(logits, targets)
         check_alpha_binary(alpha)
-    else:
-        check_multiclass_inputs(logits, targets)
-    log_pt, log_1m_pt = _log_pt_and_log_one_minus_pt(logits, targets)
-    loss = -log_pt if gamma == 0 else -torch.exp(gamma * log_1m_pt) * log_pt
-    if alpha is not None:
+        return _BinaryFocal.apply(logits, targets, float(gamma), None if alpha is None else float(alpha), reduction)
+    return reduce(_focal(logits, targets, float(gamma), _alpha_weights(alpha, logits)), reduction)
+
+
+def focal_flsd_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    thresholds: Sequence[float] = (0.2,),
+    gammas: Sequence[float] = (5.0, 3.0),
+    alpha: float | Sequence[float] | None = None,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Sample-dependent focal loss (FLSD), γ chosen per sample from p_t.
+
+    Mukhoti, Kulharia, Sanyal, Golodetz, Torr, Dokania, "Calibrating Deep Neural Networks
+    using Focal Loss", NeurIPS 2020. FLSD-53 (the default): γ = 5 when p_t < 0.2, else γ = 3.
+    With thresholds t_1 < ... < t_k and gammas g_0, ..., g_k, γ = g_j for
+    t_j <= p_t < t_{j+1}. γ is picked from p_t without gradient, as in the paper.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N,) or (N, C)
+    targets : Tensor, shape (N,)
+    thresholds : increasing sequence in (0, 1), default (0.2,)
+    gammas : sequence of len(thresholds) + 1 floats >= 0, default (5.0, 3.0)
+    alpha : as in :func:`focal_loss`
+    reduction : {"none", "mean", "sum"}, default "mean"
+    """
+    check_reduction(reduction)
+    _check_inputs(logits, targets)
+    thresholds, gammas = [float(t) for t in thresholds], [float(g) for g in gammas]
+    if len(gammas) != len(thresholds) + 1:
+        raise ValueError(f"gammas: expected len(thresholds) + 1 = {len(thresholds) + 1} values, got {len(gammas)}")
+    if any(not 0 < t < 1 for t in thresholds) or thresholds != sorted(set(thresholds)):
+        raise ValueError(f"thresholds: expected increasing values in (0, 1), got {thresholds}")
+    for g in gammas:
+        check_gamma(g, "gammas")
+    with torch.no_grad():
         if logits.ndim == 1:
-            alpha_t = torch.where(targets.bool(), float(alpha), 1.0 - float(alpha)).to(loss.dtype)
+            pt = torch.sigmoid(torch.where(targets.bool(), logits, -logits))
         else:
-            alpha_t = class_weight_tensor(alpha, logits.shape[1], logits, name="alpha")[targets.long()]
-        loss = alpha_t * loss
-    return reduce(loss, reduction)
+            pt = torch.softmax(logits, dim=1).gather(1, targets.long().unsqueeze(1)).squeeze(1)
+        bucket = torch.bucketize(pt, torch.tensor(thresholds, dtype=pt.dtype), right=True)
+        gamma_t = torch.tensor(gammas, dtype=logits.dtype)[bucket]
+    return reduce(_focal(logits, targets, gamma_t, _alpha_weights(alpha, logits)), reduction)
+
+
+def class_balanced_focal_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    counts: Sequence[int],
+    beta: float = 0.999,
+    gamma: float = 2.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Class-balanced focal loss: effective-number weights times focal loss.
+
+    :math:`\mathrm{CB} = -\frac{1 - \beta}{1 - \beta^{n_y}} (1 - p_t)^{\gamma} \log p_t`, weights
+    normalised to mean 1 over the training samples (:func:`loss_zoo.class_weights`).
+    Cui, Jia, Lin, Song, Belongie, "Class-Balanced Loss Based on Effective Number of
+    Samples", CVPR 2019.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N,) or (N, C)
+    targets : Tensor, shape (N,)
+    counts : sequence of int
+        Training samples per class (2 for binary, C for multi-class).
+    beta : float in [0, 1), default 0.999
+    gamma : float >= 0, default 2.0
+    reduction : {"none", "mean", "sum"}, default "mean"
+    """
+    check_reduction(reduction)
+    check_gamma(gamma)
+    _check_inputs(logits, targets)
+    n_classes = 2 if logits.ndim == 1 else logits.shape[1]
+    if len(counts) != n_classes:
+        raise ValueError(f"counts: expected {n_classes} class counts, got {len(counts)}")
+    weight = torch.tensor(class_weights(counts, scheme="effective_number", beta=beta), dtype=logits.dtype)
+    return reduce(_focal(logits, targets, float(gamma), weight), reduction)
 
 
 class FocalLoss(nn.Module):
@@ -93,9 +240,46 @@ class FocalLoss(nn.Module):
         check_gamma(gamma)
         if alpha is not None and not isinstance(alpha, Sequence):
             check_alpha_binary(alpha)
-        self.gamma = float(gamma)
-        self.alpha = alpha
-        self.reduction = reduction
+        self.gamma, self.alpha, self.reduction = float(gamma), alpha, reduction
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return focal_loss(logits, targets, gamma=self.gamma, alpha=self.alpha, reduction=self.reduction)
+
+
+class FocalFLSDLoss(nn.Module):
+    """Module form of :func:`focal_flsd_loss`."""
+
+    def __init__(
+        self,
+        *,
+        thresholds: Sequence[float] = (0.2,),
+        gammas: Sequence[float] = (5.0, 3.0),
+        alpha: float | Sequence[float] | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        check_reduction(reduction)
+        self.thresholds, self.gammas = tuple(thresholds), tuple(gammas)
+        self.alpha, self.reduction = alpha, reduction
+        focal_flsd_loss(torch.zeros(1), torch.zeros(1, dtype=torch.long), thresholds=self.thresholds,
+                        gammas=self.gammas, alpha=alpha)  # validate now, not at the first batch
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return focal_flsd_loss(logits, targets, thresholds=self.thresholds, gammas=self.gammas,
+                               alpha=self.alpha, reduction=self.reduction)
+
+
+class ClassBalancedFocalLoss(nn.Module):
+    """Module form of :func:`class_balanced_focal_loss`; stores the class counts."""
+
+    def __init__(self, *, counts: Sequence[int], beta: float = 0.999, gamma: float = 2.0,
+                 reduction: str = "mean") -> None:
+        super().__init__()
+        check_reduction(reduction)
+        check_gamma(gamma)
+        class_weights(counts, scheme="effective_number", beta=beta)  # validates counts and beta
+        self.counts, self.beta, self.gamma, self.reduction = tuple(counts), float(beta), float(gamma), reduction
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return class_balanced_focal_loss(logits, targets, counts=self.counts, beta=self.beta,
+                                         gamma=self.gamma, reduction=self.reduction)

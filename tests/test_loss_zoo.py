@@ -7,7 +7,15 @@ import torch
 import torch.nn.functional as F
 
 import loss_zoo
-from loss_zoo import ce_loss, class_weights, focal_loss, weighted_ce_loss
+from loss_zoo import (
+    ce_loss,
+    class_balanced_focal_loss,
+    class_weights,
+    focal_flsd_loss,
+    focal_loss,
+    logit_adjusted_ce_loss,
+    weighted_ce_loss,
+)
 
 GAMMAS = [0.0, 0.25, 0.5, 1.0, 2.0, 5.0]
 
@@ -135,6 +143,15 @@ def test_focal_finite_at_extreme_logits(dtype, gamma):
     (lambda x, y: weighted_ce_loss(x, y, weight=[1.0, 2.0, 3.0]), "weight"),
     (lambda x, y: ce_loss(x, y + 2), "targets"),
     (lambda x, y: ce_loss(x[:-1], y), "targets"),
+    (lambda x, y: focal_flsd_loss(x, y, thresholds=(0.2, 0.1), gammas=(5, 3, 1)), "thresholds"),
+    (lambda x, y: focal_flsd_loss(x, y, gammas=(5.0,)), "gammas"),
+    (lambda x, y: focal_flsd_loss(x, y, gammas=(5.0, -3.0)), "gammas"),
+    (lambda x, y: class_balanced_focal_loss(x, y, counts=(10, 5, 5)), "counts"),
+    (lambda x, y: class_balanced_focal_loss(x, y, counts=(10, 5), beta=1.0), "beta"),
+    (lambda x, y: logit_adjusted_ce_loss(x, y, prior=(0.5, 0.0)), "prior"),
+    (lambda x, y: logit_adjusted_ce_loss(x, y, prior=(0.5, 0.5), tau=-1), "tau"),
+    (lambda x, y: focal_loss(x, y.float() * 0.5), "targets"),
+    (lambda x, y: focal_loss(x[:, None].repeat(1, 3), y.float()), "targets"),
 ])
 def test_invalid_parameters_name_the_parameter(call, param):
     logits, targets = _binary(n=8)
@@ -154,24 +171,90 @@ def test_class_weights():
         class_weights([90, 10], beta=1.5)
 
 
+def _params(name: str, n_classes: int) -> dict:
+    return {
+        "weighted_ce": {"weight": [1.0, 3.0, 0.5, 1.0][:n_classes]},
+        "class_balanced_focal": {"counts": [500, 20, 70, 9][:n_classes]},
+        "logit_adjusted_ce": {"prior": [0.6, 0.1, 0.2, 0.1][:n_classes]},
+    }.get(name, {})
+
+
 @pytest.mark.parametrize("name", sorted(loss_zoo.available()))
 def test_registry_contract(name):
-    """Every registered loss: a module, finite, reduction 'none' gives (N,), 'mean' = 'sum' / N."""
+    """Every registered loss: a module, finite everywhere, 'none' gives (N,), 'mean' = 'sum' / N,
+    gradcheck in float64, and a documented formula and citation."""
     info = loss_zoo.available()[name]
-    params = {"weight": [1.0, 3.0]} if name == "weighted_ce" else {}
-    logits, targets = _binary(n=10)
-    per_sample = loss_zoo.get(name, reduction="none", **params)(logits, targets)
-    assert per_sample.shape == (10,) and torch.isfinite(per_sample).all()
-    mean = loss_zoo.get(name, reduction="mean", **params)(logits, targets)
-    total = loss_zoo.get(name, reduction="sum", **params)(logits, targets)
-    torch.testing.assert_close(mean, total / 10)
-    assert info.binary
-    if info.multiclass:
-        params = {"weight": [1.0, 3.0, 0.5, 1.0]} if name == "weighted_ce" else {}
-        logits, targets = _multiclass(n=10, c=4)
-        assert loss_zoo.get(name, **params)(logits, targets).ndim == 0
+    for n_classes, make in [(2, _binary), (4, _multiclass)]:
+        if (n_classes == 2 and not info.binary) or (n_classes > 2 and not info.multiclass):
+            continue
+        params = _params(name, n_classes)
+        logits, targets = make(n=10)
+        per_sample = loss_zoo.get(name, reduction="none", **params)(logits, targets)
+        assert per_sample.shape == (10,) and torch.isfinite(per_sample).all()
+        mean = loss_zoo.get(name, reduction="mean", **params)(logits, targets)
+        total = loss_zoo.get(name, reduction="sum", **params)(logits, targets)
+        torch.testing.assert_close(mean, total / 10)
+        module = loss_zoo.get(name, **params)
+        assert torch.autograd.gradcheck(lambda x: module(x, targets), (logits.detach().clone().requires_grad_(),))
+        extreme = (logits.detach() * 1e4).requires_grad_()
+        value = module(extreme, targets)
+        (grad,) = torch.autograd.grad(value, extreme)
+        assert torch.isfinite(value) and torch.isfinite(grad).all()
+        with pytest.raises(ValueError, match="reduction"):
+            loss_zoo.get(name, reduction="avg", **params)
+    function = getattr(loss_zoo, f"{name}_loss")
+    assert "Parameters" in function.__doc__ and "shape" in function.__doc__
+    assert info.citation
 
 
 def test_registry_unknown_name_lists_known():
-    with pytest.raises(ValueError, match="known: ce, focal, weighted_ce"):
+    with pytest.raises(ValueError, match=r"did you mean focal, focal_flsd\?\); known: ce, class_balanced_focal, focal, focal_flsd"):
         loss_zoo.get("focall")
+
+
+@pytest.mark.parametrize("alpha", [None, 0.25])
+def test_flsd_equals_kornia_per_gamma_group(alpha):
+    kornia_losses = pytest.importorskip("kornia.losses")
+    logits, targets = _binary(n=200, scale=2.0)
+    pt = torch.sigmoid(torch.where(targets.bool(), logits, -logits)).detach()
+
+    def reference(x, y):
+        total = 0
+        for gamma, mask in ((5.0, pt < 0.2), (3.0, pt >= 0.2)):
+            total = total + kornia_losses.binary_focal_loss_with_logits(
+                x[mask][:, None], y[mask][:, None].double(), alpha=alpha, gamma=gamma, reduction="sum")
+        return total / len(x)
+
+    _assert_same(lambda x, y: focal_flsd_loss(x, y, alpha=alpha), reference, logits, targets)
+    # one threshold above everything: a single γ, i.e. plain focal loss
+    _assert_same(lambda x, y: focal_flsd_loss(x, y, thresholds=(0.5,), gammas=(2.0, 2.0)),
+                 lambda x, y: focal_loss(x, y, gamma=2.0), logits, targets)
+
+
+def test_class_balanced_focal_is_weighted_focal():
+    logits, targets = _binary(n=50)
+    counts, beta = (450, 50), 0.99
+    w = torch.tensor(class_weights(counts, scheme="effective_number", beta=beta), dtype=torch.float64)
+    _assert_same(lambda x, y: class_balanced_focal_loss(x, y, counts=counts, beta=beta, gamma=2.0),
+                 lambda x, y: (w[y] * focal_loss(x, y, gamma=2.0, reduction="none")).mean(), logits, targets)
+    logits, targets = _multiclass(n=50, c=3)
+    counts = (300, 60, 12)
+    w = torch.tensor(class_weights(counts, scheme="effective_number", beta=beta), dtype=torch.float64)
+    kornia_losses = pytest.importorskip("kornia.losses")
+    _assert_same(lambda x, y: class_balanced_focal_loss(x, y, counts=counts, beta=beta, gamma=1.0, reduction="sum"),
+                 lambda x, y: kornia_losses.focal_loss(x, y, alpha=None, gamma=1.0, weight=w, reduction="sum"),
+                 logits, targets)
+
+
+def test_logit_adjusted_binary_equals_two_class_softmax_and_tau_zero_is_ce():
+    logits, targets = _binary(n=40)
+    prior, tau = (0.8, 0.2), 1.5
+    shift = tau * torch.log(torch.tensor(prior, dtype=torch.float64))
+    _assert_same(lambda x, y: logit_adjusted_ce_loss(x, y, prior=prior, tau=tau),
+                 lambda x, y: F.cross_entropy(torch.stack([torch.zeros_like(x), x], 1) + shift, y),
+                 logits, targets)
+    _assert_same(lambda x, y: logit_adjusted_ce_loss(x, y, prior=prior, tau=0.0), ce_loss, logits, targets)
+    logits, targets = _multiclass(n=40, c=3)
+    prior = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+    _assert_same(lambda x, y: logit_adjusted_ce_loss(x, y, prior=prior, tau=1.0),
+                 lambda x, y: F.cross_entropy(x + torch.log(prior), y), logits, targets)

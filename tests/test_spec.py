@@ -21,7 +21,7 @@ BAD = [
     ("n_trails", 5, "n_trails: unknown key; known keys here:"),
     ("tuning.n_trails", 5, "tuning.n_trails: unknown key; known keys here: metric, n_trials, pruner"),
     ("methods", ["ce", "focall"], "unknown method 'focall' (did you mean focal?); known: ce, focal, weighted_ce"),
-    ("datasets", [{"name": "synthetic/gausian"}], "unknown name 'synthetic/gausian' (did you mean synthetic/gaussian?)"),
+    ("datasets", [{"name": "synthetic/gausian"}], "datasets[0]: dataset: unknown name 'synthetic/gausian' (did you mean synthetic/gaussian"),
     ("datasets", [{"name": "synthetic/gaussian", "params": {"n_sample": 9}}], "unknown parameter 'n_sample'"),
     ("imbalance_ratios", [0.5], "imbalance_ratios[0]"),
     ("imbalance_ratios", [100000], "largest reachable ratio is"),

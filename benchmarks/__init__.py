@@ -1,0 +1,1 @@
+"""Benchmark specs (YAML) and performance scripts (``python -m benchmarks.perf``)."""

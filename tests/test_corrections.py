@@ -1,0 +1,136 @@
+"""Posterior corrections, verified by minimising each loss's pointwise risk numerically."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import softmax
+
+import loss_zoo
+
+ETAS = np.linspace(0.02, 0.98, 13)
+
+
+def _risk_minimiser_binary(loss_fn, eta: float) -> float:
+    """argmin_z  η·L(z, 1) + (1 - η)·L(z, 0), with L from loss_zoo in float64."""
+
+    def risk(z):
+        x = torch.tensor([z, z], dtype=torch.float64)
+        per = loss_fn(x, torch.tensor([1, 0]))
+        return float(eta * per[0] + (1 - eta) * per[1])
+
+    return minimize_scalar(risk, bounds=(-40, 40), method="bounded", options={"xatol": 1e-12}).x
+
+
+def _risk_minimiser_multiclass(loss_fn, eta: np.ndarray) -> np.ndarray:
+    c = len(eta)
+
+    def risk(v):
+        z = torch.tensor(np.concatenate([[0.0], v]), dtype=torch.float64).repeat(c, 1)
+        per = loss_fn(z, torch.arange(c))
+        return float((torch.tensor(eta) * per).sum())
+
+    res = minimize(risk, np.log(eta[1:] / eta[0]), method="Nelder-Mead",
+                   options={"xatol": 1e-11, "fatol": 1e-15, "maxiter": 20000})
+    return np.concatenate([[0.0], res.x])
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 5.0])
+@pytest.mark.parametrize("alpha", [None, 0.25, 0.8])
+def test_binary_focal_map_returns_eta(gamma, alpha):
+    loss = loss_zoo.get("focal", gamma=gamma, alpha=alpha, reduction="none")
+    for eta in ETAS:
+        z = _risk_minimiser_binary(loss, eta)
+        corrected = loss_zoo.posterior_logits("focal", np.array([z]), gamma=gamma, alpha=alpha)
+        assert _sigmoid(corrected[0]) == pytest.approx(eta, abs=1e-6)
+
+
+def test_focal_probabilities_are_pulled_toward_half():
+    """The uncorrected minimiser is less extreme than η (Charoenphakdee et al. 2021)."""
+    loss = loss_zoo.get("focal", gamma=2.0, reduction="none")
+    for eta in (0.05, 0.2, 0.8, 0.95):
+        q = _sigmoid(_risk_minimiser_binary(loss, eta))
+        assert abs(q - 0.5) < abs(eta - 0.5)
+
+
+@pytest.mark.parametrize("weight", [(1.0, 9.0), (2.0, 0.5)])
+def test_binary_weighted_ce_map_returns_eta(weight):
+    loss = loss_zoo.get("weighted_ce", weight=weight, reduction="none")
+    for eta in ETAS:
+        z = _risk_minimiser_binary(loss, eta)
+        assert _sigmoid(loss_zoo.posterior_logits("weighted_ce", np.array([z]), weight=weight)[0]) == pytest.approx(eta, abs=1e-6)
+
+
+@pytest.mark.parametrize("tau", [0.5, 1.0, 2.0])
+def test_binary_logit_adjusted_map_returns_eta(tau):
+    prior = (0.9, 0.1)
+    loss = loss_zoo.get("logit_adjusted_ce", prior=prior, tau=tau, reduction="none")
+    for eta in ETAS:
+        z = _risk_minimiser_binary(loss, eta)
+        out = loss_zoo.posterior_logits("logit_adjusted_ce", np.array([z]), prior=prior, tau=tau)
+        assert _sigmoid(out[0]) == pytest.approx(eta, abs=1e-6)
+
+
+def test_binary_class_balanced_focal_map_returns_eta():
+    params = {"counts": (900, 100), "beta": 0.99, "gamma": 1.5}
+    loss = loss_zoo.get("class_balanced_focal", reduction="none", **params)
+    for eta in ETAS:
+        z = _risk_minimiser_binary(loss, eta)
+        assert _sigmoid(loss_zoo.posterior_logits("class_balanced_focal", np.array([z]), **params)[0]) == pytest.approx(eta, abs=1e-6)
+
+
+@pytest.mark.parametrize("name,params", [
+    ("focal", {"gamma": 2.0}),
+    ("focal", {"gamma": 0.5, "alpha": (0.5, 1.0, 2.0)}),
+    ("weighted_ce", {"weight": (0.2, 1.0, 3.0)}),
+    ("logit_adjusted_ce", {"prior": (0.7, 0.2, 0.1), "tau": 1.0}),
+    ("class_balanced_focal", {"counts": (700, 200, 100), "beta": 0.99, "gamma": 2.0}),
+])
+@pytest.mark.parametrize("eta", [(0.6, 0.3, 0.1), (0.1, 0.2, 0.7), (1 / 3, 1 / 3, 1 / 3)])
+def test_multiclass_map_returns_eta(name, params, eta):
+    eta = np.array(eta)
+    z = _risk_minimiser_multiclass(loss_zoo.get(name, reduction="none", **params), eta)
+    got = softmax(loss_zoo.posterior_logits(name, z[None, :], **params)[0])
+    np.testing.assert_allclose(got, eta, atol=2e-6)
+
+
+def test_multiclass_focal_reduces_to_binary_for_two_classes():
+    z = np.linspace(-20, 20, 41)
+    binary = loss_zoo.focal_posterior_logits(z, gamma=2.0, alpha=0.3)
+    two = loss_zoo.focal_posterior_logits(np.stack([np.zeros_like(z), z], 1), gamma=2.0, alpha=(0.7, 0.3))
+    np.testing.assert_allclose(two[:, 1] - two[:, 0], binary, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name,params", [
+    ("ce", {}), ("focal", {"gamma": 0.25}), ("focal", {"gamma": 5.0, "alpha": 0.25}),
+    ("weighted_ce", {"weight": (1.0, 50.0)}), ("logit_adjusted_ce", {"prior": (0.99, 0.01)}),
+    ("class_balanced_focal", {"counts": (990, 10), "gamma": 2.0}),
+])
+def test_binary_maps_are_finite_and_strictly_increasing(name, params):
+    z = np.concatenate([[-1e4, -1e3], np.linspace(-50, 50, 2001), [1e3, 1e4]])
+    out = loss_zoo.posterior_logits(name, z, **params)
+    assert np.all(np.isfinite(out))
+    assert np.all(np.diff(out) > 0)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 5.0])
+def test_multiclass_maps_are_finite_and_keep_order_at_extreme_logits(gamma):
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4 - 1], [0.0, 0.0, 0.0], [30.0, 0.0, -30.0]])
+    out = loss_zoo.posterior_logits("focal", z, gamma=gamma)
+    assert np.all(np.isfinite(out))
+    np.testing.assert_array_equal(np.argsort(out, axis=1, kind="stable"), np.argsort(z, axis=1, kind="stable"))
+
+
+def test_no_closed_form_and_bad_parameters():
+    with pytest.raises(ValueError, match="no closed-form"):
+        loss_zoo.posterior_logits("focal_flsd", np.zeros(3))
+    with pytest.raises(ValueError, match="alpha"):
+        loss_zoo.posterior_logits("focal", np.zeros(3), gamma=2.0, alpha=1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        loss_zoo.posterior_logits("focal", np.zeros(3), gamma=-1.0)
