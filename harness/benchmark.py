@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 import datasets
 
+from . import plots
 from . import results as results_store
 from .cells import Cell, expand
 from .errors import UserError
@@ -75,7 +76,8 @@ def run_benchmark(
     spec_hash = spec.spec_hash()
     tracker = MlflowTracker(tracking_uri) if tracking_uri else NullTracker()
     tracker.start(spec, spec_hash)
-    out_csv = Path(results_root) / spec.name / "results.csv"
+    out_dir = Path(results_root) / spec.name
+    out_csv = out_dir / "results.csv"
     done: list[CellResult] = []
     per_cell = spec.tuning.n_trials + spec.evaluation.repetitions
     status = "FAILED"
@@ -88,7 +90,12 @@ def run_benchmark(
                 before = bar.n
                 result = run_cell(spec, cell, data, progress=lambda: bar.update(1))
                 bar.update(before + per_cell - bar.n)
-                tracker.log_cell(result)
+                artifacts = []
+                if result.repetitions:
+                    artifacts.append(results_store.write_predictions(result, out_dir / "predictions"))
+                    if spec.evaluation.plots:
+                        artifacts.append(plots.cell_figure(result, out_dir / "plots" / f"{results_store.cell_slug(result)}.png"))
+                tracker.log_cell(result, artifacts=[a for a in artifacts if a is not None])
                 done.append(result)
                 results_store.write_csv(results_store.table(spec.name, spec_hash, done), out_csv)
         status = "FINISHED"

@@ -57,17 +57,22 @@ COMMON_SPACE: dict[str, Dist] = {
 
 @dataclass(frozen=True)
 class Method:
-    """A named method: the loss it trains with, its search space and how to build the loss.
+    """A named method: the loss it trains with, its search space, and its loss parameters.
 
-    ``build(params, class_counts)`` returns the loss module for one training, given the
-    tuned parameters and the training split's class counts.
+    ``loss_params(params, class_counts)`` maps tuned parameters and the training split's
+    class counts to the loss's own parameters, which build the loss module and select its
+    closed-form posterior correction.
     """
 
     name: str
     loss: str
     space: Mapping[str, Dist]
-    build: Callable[[Mapping[str, Any], list[int]], nn.Module]
+    loss_params: Callable[[Mapping[str, Any], list[int]], dict[str, Any]]
     sampler: str | None = None
+
+    def build(self, params: Mapping[str, Any], counts: list[int]) -> nn.Module:
+        """The loss module for one training."""
+        return loss_zoo.get(self.loss, **self.loss_params(params, counts))
 
     @property
     def full_space(self) -> dict[str, Dist]:
@@ -81,20 +86,18 @@ class Method:
 _METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("ce", "ce", {}, lambda p, counts: loss_zoo.get("ce")),
+        Method("ce", "ce", {}, lambda p, counts: {}),
         Method(
             "weighted_ce",
             "weighted_ce",
             {"weighted_ce_beta": Float(0.0, 1.0)},
-            lambda p, counts: loss_zoo.get(
-                "weighted_ce", weight=loss_zoo.class_weights(counts, beta=p["weighted_ce_beta"])
-            ),
+            lambda p, counts: {"weight": loss_zoo.class_weights(counts, beta=p["weighted_ce_beta"])},
         ),
         Method(
             "focal",
             "focal",
             {"focal_gamma": Float(0.0, 5.0), "focal_alpha": OptionalFloat(0.05, 0.95)},
-            lambda p, counts: loss_zoo.get("focal", gamma=p["focal_gamma"], alpha=p["focal_alpha"]),
+            lambda p, counts: {"gamma": p["focal_gamma"], "alpha": p["focal_alpha"]},
         ),
     )
 }

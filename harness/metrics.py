@@ -1,7 +1,15 @@
-"""Test metrics for binary classifiers, by name.
+"""Test metrics for binary classifiers, by name, with their properties declared.
 
-Taken from scikit-learn where it has them; the expected calibration error is written here
-(scikit-learn has none) and tested against torchmetrics.
+Taken from scikit-learn and imbalanced-learn where they exist; the calibration errors
+(ECE, adaptive ECE, MCE) and the gap to a known posterior are written here and tested
+against torchmetrics and direct computations.
+
+Kinds:
+- ``ranking``: from scores alone (``roc_auc``, ``average_precision``);
+- ``threshold``: from labels predicted at a threshold; evaluated at 0.5 under the plain name
+  and at the validation-chosen threshold (maximising F1) as ``<name>_val_threshold``;
+- ``probability``: from probabilities (``brier``, ``log_loss``, ``ece``, ...);
+- ``truth``: against the true posterior, where the data-generating process is known.
 """
 
 from __future__ import annotations
@@ -10,15 +18,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from imblearn.metrics import geometric_mean_score
 from sklearn import metrics as skm
 
+N_BINS = 15
+VAL_THRESHOLD_SUFFIX = "_val_threshold"
 
-def expected_calibration_error(y_true: np.ndarray, prob: np.ndarray, *, n_bins: int = 15) -> float:
+
+def _check(y_true: np.ndarray, prob: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true)
+    p = np.asarray(prob, dtype=np.float64)
+    if p.size == 0:
+        raise ValueError(f"{name}: expected at least one prediction, got none")
+    if y.shape != p.shape:
+        raise ValueError(f"{name}: expected y_true and prob of one shape, got {y.shape} and {p.shape}")
+    if not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
+        raise ValueError(f"{name}: expected probabilities in [0, 1], got values outside or not finite")
+    return y, p
+
+
+def _binned_gaps(y: np.ndarray, p: np.ndarray, idx: np.ndarray, n_slots: int):
+    count = np.bincount(idx, minlength=n_slots)
+    sum_p = np.bincount(idx, weights=p, minlength=n_slots)
+    sum_y = np.bincount(idx, weights=y.astype(np.float64), minlength=n_slots)
+    return count, np.abs(sum_y - sum_p)
+
+
+def expected_calibration_error(y_true: np.ndarray, prob: np.ndarray, *, n_bins: int = N_BINS) -> float:
     r"""Positive-class expected calibration error with ``n_bins`` equal-width bins.
 
     :math:`\mathrm{ECE} = \sum_b \frac{|B_b|}{n} \left| \bar y_{B_b} - \bar p_{B_b} \right|`,
-    bins :math:`[k/n_{bins}, (k+1)/n_{bins})` with p = 1 in a bin of its own (the
-    torchmetrics convention). Naeini, Cooper, Hauskrecht, AAAI 2015; Guo et al., ICML 2017.
+    bins :math:`[k/n_{bins}, (k+1)/n_{bins})` with p = 1 in a bin of its own (the torchmetrics
+    convention). Naeini, Cooper, Hauskrecht, AAAI 2015; Guo, Pleiss, Sun, Weinberger, ICML 2017.
 
     Parameters
     ----------
@@ -27,50 +58,117 @@ def expected_calibration_error(y_true: np.ndarray, prob: np.ndarray, *, n_bins: 
         Predicted probability of the positive class.
     n_bins : int, default 15
     """
-    y = np.asarray(y_true, dtype=np.float64)
-    p = np.asarray(prob, dtype=np.float64)
-    if p.size == 0:
-        raise ValueError("prob: expected at least one prediction, got none")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    idx = np.searchsorted(edges, p, side="right") - 1
-    count = np.bincount(idx, minlength=n_bins + 1)
-    sum_p = np.bincount(idx, weights=p, minlength=n_bins + 1)
-    sum_y = np.bincount(idx, weights=y, minlength=n_bins + 1)
-    return float(np.abs(sum_y - sum_p).sum() / p.size)
+    y, p = _check(y_true, prob, "ece")
+    idx = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1), p, side="right") - 1
+    _, gaps = _binned_gaps(y, p, idx, n_bins + 1)
+    return float(gaps.sum() / p.size)
 
 
-def _accuracy(y: np.ndarray, p: np.ndarray) -> float:
-    return float(skm.accuracy_score(y, (p >= 0.5).astype(np.int64)))
+def maximum_calibration_error(y_true: np.ndarray, prob: np.ndarray, *, n_bins: int = N_BINS) -> float:
+    r"""Largest gap :math:`|\bar y_B - \bar p_B|` over the non-empty equal-width bins (as ECE's)."""
+    y, p = _check(y_true, prob, "mce")
+    idx = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1), p, side="right") - 1
+    count, gaps = _binned_gaps(y, p, idx, n_bins + 1)
+    nonempty = count > 0
+    return float((gaps[nonempty] / count[nonempty]).max())
 
 
-def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    return float(skm.log_loss(y, p, labels=[0, 1]))
+def adaptive_calibration_error(y_true: np.ndarray, prob: np.ndarray, *, n_bins: int = N_BINS) -> float:
+    r"""ECE with ``n_bins`` equal-mass bins: the predictions sorted and cut into groups whose
+    sizes differ by at most one (Nixon, Dusenberry, Zhang, Jerfel, Tran, CVPR-W 2019)."""
+    y, p = _check(y_true, prob, "adaptive_ece")
+    order = np.argsort(p, kind="stable")
+    idx = np.empty(p.size, dtype=np.int64)
+    for b, members in enumerate(np.array_split(order, min(n_bins, p.size))):
+        idx[members] = b
+    _, gaps = _binned_gaps(y, p, idx, n_bins)
+    return float(gaps.sum() / p.size)
+
+
+def true_calibration_error(posterior: np.ndarray, prob: np.ndarray) -> float:
+    """Mean absolute gap between the predicted and the true posterior P(y = 1 | x)."""
+    eta, p = _check(np.asarray(posterior, dtype=np.float64), prob, "true_calibration_error")
+    return float(np.abs(p - eta).mean())
+
+
+def _two_classes(y: np.ndarray, name: str) -> None:
+    if np.unique(y).size < 2:
+        raise ValueError(f"{name}: undefined when y_true holds a single class ({int(y[0])})")
+
+
+def _ranking(fn, name):
+    def metric(y, p):
+        y, p = _check(y, p, name)
+        _two_classes(y, name)
+        return fn(y, p)
+
+    return metric
+
+
+def _at_threshold(fn, name):
+    def metric(y, p, threshold=0.5):
+        y, p = _check(y, p, name)
+        return fn(y, (p >= threshold).astype(np.int64))
+
+    return metric
+
+
+def _log_loss(y, p):
+    y, p = _check(y, p, "log_loss")
+    eps = np.finfo(np.float64).eps
+    return skm.log_loss(y, np.clip(p, eps, 1 - eps), labels=[0, 1])
+
+
+def _brier(y, p):
+    y, p = _check(y, p, "brier")
+    return skm.brier_score_loss(y, p, labels=[0, 1])
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A test metric: ``fn(y_true, prob_positive) -> float`` and whether higher is better."""
+    """A test metric and its declared properties.
+
+    ``fn(y_true, prob)``; threshold metrics take ``threshold=`` too; truth metrics take
+    ``(posterior, prob)``.
+    """
 
     name: str
-    fn: Callable[[np.ndarray, np.ndarray], float]
+    kind: str  # ranking | threshold | probability | truth
     higher_is_better: bool
+    fn: Callable[..., float]
     description: str
 
-    def __call__(self, y_true: np.ndarray, prob: np.ndarray) -> float:
-        return float(self.fn(y_true, prob))
+    def __call__(self, y_true: np.ndarray, prob: np.ndarray, **kwargs) -> float:
+        return float(self.fn(y_true, prob, **kwargs))
 
 
 _REGISTRY: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("roc_auc", skm.roc_auc_score, True, "area under the ROC curve"),
-        Metric("average_precision", skm.average_precision_score, True, "area under the precision-recall curve"),
-        Metric("accuracy", _accuracy, True, "accuracy at threshold 0.5"),
-        Metric("brier", skm.brier_score_loss, False, "Brier score of the positive class"),
-        Metric("log_loss", _log_loss, False, "negative log-likelihood"),
-        Metric("ece", expected_calibration_error, False, "expected calibration error, 15 equal-width bins"),
+        Metric("roc_auc", "ranking", True, _ranking(skm.roc_auc_score, "roc_auc"), "area under the ROC curve"),
+        Metric("average_precision", "ranking", True, _ranking(skm.average_precision_score, "average_precision"),
+               "area under the precision-recall curve (step-wise)"),
+        Metric("accuracy", "threshold", True, _at_threshold(skm.accuracy_score, "accuracy"), "accuracy"),
+        Metric("balanced_accuracy", "threshold", True,
+               _at_threshold(skm.balanced_accuracy_score, "balanced_accuracy"), "mean recall of both classes"),
+        Metric("f1", "threshold", True,
+               _at_threshold(lambda y, yhat: skm.f1_score(y, yhat, zero_division=0.0), "f1"),
+               "F1 of the positive class (0 when nothing is predicted positive)"),
+        Metric("mcc", "threshold", True, _at_threshold(skm.matthews_corrcoef, "mcc"), "Matthews correlation"),
+        Metric("gmean", "threshold", True,
+               _at_threshold(lambda y, yhat: geometric_mean_score(y, yhat, labels=[0, 1]), "gmean"),
+               "geometric mean of sensitivity and specificity (imbalanced-learn)"),
+        Metric("brier", "probability", False, _brier, "Brier score of the positive class"),
+        Metric("log_loss", "probability", False, _log_loss, "negative log-likelihood"),
+        Metric("ece", "probability", False, expected_calibration_error, "expected calibration error, 15 equal-width bins"),
+        Metric("adaptive_ece", "probability", False, adaptive_calibration_error, "ECE with 15 equal-mass bins"),
+        Metric("mce", "probability", False, maximum_calibration_error, "maximum calibration error, 15 equal-width bins"),
+        Metric("true_calibration_error", "truth", False, true_calibration_error,
+               "mean |predicted - true posterior| (known-posterior data only)"),
     )
 }
+
+DEFAULT = list(_REGISTRY)
 
 
 def available() -> dict[str, Metric]:
@@ -79,11 +177,53 @@ def available() -> dict[str, Metric]:
 
 
 def get(name: str) -> Metric:
-    if name not in _REGISTRY:
+    """The metric ``name``; also accepts ``<threshold metric>_val_threshold``."""
+    base = name.removesuffix(VAL_THRESHOLD_SUFFIX)
+    if base not in _REGISTRY or (base != name and _REGISTRY[base].kind != "threshold"):
         raise ValueError(f"metric: unknown name {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name]
+    return _REGISTRY[base]
 
 
-def evaluate(names: list[str], y_true: np.ndarray, prob: np.ndarray) -> dict[str, float]:
-    """Each named metric on one set of predictions."""
-    return {name: _REGISTRY[name](y_true, prob) for name in names}
+def best_f1_threshold(y_true: np.ndarray, prob: np.ndarray) -> float:
+    """The threshold maximising F1 on (validation) predictions; 0.5 when F1 is 0 everywhere."""
+    y, p = _check(y_true, prob, "threshold")
+    if y.sum() == 0:
+        return 0.5
+    precision, recall, thresholds = skm.precision_recall_curve(y, p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)[:-1]
+    return float(thresholds[int(np.argmax(f1))]) if f1.size and f1.max() > 0 else 0.5
+
+
+def evaluate(
+    names: list[str],
+    y_true: np.ndarray,
+    prob: np.ndarray,
+    *,
+    val_threshold: float | None = None,
+    posterior: np.ndarray | None = None,
+    scores: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Each named metric on one set of test predictions.
+
+    Threshold metrics are computed at 0.5 and, when ``val_threshold`` is given, also as
+    ``<name>_val_threshold``; truth metrics only when ``posterior`` is given; ranking metrics
+    on ``scores`` when given (any strictly monotone transform of ``prob``, e.g. logits).
+    """
+    out: dict[str, float] = {}
+    for name in names:
+        metric = _REGISTRY[name]
+        if metric.kind == "ranking" and scores is not None:
+            y = np.asarray(y_true)
+            _two_classes(y, name)
+            out[name] = float({"roc_auc": skm.roc_auc_score, "average_precision": skm.average_precision_score}[name](y, scores))
+        elif metric.kind == "truth":
+            if posterior is not None:
+                out[name] = metric(posterior, prob)
+        elif metric.kind == "threshold":
+            out[name] = metric(y_true, prob)
+            if val_threshold is not None:
+                out[name + VAL_THRESHOLD_SUFFIX] = metric(y_true, prob, threshold=val_threshold)
+        else:
+            out[name] = metric(y_true, prob)
+    return out

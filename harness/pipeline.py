@@ -25,7 +25,8 @@ from .cells import Cell
 from .models import build_model
 from .seeding import derive_seed
 from .spec import DatasetSpec, Spec
-from .trainer import TrainConfig, TrainResult, as_tensors, fit, predict_proba
+from .calibration import calibrate
+from .trainer import TrainConfig, as_tensors, fit, predict_logits
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -50,15 +51,19 @@ class TrialRecord:
 
 @dataclass
 class RepetitionRecord:
+    """One evaluation repetition: test metrics per calibration variant, and the predictions."""
+
     repetition: int
     seed: int
-    metrics: dict[str, float]
+    metrics: dict[str, dict[str, float]]  # calibration variant -> metric -> value
+    thresholds: dict[str, float]  # calibration variant -> validation-chosen threshold
     fingerprint: str
     epochs: int
     start_ms: int
     end_ms: int
     y_true: np.ndarray = field(repr=False)
-    prob: np.ndarray = field(repr=False)
+    logits: np.ndarray = field(repr=False)
+    probs: dict[str, np.ndarray] = field(repr=False)  # calibration variant -> test probabilities
     posterior: np.ndarray | None = field(default=None, repr=False)
 
 
@@ -223,16 +228,29 @@ def run_cell(
         prepared = data.prepared(cell.dataset, cell.ratio, rep)
         seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "repetition", rep)
         model, result = _train(spec, method, best_params, prepared, seed)
-        prob = predict_proba(model, torch.as_tensor(prepared.test.X, dtype=torch.float32))
-        if not np.all(np.isfinite(prob)):
-            reason = f"repetition {rep}: non-finite test predictions ({result.reason or 'diverged'})"
-            return CellResult(cell, "failed", reason, best_params, study.best_value, trials, repetitions, space, start, now_ms())
-        scores = metrics_registry.evaluate(spec.evaluation.metrics, prepared.test.y, prob)
-        repetitions.append(
-            RepetitionRecord(
-                rep, seed, scores, prepared.fingerprint, result.epochs_run, t0, now_ms(),
-                prepared.test.y, prob, prepared.test.posterior,
-            )
+        val_logits, test_logits = (
+            predict_logits(model, torch.as_tensor(split.X, dtype=torch.float32)).double().numpy()
+            for split in (prepared.validation, prepared.test)
         )
+        if not (np.all(np.isfinite(val_logits)) and np.all(np.isfinite(test_logits))):
+            reason = f"repetition {rep}: non-finite predictions ({result.reason or 'diverged'})"
+            return CellResult(cell, "failed", reason, best_params, study.best_value, trials, repetitions, space, start, now_ms())
+        record = RepetitionRecord(rep, seed, {}, {}, prepared.fingerprint, result.epochs_run, t0, 0,
+                                  prepared.test.y, test_logits, {}, prepared.test.posterior)
+        loss_params = method.loss_params(best_params, prepared.train.counts(prepared.n_classes))
+        for variant in spec.evaluation.calibration:
+            out = calibrate(variant, loss=method.loss, loss_params=loss_params, val_logits=val_logits,
+                            y_val=prepared.validation.y, test_logits=test_logits)
+            if out is None:
+                continue  # no closed-form correction for this loss
+            threshold = metrics_registry.best_f1_threshold(prepared.validation.y, out.val_prob)
+            record.thresholds[variant] = threshold
+            record.probs[variant] = out.test_prob
+            record.metrics[variant] = metrics_registry.evaluate(
+                spec.evaluation.metrics, prepared.test.y, out.test_prob,
+                val_threshold=threshold, posterior=prepared.test.posterior, scores=out.test_score,
+            )
+        record.end_ms = now_ms()
+        repetitions.append(record)
         progress()
     return CellResult(cell, "ok", "", best_params, study.best_value, trials, repetitions, space, start, now_ms())

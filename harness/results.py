@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,29 +23,51 @@ COLUMNS = [
 def rows(benchmark: str, spec_hash: str, result: CellResult) -> list[dict]:
     """Long-format rows of one cell: one per repetition × calibration × metric."""
     method = methods_registry.get(result.cell.method)
-    out = []
+    common = {
+        "benchmark": benchmark,
+        "dataset": result.cell.dataset.key,
+        "imbalance_ratio": result.cell.ratio_label,
+        "method": method.name,
+        "loss": method.loss,
+        "sampler": method.sampler or "none",
+    }
+    provenance = {"spec_hash": spec_hash, "git_commit": git_commit(), "versions": versions_string()}
+    return [
+        {**common, "repetition": rep.repetition, "seed": rep.seed, "calibration": calibration,
+         "metric": metric, "value": value, "dataset_fingerprint": rep.fingerprint, **provenance}
+        for rep in result.repetitions
+        for calibration, scores in rep.metrics.items()
+        for metric, value in scores.items()
+    ]
+
+
+def cell_slug(result: CellResult) -> str:
+    """A file-name-safe name of a cell, e.g. ``gaussian-8d__rho10__focal``."""
+    cell = result.cell
+    raw = f"{cell.dataset.key}__rho{cell.ratio_label}__{cell.method}"
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", raw)
+
+
+def predictions_frame(result: CellResult) -> pd.DataFrame:
+    """Test predictions of every repetition: labels, logits, each variant's probability, posterior."""
+    frames = []
     for rep in result.repetitions:
-        for metric, value in rep.metrics.items():
-            out.append(
-                {
-                    "benchmark": benchmark,
-                    "dataset": result.cell.dataset.key,
-                    "imbalance_ratio": result.cell.ratio_label,
-                    "method": method.name,
-                    "loss": method.loss,
-                    "sampler": method.sampler or "none",
-                    "repetition": rep.repetition,
-                    "seed": rep.seed,
-                    "calibration": "raw",
-                    "metric": metric,
-                    "value": value,
-                    "dataset_fingerprint": rep.fingerprint,
-                    "spec_hash": spec_hash,
-                    "git_commit": git_commit(),
-                    "versions": versions_string(),
-                }
-            )
-    return out
+        data = {"repetition": rep.repetition, "seed": rep.seed, "y_true": rep.y_true, "logit": rep.logits}
+        data.update({f"prob_{variant}": p for variant, p in rep.probs.items()})
+        if rep.posterior is not None:
+            data["posterior"] = rep.posterior
+        frames.append(pd.DataFrame(data))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def write_predictions(result: CellResult, directory: Path) -> Path | None:
+    """``<directory>/<cell slug>.parquet`` (no pickle: plain Parquet columns)."""
+    frame = predictions_frame(result)
+    if frame.empty:
+        return None
+    path = directory / f"{cell_slug(result)}.parquet"
+    write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    return path
 
 
 def table(benchmark: str, spec_hash: str, results: Iterable[CellResult]) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import datasets
 
 from . import methods as methods_registry
 from . import metrics as metrics_registry
+from .calibration import VARIANTS
 from .errors import UserError
 
 
@@ -79,24 +80,38 @@ class TuningSpec(_Strict):
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str) -> str:
-        metrics_registry.get(value)
+        metric = metrics_registry.available().get(value)
+        if metric is None or metric.kind == "truth":
+            usable = [n for n, m in metrics_registry.available().items() if m.kind != "truth"]
+            raise ValueError(f"unknown tuning metric {value!r}; known: {', '.join(usable)}")
         return value
-
-
-DEFAULT_METRICS = ["roc_auc", "average_precision", "accuracy", "ece", "brier", "log_loss"]
 
 
 class EvaluationSpec(_Strict):
     repetitions: int = Field(2, ge=1)
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+    metrics: list[str] = Field(default_factory=lambda: list(metrics_registry.DEFAULT), min_length=1)
+    calibration: list[str] = Field(default_factory=lambda: list(VARIANTS), min_length=1)
+    plots: bool = True
 
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
+        known = metrics_registry.available()
         for name in value:
-            metrics_registry.get(name)
+            if name not in known:
+                raise ValueError(f"unknown metric {name!r}; known: {', '.join(known)}")
         if len(set(value)) != len(value):
             raise ValueError(f"expected distinct metric names, got {value}")
+        return value
+
+    @field_validator("calibration")
+    @classmethod
+    def _known_variants(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in VARIANTS:
+                raise ValueError(f"unknown calibration variant {name!r}; known: {', '.join(VARIANTS)}")
+        if len(set(value)) != len(value) or value[0] != "raw":
+            raise ValueError(f"expected distinct variants starting with 'raw', got {value}")
         return value
 
 

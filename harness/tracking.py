@@ -40,11 +40,20 @@ class NullTracker:
     def start(self, spec, spec_hash: str) -> None:  # noqa: D102
         pass
 
-    def log_cell(self, result: CellResult) -> None:  # noqa: D102
+    def log_cell(self, result: CellResult, artifacts=()) -> None:  # noqa: D102
         pass
 
     def finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:  # noqa: D102
         pass
+
+
+def metric_keys(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Flatten {variant: {metric: value}} to MLflow keys: ``ece`` (raw), ``ece_temperature``, ..."""
+    return {
+        (name if variant == "raw" else f"{name}_{variant}"): value
+        for variant, scores in metrics.items()
+        for name, value in scores.items()
+    }
 
 
 def _fmt(value: Any) -> str:
@@ -126,7 +135,7 @@ class MlflowTracker:
         self._call("closing a run", self.client.set_terminated, run_id, status=status, end_time=end)
         return run_id
 
-    def log_cell(self, result: CellResult) -> None:
+    def log_cell(self, result: CellResult, artifacts=()) -> None:
         from . import methods as methods_registry
 
         cell = result.cell
@@ -159,16 +168,19 @@ class MlflowTracker:
                 metrics=curve + final, params=t.params,
             )
         for r in result.repetitions:
+            flat = metric_keys(r.metrics)
             self._run(
                 f"repetition {r.repetition}", r.start_ms, r.end_ms,
                 {**child_tags, "kind": "repetition", "seed": str(r.seed), "dataset_fingerprint": r.fingerprint},
-                parent=parent, metrics=[(k, v, r.end_ms, 0) for k, v in r.metrics.items()],
-                params={"repetition": r.repetition, "seed": r.seed, "epochs": r.epochs},
+                parent=parent, metrics=[(k, v, r.end_ms, 0) for k, v in flat.items()],
+                params={"repetition": r.repetition, "seed": r.seed, "epochs": r.epochs,
+                        **{f"threshold_{k}": v for k, v in r.thresholds.items()}},
             )
         summary = []
         if result.repetitions:
-            for name in result.repetitions[0].metrics:
-                values = np.array([r.metrics[name] for r in result.repetitions])
+            flats = [metric_keys(r.metrics) for r in result.repetitions]
+            for name in flats[0]:
+                values = np.array([f[name] for f in flats])
                 summary += [(f"{name}_mean", values.mean(), result.end_ms, 0),
                             (f"{name}_std", values.std(ddof=1) if len(values) > 1 else 0.0, result.end_ms, 0)]
         if result.best_value is not None:
@@ -176,6 +188,8 @@ class MlflowTracker:
         params = {f"best.{k}": v for k, v in result.best_params.items()}
         params.update({f"space.{k}": v for k, v in result.search_space.items()})
         self._log(parent, metrics=summary, params=params)
+        for path in artifacts:
+            self._call("uploading an artifact", self.client.log_artifact, parent, str(path))
         self._call("closing a run", self.client.set_terminated, parent,
                    status="FINISHED" if result.status == "ok" else "FAILED", end_time=result.end_ms)
 

@@ -11,7 +11,14 @@ import runner
 from conftest import ROOT, run_runner, write_spec
 from harness.results import COLUMNS
 
-METRICS = ["roc_auc", "average_precision", "accuracy", "ece", "brier", "log_loss"]
+from harness.calibration import VARIANTS
+from harness.metrics import available
+
+THRESHOLD = [n for n, m in available().items() if m.kind == "threshold"]
+# every metric, plus each threshold metric at the validation-chosen threshold (Gaussian data:
+# the true posterior is known, so true_calibration_error is there too)
+METRICS = list(available()) + [f"{n}_val_threshold" for n in THRESHOLD]
+ISSUE_2_METRICS = ["roc_auc", "average_precision", "accuracy", "ece", "brier", "log_loss"]
 
 
 def _mlflow_runs(uri: str, experiment: str) -> pd.DataFrame:
@@ -29,15 +36,25 @@ def test_tiny_spec_end_to_end_with_mlflow(workdir, tiny_spec, capsys):
 
     table = pd.read_csv(workdir / "results" / "tiny" / "results.csv")
     assert list(table.columns) == COLUMNS
-    assert len(table) == 2 * 2 * 2 * len(METRICS)  # ratios × methods × repetitions × metrics
+    # ratios × methods × repetitions × calibration variants × metrics
+    assert len(table) == 2 * 2 * 2 * len(VARIANTS) * len(METRICS)
     assert set(table["metric"]) == set(METRICS)
-    assert set(table["calibration"]) == {"raw"}
+    assert set(table["calibration"]) == set(VARIANTS)
     assert table["value"].notna().all()
-    counts = table.groupby(["imbalance_ratio", "method"]).size()
+    counts = table.groupby(["imbalance_ratio", "method", "calibration"]).size()
     assert (counts == 2 * len(METRICS)).all()
+    # predictions and figures beside the table
+    out = workdir / "results" / "tiny"
+    preds = pd.read_parquet(out / "predictions" / "gauss__rho10__focal.parquet")
+    assert sorted(preds["repetition"].unique()) == [0, 1]
+    assert preds.groupby("repetition").size().nunique() == 1  # same test size in each repetition
+    assert {"y_true", "logit", "prob_raw", "prob_closed_form", "posterior"} <= set(preds.columns)
+    assert len(list((out / "plots").glob("*.png"))) == 4
     # each repetition's data is the same for every method (paired comparisons)
     fp = table.groupby(["imbalance_ratio", "repetition"])["dataset_fingerprint"].nunique()
     assert (fp == 1).all()
+
+    import mlflow
 
     runs = _mlflow_runs("sqlite:///mlflow.db", "tiny")
     parents = runs[runs["tags.kind"] == "cell"]
@@ -56,9 +73,13 @@ def test_tiny_spec_end_to_end_with_mlflow(workdir, tiny_spec, capsys):
                          & (table["imbalance_ratio"].astype(str) == parent["tags.imbalance_ratio"])
                          & (table["seed"] == int(rep["tags.seed"]))]
             for _, row in rows.iterrows():
-                assert rep[f"metrics.{row['metric']}"] == pytest.approx(row["value"], rel=1e-12)
+                key = row["metric"] if row["calibration"] == "raw" else f"{row['metric']}_{row['calibration']}"
+                assert rep[f"metrics.{key}"] == pytest.approx(row["value"], rel=1e-12)
         if parent["tags.method"] == "focal":
             assert "params.best.focal_gamma" in parent and pd.notna(parent["params.best.focal_gamma"])
+        assert pd.notna(parent["metrics.ece_closed_form_mean"])
+        artifacts = mlflow.MlflowClient().list_artifacts(parent["run_id"])
+        assert {a.path.rsplit(".", 1)[1] for a in artifacts} == {"png", "parquet"}
     assert (runs["tags.kind"] == "benchmark").sum() == 1
     assert (runs["status"] == "FINISHED").all()
 
@@ -105,7 +126,9 @@ def test_smoke_benchmark_from_the_command_line(tmp_path):
     proc = run_runner("run", str(ROOT / "benchmarks" / "smoke.yaml"), "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = pd.read_csv(tmp_path / "results" / "smoke" / "results.csv")
-    assert len(table) == 3 * 3 * 2 * 6
+    assert len(table) == 3 * 3 * 2 * len(VARIANTS) * len(METRICS)  # every metric for every variant
+    raw = table[(table["calibration"] == "raw") & table["metric"].isin(ISSUE_2_METRICS)]
+    assert len(raw) == 3 * 3 * 2 * 6
     runs = _mlflow_runs(f"sqlite:///{tmp_path}/mlflow.db", "smoke")
     parents = runs[runs["tags.kind"] == "cell"]
     assert len(parents) == 9

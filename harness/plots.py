@@ -1,0 +1,48 @@
+"""Per-cell figures: reliability diagram and precision-recall curve (matplotlib, no display)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.calibration import calibration_curve  # noqa: E402
+from sklearn.metrics import precision_recall_curve  # noqa: E402
+
+from .pipeline import CellResult  # noqa: E402
+
+_STYLES = {"raw": "-o", "temperature": "--s", "closed_form": "-.^", "isotonic": ":d"}
+
+
+def cell_figure(result: CellResult, path: Path) -> Path:
+    """Reliability diagram (all repetitions pooled, one line per calibration variant) and
+    precision-recall curves (one per repetition), written to ``path`` as PNG."""
+    fig, (ax_rel, ax_pr) = plt.subplots(1, 2, figsize=(10, 4.4), constrained_layout=True)
+    y = np.concatenate([r.y_true for r in result.repetitions])
+    for variant in result.repetitions[0].probs:
+        p = np.concatenate([r.probs[variant] for r in result.repetitions])
+        frac, mean = calibration_curve(y, p, n_bins=10, strategy="quantile")
+        ax_rel.plot(mean, frac, _STYLES.get(variant, "-"), label=variant, markersize=4)
+    ax_rel.plot([0, 1], [0, 1], color="grey", linewidth=0.8, label="perfect")
+    ax_rel.set(xlabel="mean predicted probability (10 equal-mass bins)", ylabel="observed positive rate",
+               title="Reliability", xlim=(0, 1), ylim=(0, 1))
+    ax_rel.legend(loc="upper left", fontsize=8)
+    for rep in result.repetitions:
+        precision, recall, _ = precision_recall_curve(rep.y_true, rep.probs["raw"])
+        ap = rep.metrics["raw"].get("average_precision")
+        label = f"repetition {rep.repetition}" + (f" (AP {ap:.3f})" if ap is not None else "")
+        ax_pr.step(recall, precision, where="post", label=label)
+    prevalence = y.mean()
+    ax_pr.axhline(prevalence, color="grey", linewidth=0.8, linestyle="--", label=f"prevalence {prevalence:.3f}")
+    ax_pr.set(xlabel="recall", ylabel="precision", title="Precision-recall (raw)", xlim=(0, 1), ylim=(0, 1.02))
+    ax_pr.legend(loc="upper right", fontsize=8)
+    fig.suptitle(result.cell.label)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+    tmp.replace(path)
+    return path
