@@ -27,9 +27,11 @@ BAD = [
     ("imbalance_ratios", [100000], "largest reachable ratio is"),
     ("tuning.n_trials", 0, "tuning.n_trials: Input should be greater than or equal to 1, got 0"),
     ("evaluation.repetitions", 0, "evaluation.repetitions"),
-    ("evaluation.metrics", ["roc_auc", "auroc"], "unknown name 'auroc'"),
+    ("evaluation.metrics", ["roc_auc", "auroc"], "evaluation.metrics: unknown metric 'auroc'; known: roc_auc"),
     ("tuning.metric", "f2", "tuning.metric"),
     ("model.name", "resnet", "model.name"),
+    ("evaluation.calibration", ["raw", "platt"], "unknown calibration variant 'platt'"),
+    ("tuning.metric", "true_calibration_error", "unknown tuning metric"),
     ("split.test", 0.5, "expected train + validation + test = 1"),
 ]
 
