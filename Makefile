@@ -7,7 +7,7 @@ PY     := $(BIN)/python
 TORCH_PIN := torch==2.13.0
 UI_PORT ?= 5000
 
-.PHONY: setup test test-slow bench bench-ci perf ui clean
+.PHONY: setup test test-slow bench bench-ci baseline perf ui clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ bench:
 	$(PY) runner.py run benchmarks/default.yaml
 
 bench-ci:
+	$(PY) runner.py run benchmarks/smoke.yaml --baseline results/baselines/smoke.json
+
+# Regenerate the CI baseline: an explicit step whose diff is reviewed before committing.
+baseline:
 	$(PY) runner.py run benchmarks/smoke.yaml
+	$(PY) runner.py baseline results/smoke --out results/baselines/smoke.json
 
 perf:
 	$(PY) -m benchmarks.perf

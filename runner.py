@@ -34,24 +34,67 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness import load_spec, run_benchmark
-    from harness.results import summary
+    from harness.results import HEADLINE, summary
     from harness.tracking import resolve_tracking_uri
 
     spec = load_spec(args.spec)
+    baseline = None
+    if args.baseline:
+        from harness import gate
+
+        baseline = gate.load_baseline(Path(args.baseline))
+        gate.check_spec(baseline, spec.name, spec.spec_hash(), Path(args.baseline))  # before any work
     uri = None if args.no_tracking else resolve_tracking_uri(args.tracking_uri)
     outcome = run_benchmark(spec, results_root=Path(args.results_dir), tracking_uri=uri,
                             progress=not args.quiet, threads=args.threads)
-    table = summary(outcome.table)
+    table = summary(outcome.table, metrics=HEADLINE, calibrations=["raw", "closed_form"])
     if not table.empty:
         print(table.to_string())
+        print("(mean ± std over repetitions; raw and closed-form calibration; every metric and variant is in the results file)")
     print(f"\n{len(outcome.cells)} cells in {outcome.seconds:.1f} s; results: {outcome.results_csv}"
           + (f"; tracking: {uri} (experiment {spec.name!r})" if uri else "; tracking off"))
+    code = 0
     if outcome.failed:
         print(f"{len(outcome.failed)} cell(s) failed:", file=sys.stderr)
         for r in outcome.failed:
             print(f"  {r.cell.label}: {r.reason}", file=sys.stderr)
-        return 1
+        code = 1
+    if baseline is not None:
+        report = gate.compare(baseline, outcome.table)
+        print("\n" + gate.format_report(report))
+        code = code or (0 if report.passed else 1)
+    return code
+
+
+def _read_results(folder: str):
+    import pandas as pd
+
+    from harness.errors import UserError
+
+    path = Path(folder) / "results.csv"
+    if not path.is_file():
+        raise UserError(f"results: no results.csv in {folder!r}; run the benchmark first")
+    return pd.read_csv(path, dtype={"imbalance_ratio": str})
+
+
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    from harness import gate
+
+    baseline = gate.make_baseline(_read_results(args.results),
+                                  {"k": args.k, "abs_floor": args.floor, "rel_floor": args.rel_floor})
+    out = Path(args.out or f"results/baselines/{baseline['benchmark']}.json")
+    gate.write_baseline(baseline, out)
+    print(f"baseline: {len(baseline['entries'])} entries for {baseline['benchmark']!r} "
+          f"(spec hash {baseline['spec_hash']}) written to {out}")
     return 0
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    from harness import gate
+
+    report = gate.compare(gate.load_baseline(Path(args.baseline)), _read_results(args.results))
+    print(gate.format_report(report))
+    return 0 if report.passed else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default="results", help="root of the results folders (default: results)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--baseline", help="gate the results against this baseline file (exit 1 on regressions)")
     p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("baseline", help="write a regression baseline from a results folder")
+    p.add_argument("results", help="results folder, e.g. results/smoke")
+    p.add_argument("--out", help="baseline file (default: results/baselines/<benchmark>.json)")
+    p.add_argument("--k", type=float, default=3.0, help="tolerance in standard errors of a difference (default 3)")
+    p.add_argument("--floor", type=float, default=0.01, help="smallest tolerance (default 0.01)")
+    p.add_argument("--rel-floor", type=float, default=0.05, help="relative floor for unbounded metrics (default 0.05)")
+    p.set_defaults(func=_cmd_baseline)
+    p = sub.add_parser("gate", help="compare a results folder with a baseline (exit 1 on regressions)")
+    p.add_argument("results", help="results folder, e.g. results/smoke")
+    p.add_argument("--baseline", required=True, help="baseline file")
+    p.set_defaults(func=_cmd_gate)
     return parser
 
 

@@ -48,12 +48,16 @@ def calibrate(
     val_logits: np.ndarray,
     y_val: np.ndarray,
     test_logits: np.ndarray,
+    prior_shift: float = 0.0,
 ) -> Calibrated | None:
     """Validation and test probabilities under ``variant``, and test ranking scores.
 
     The scores are the variant's logits where the map is strictly monotone (raw, temperature,
     closed form), so probabilities that round to exactly 0 or 1 cannot create ties in
     ranking metrics; isotonic regression's scores are its probabilities.
+    ``prior_shift`` (closed form only) is added to the corrected logits: log-odds of the data's
+    training prior minus those of the prior the model was trained at (after resampling), the
+    Bayes prior-shift correction (Saerens, Latinne, Decaestecker, Neural Computation 2002).
     Returns None when the variant does not apply (a loss without a closed-form correction).
     """
     if variant == "raw":
@@ -64,8 +68,8 @@ def calibrate(
     if variant == "closed_form":
         if loss_zoo.available()[loss].posterior is None:
             return None
-        val = loss_zoo.posterior_logits(loss, val_logits, **loss_params)
-        test = loss_zoo.posterior_logits(loss, test_logits, **loss_params)
+        val = loss_zoo.posterior_logits(loss, val_logits, **loss_params) + prior_shift
+        test = loss_zoo.posterior_logits(loss, test_logits, **loss_params) + prior_shift
         return Calibrated(expit(val), expit(test), test)
     if variant == "isotonic":
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)

@@ -1,4 +1,4 @@
-"""Methods (a loss, later with a sampler) and their search spaces, declared in one place each.
+"""Methods (a loss, optionally with a sampler) and their search spaces, declared in one place each.
 
 Parameter names are flat and namespaced by loss (``focal_gamma``, ``weighted_ce_beta``) so
 that Optuna's parameters, MLflow's params and the results table share one vocabulary.
@@ -11,42 +11,12 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
 
-import loss_zoo
 from torch import nn
 
+import loss_zoo
 
-@dataclass(frozen=True)
-class Float:
-    """A float in [low, high], sampled on a log scale when ``log``."""
-
-    low: float
-    high: float
-    log: bool = False
-
-    def suggest(self, trial, name: str) -> float:
-        return trial.suggest_float(name, self.low, self.high, log=self.log)
-
-    def describe(self) -> str:
-        return f"[{self.low:g}, {self.high:g}]" + (" log" if self.log else "")
-
-
-@dataclass(frozen=True)
-class OptionalFloat:
-    """None, or a float in [low, high]; the choice is the parameter ``<name>_enabled``."""
-
-    low: float
-    high: float
-
-    def suggest(self, trial, name: str) -> float | None:
-        if not trial.suggest_categorical(f"{name}_enabled", [False, True]):
-            return None
-        return trial.suggest_float(name, self.low, self.high)
-
-    def describe(self) -> str:
-        return f"none or [{self.low:g}, {self.high:g}]"
-
-
-Dist = Float | OptionalFloat
+from . import samplers as samplers_registry
+from .space import Dist, Float, OptionalFloat
 
 #: Optimiser parameters tuned for every method.
 COMMON_SPACE: dict[str, Dist] = {
@@ -104,14 +74,33 @@ _METHODS: dict[str, Method] = {
 
 
 def available() -> dict[str, Method]:
-    """Methods usable in specs, by name."""
+    """Loss methods by name; any of them combines with a sampler as ``<loss>+<sampler>``."""
     return dict(_METHODS)
 
 
+def _unknown(kind: str, name: str, known: list[str]) -> ValueError:
+    close = get_close_matches(name, known, n=3)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return ValueError(f"unknown {kind} {name!r}{hint}; known: {', '.join(sorted(known))}")
+
+
 def get(name: str) -> Method:
-    """The method called ``name``; an unknown name lists close matches and the known ones."""
-    if name not in _METHODS:
-        close = get_close_matches(name, list(_METHODS), n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise ValueError(f"unknown method {name!r}{hint}; known: {', '.join(sorted(_METHODS))}")
-    return _METHODS[name]
+    """The method called ``name``: a loss, ``<loss>+<sampler>``, or a sampler alone (``ce+<sampler>``).
+
+    Unknown names list close matches and the known losses and samplers.
+    """
+    if name in _METHODS:
+        return _METHODS[name]
+    samplers = samplers_registry.available()
+    loss_name, _, sampler_name = name.partition("+")
+    if not sampler_name and loss_name in samplers:
+        loss_name, sampler_name = "ce", loss_name
+    if not sampler_name:
+        raise _unknown("method", name, list(_METHODS) + list(samplers))
+    if loss_name not in _METHODS:
+        raise _unknown("loss", loss_name, list(_METHODS))
+    if sampler_name not in samplers:
+        raise _unknown("sampler", sampler_name, list(samplers))
+    base = _METHODS[loss_name]
+    return Method(name, base.loss, {**base.space, **samplers[sampler_name].space}, base.loss_params,
+                  sampler=sampler_name)

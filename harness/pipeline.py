@@ -21,6 +21,7 @@ import datasets
 
 from . import methods as methods_registry
 from . import metrics as metrics_registry
+from . import samplers as samplers_registry
 from .cells import Cell
 from .models import build_model
 from .seeding import derive_seed
@@ -124,7 +125,11 @@ def _train(
     on_epoch: Callable[[int, float], bool] | None = None,
 ):
     metric = metrics_registry.get(spec.tuning.metric)
-    counts = data.train.counts(data.n_classes)
+    X_train, y_train = data.train.X, data.train.y
+    if method.sampler is not None:  # the training split only: validation and test stay untouched
+        X_train, y_train = samplers_registry.resample(method.sampler, params, X_train, y_train,
+                                                     seed=derive_seed(seed, "sampler"))
+    counts = np.bincount(y_train, minlength=data.n_classes).tolist()
     model = build_model(
         spec.model.name,
         data.n_features,
@@ -143,7 +148,7 @@ def _train(
     result = fit(
         model,
         method.build(params, counts),
-        as_tensors(data.train.X, data.train.y),
+        as_tensors(X_train, y_train),
         as_tensors(data.validation.X, data.validation.y),
         config,
         seed=seed,
@@ -152,7 +157,11 @@ def _train(
         on_epoch=on_epoch,
         stop_on="loss" if spec.training.early_stopping == "loss" else "score",
     )
-    return model, result
+    return model, result, counts
+
+
+def _logit_prior(counts: list[int]) -> float:
+    return math.log(counts[1] / counts[0])
 
 
 def _make_study(spec: Spec, cell: Cell) -> optuna.Study:
@@ -200,7 +209,7 @@ def run_cell(
             return trial.should_prune()
 
         seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "trial", trial.number)
-        _, result = _train(spec, method, params, data0, seed, on_epoch)
+        _, result, _ = _train(spec, method, params, data0, seed, on_epoch)
         state = {"pruned": "PRUNED", "diverged": "FAIL"}.get(result.stopped_by, "COMPLETE")
         if state == "FAIL" and math.isfinite(result.best_score):
             state = "COMPLETE"  # diverged late: the best epoch before it still counts
@@ -227,7 +236,7 @@ def run_cell(
         t0 = now_ms()
         prepared = data.prepared(cell.dataset, cell.ratio, rep)
         seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "repetition", rep)
-        model, result = _train(spec, method, best_params, prepared, seed)
+        model, result, counts = _train(spec, method, best_params, prepared, seed)
         val_logits, test_logits = (
             predict_logits(model, torch.as_tensor(split.X, dtype=torch.float32)).double().numpy()
             for split in (prepared.validation, prepared.test)
@@ -237,10 +246,12 @@ def run_cell(
             return CellResult(cell, "failed", reason, best_params, study.best_value, trials, repetitions, space, start, now_ms())
         record = RepetitionRecord(rep, seed, {}, {}, prepared.fingerprint, result.epochs_run, t0, 0,
                                   prepared.test.y, test_logits, {}, prepared.test.posterior)
-        loss_params = method.loss_params(best_params, prepared.train.counts(prepared.n_classes))
+        loss_params = method.loss_params(best_params, counts)
+        # resampling moved the training prior: the closed form maps back to the data's prior
+        shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(counts)
         for variant in spec.evaluation.calibration:
             out = calibrate(variant, loss=method.loss, loss_params=loss_params, val_logits=val_logits,
-                            y_val=prepared.validation.y, test_logits=test_logits)
+                            y_val=prepared.validation.y, test_logits=test_logits, prior_shift=shift)
             if out is None:
                 continue  # no closed-form correction for this loss
             threshold = metrics_registry.best_f1_threshold(prepared.validation.y, out.val_prob)

@@ -95,8 +95,15 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.17g"))
 
 
-def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std over repetitions: one row per cell, one column per metric."""
+HEADLINE = ["roc_auc", "average_precision", "f1_val_threshold", "brier", "log_loss", "ece", "true_calibration_error"]
+
+
+def summary(df: pd.DataFrame, *, metrics: list[str] | None = None, calibrations: list[str] | None = None) -> pd.DataFrame:
+    """Mean ± std over repetitions: one row per cell (and calibration), one column per metric."""
+    if metrics is not None:
+        df = df[df["metric"].isin(metrics)]
+    if calibrations is not None:
+        df = df[df["calibration"].isin(calibrations)]
     if df.empty:
         return pd.DataFrame()
     keys = ["dataset", "imbalance_ratio", "method", "calibration"]
@@ -105,5 +112,5 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
         f"{m:.4f} ± {s:.4f}" if pd.notna(s) else f"{m:.4f}" for m, s in zip(grouped["mean"], grouped["std"])
     ]
     wide = grouped.pivot(index=keys, columns="metric", values="cell")
-    order = list(dict.fromkeys(df["metric"]))
+    order = [m for m in (metrics or []) if m in set(df["metric"])] or list(dict.fromkeys(df["metric"]))
     return wide[order].reindex(pd.MultiIndex.from_frame(df[keys].drop_duplicates()))

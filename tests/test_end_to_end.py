@@ -122,16 +122,28 @@ def test_tracking_uri_flag_and_env(workdir, tiny_spec, monkeypatch):
 
 @pytest.mark.slow
 def test_smoke_benchmark_from_the_command_line(tmp_path):
-    """What `make bench-ci` runs: 9 parent runs with children, 3 ratios × 3 methods × 2 seeds × 6 metrics."""
-    proc = run_runner("run", str(ROOT / "benchmarks" / "smoke.yaml"), "--quiet", cwd=tmp_path)
+    """What `make bench-ci` runs. Its core (issue 2): Gaussian data at ρ = 1, 10, 100 with CE,
+    weighted CE and focal — 9 parent runs with trial and seed children, and 3 ratios × 3 methods
+    × 2 seeds × 6 metrics; around it, real data (digits) and a sampler, every metric and variant."""
+    proc = run_runner("run", str(ROOT / "benchmarks" / "smoke.yaml"), "--quiet",
+                      "--baseline", str(ROOT / "results" / "baselines" / "smoke.json"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    table = pd.read_csv(tmp_path / "results" / "smoke" / "results.csv")
-    assert len(table) == 3 * 3 * 2 * len(VARIANTS) * len(METRICS)  # every metric for every variant
-    raw = table[(table["calibration"] == "raw") & table["metric"].isin(ISSUE_2_METRICS)]
-    assert len(raw) == 3 * 3 * 2 * 6
+    assert "gate PASSED" in proc.stdout
+    table = pd.read_csv(tmp_path / "results" / "smoke" / "results.csv", dtype={"imbalance_ratio": str})
+    cells = table[["dataset", "imbalance_ratio", "method"]].drop_duplicates()
+    assert len(cells) == 3 * 4 + 2 * 4  # gaussian: 3 ratios; digits: ratio 100 is unreachable, skipped
+    gauss = table[(table["dataset"] == "gaussian-8d") & table["method"].isin(["ce", "weighted_ce", "focal"])]
+    core = gauss[(gauss["calibration"] == "raw") & gauss["metric"].isin(ISSUE_2_METRICS)]
+    assert len(core) == 3 * 3 * 2 * 6
+    per_cell = table.groupby(["dataset", "imbalance_ratio", "method", "repetition"]).size()
+    assert per_cell.min() >= (len(VARIANTS) - 1) * len(METRICS)  # every metric for every variant
+
     runs = _mlflow_runs(f"sqlite:///{tmp_path}/mlflow.db", "smoke")
     parents = runs[runs["tags.kind"] == "cell"]
-    assert len(parents) == 9
+    assert len(parents) == 20
+    core_parents = parents[(parents["tags.dataset"] == "gaussian-8d")
+                           & parents["tags.method"].isin(["ce", "weighted_ce", "focal"])]
+    assert len(core_parents) == 9
     for run_id in parents["run_id"]:
         kinds = runs.loc[runs["tags.mlflow.parentRunId"] == run_id, "tags.kind"].value_counts()
         assert kinds.get("trial") == 8 and kinds.get("repetition") == 2

@@ -1,0 +1,81 @@
+"""Resampling baselines from imbalanced-learn, applied to the training split only.
+
+Each sampler declares its search space in one place. ``<name>_balance`` ∈ [0, 1] sets the
+minority : majority ratio after resampling on a scale that is valid at every imbalance:
+0 keeps the training ratio r, 1 balances the classes, in between r + balance · (1 - r).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from imblearn.combine import SMOTEENN, SMOTETomek
+from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
+
+from .space import Dist, Float, Int
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A named imbalanced-learn sampler: its search space and a factory.
+
+    ``make(strategy, k_neighbors, seed)`` returns the imblearn object; ``k_neighbors`` is None
+    for samplers without neighbours.
+    """
+
+    name: str
+    make: Callable[[float, int | None, int], Any]
+    neighbours: bool
+
+    @property
+    def space(self) -> dict[str, Dist]:
+        space: dict[str, Dist] = {f"{self.name}_balance": Float(0.0, 1.0)}
+        if self.neighbours:
+            space[f"{self.name}_k_neighbors"] = Int(1, 10)
+        return space
+
+
+_SAMPLERS: dict[str, Sampler] = {
+    s.name: s
+    for s in (
+        Sampler("random_over", lambda r, k, seed: RandomOverSampler(sampling_strategy=r, random_state=seed), False),
+        Sampler("random_under", lambda r, k, seed: RandomUnderSampler(sampling_strategy=r, random_state=seed), False),
+        Sampler("smote", lambda r, k, seed: SMOTE(sampling_strategy=r, k_neighbors=k, random_state=seed), True),
+        Sampler("adasyn", lambda r, k, seed: ADASYN(sampling_strategy=r, n_neighbors=k, random_state=seed), True),
+        Sampler("borderline_smote",
+                lambda r, k, seed: BorderlineSMOTE(sampling_strategy=r, k_neighbors=k, random_state=seed), True),
+        Sampler("smote_tomek", lambda r, k, seed: SMOTETomek(
+            sampling_strategy=r, smote=SMOTE(sampling_strategy=r, k_neighbors=k, random_state=seed),
+            random_state=seed), True),
+        Sampler("smote_enn", lambda r, k, seed: SMOTEENN(
+            sampling_strategy=r, smote=SMOTE(sampling_strategy=r, k_neighbors=k, random_state=seed),
+            random_state=seed), True),
+    )
+}
+
+
+def available() -> dict[str, Sampler]:
+    return dict(_SAMPLERS)
+
+
+def resample(name: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, *, seed: int):
+    """Resample the training split (X, y) with sampler ``name``; returns (X', y').
+
+    Binary, positive (1) = minority. A balance that does not raise the minority share, or a
+    minority too small for neighbours, returns the data unchanged.
+    """
+    sampler = _SAMPLERS[name]
+    n_neg, n_pos = np.bincount(y, minlength=2)[:2]
+    r = n_pos / n_neg
+    target = r + float(params[f"{name}_balance"]) * (1.0 - r)
+    if target <= r * (1 + 1e-9) or n_pos < 2:
+        return X, y
+    k = None
+    if sampler.neighbours:
+        k = int(min(params[f"{name}_k_neighbors"], n_pos - 1))
+    X_res, y_res = sampler.make(min(target, 1.0), k, seed).fit_resample(X, y)
+    return np.asarray(X_res, dtype=np.float64), np.asarray(y_res, dtype=np.int64)
