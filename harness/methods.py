@@ -96,7 +96,12 @@ def get(name: str) -> Method:
     if not sampler_name and loss_name in samplers:
         loss_name, sampler_name = "ce", loss_name
     if not sampler_name:
-        raise _unknown("method", name, list(_METHODS) + list(samplers))
+        close = get_close_matches(name, list(_METHODS) + list(samplers), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(
+            f"unknown method {name!r}{hint}; known: {', '.join(sorted(_METHODS))}, a sampler "
+            f"({', '.join(sorted(samplers))}) or <loss>+<sampler>"
+        )
     if loss_name not in _METHODS:
         raise _unknown("loss", loss_name, list(_METHODS))
     if sampler_name not in samplers:
