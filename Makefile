@@ -26,11 +26,11 @@ bench:
 	$(PY) runner.py run benchmarks/default.yaml
 
 bench-ci:
-	$(PY) runner.py run benchmarks/smoke.yaml --baseline results/baselines/smoke.json
+	$(PY) runner.py run benchmarks/smoke.yaml --fresh --baseline results/baselines/smoke.json
 
 # Regenerate the CI baseline: an explicit step whose diff is reviewed before committing.
 baseline:
-	$(PY) runner.py run benchmarks/smoke.yaml
+	$(PY) runner.py run benchmarks/smoke.yaml --fresh
 	$(PY) runner.py baseline results/smoke --out results/baselines/smoke.json
 
 perf:

@@ -46,7 +46,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         gate.check_spec(baseline, spec.name, spec.spec_hash(), Path(args.baseline))  # before any work
     uri = None if args.no_tracking else resolve_tracking_uri(args.tracking_uri)
     outcome = run_benchmark(spec, results_root=Path(args.results_dir), tracking_uri=uri,
-                            progress=not args.quiet, threads=args.threads)
+                            progress=not args.quiet, threads=args.threads, storage=args.storage, fresh=args.fresh)
     table = summary(outcome.table, metrics=HEADLINE, calibrations=["raw", "closed_form"])
     if not table.empty:
         print(table.to_string())
@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument("--no-tracking", action="store_true", help="run without MLflow")
     p.add_argument("--results-dir", default="results", help="root of the results folders (default: results)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    p.add_argument("--storage", help="Optuna storage URL (default: results/<benchmark>/optuna.journal; 'memory' for none)")
+    p.add_argument("--fresh", action="store_true", help="delete this spec's stored Optuna studies and tune from scratch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--baseline", help="gate the results against this baseline file (exit 1 on regressions)")
     p.set_defaults(func=_cmd_run)

@@ -4,6 +4,7 @@ from . import _checkout  # noqa: F401  (must come first: makes `datasets` import
 from .benchmark import Outcome, run_benchmark
 from .cells import Cell, expand
 from .errors import UserError
+from .estimator import LossClassifier
 from .spec import Spec, load_spec, parse_spec
 
-__all__ = ["Cell", "Outcome", "Spec", "UserError", "expand", "load_spec", "parse_spec", "run_benchmark"]
+__all__ = ["Cell", "LossClassifier", "Outcome", "Spec", "UserError", "expand", "load_spec", "parse_spec", "run_benchmark"]

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import torch
 from tqdm import tqdm
@@ -17,7 +18,7 @@ from . import plots
 from . import results as results_store
 from .cells import Cell, expand
 from .errors import UserError
-from .pipeline import CellResult, DataProvider, run_cell
+from .pipeline import CellResult, DataProvider, run_cell, study_name
 from .spec import Spec
 from .tracking import MlflowTracker, NullTracker
 
@@ -52,6 +53,21 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     return skipped
 
 
+def open_storage(url: str | None, journal: Path):
+    """An Optuna storage: None for "memory", the journal file by default, else the URL's."""
+    if url == "memory":
+        return None
+    if url is None:
+        from optuna.storages.journal import JournalFileBackend
+
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.JournalStorage(JournalFileBackend(str(journal)))
+    try:
+        return optuna.storages.get_storage(url)
+    except Exception as exc:  # SQLAlchemy and Optuna raise many types for a bad URL
+        raise UserError(f"storage: cannot open {url!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
 def run_benchmark(
     spec: Spec,
     *,
@@ -59,11 +75,16 @@ def run_benchmark(
     tracking_uri: str | None = None,
     progress: bool = True,
     threads: int = 1,
+    storage: str | None = None,
+    fresh: bool = False,
 ) -> Outcome:
     """Run every cell of ``spec``; ``tracking_uri=None`` turns tracking off.
 
     Writes ``results_root/<spec.name>/results.csv`` after each cell (atomically), so the table
-    on disk is always complete for the cells finished so far.
+    on disk is always complete for the cells finished so far. Optuna studies live in
+    ``storage`` (an Optuna storage URL; default: the journal file
+    ``results_root/<spec.name>/optuna.journal``, ``"memory"`` for none), so a rerun resumes
+    them; ``fresh`` deletes this spec's stored studies first.
     """
     started = time.perf_counter()
     torch.set_num_threads(threads)
@@ -78,8 +99,17 @@ def run_benchmark(
     tracker.start(spec, spec_hash)
     out_dir = Path(results_root) / spec.name
     out_csv = out_dir / "results.csv"
+    study_storage = open_storage(storage, out_dir / "optuna.journal")
+    if fresh and study_storage is not None:
+        for cell in cells:
+            for rep in range(spec.evaluation.repetitions):
+                try:
+                    optuna.delete_study(study_name=study_name(spec, cell, rep), storage=study_storage)
+                except KeyError:
+                    pass
     done: list[CellResult] = []
-    per_cell = spec.tuning.n_trials + spec.evaluation.repetitions
+    tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
+    per_cell = tunings * spec.tuning.n_trials + spec.evaluation.repetitions
     status = "FAILED"
     try:
         with tqdm(total=len(cells) * per_cell, desc=spec.name, unit="fit", file=sys.stderr,
@@ -88,7 +118,7 @@ def run_benchmark(
             for i, cell in enumerate(cells):
                 bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
                 before = bar.n
-                result = run_cell(spec, cell, data, progress=lambda: bar.update(1))
+                result = run_cell(spec, cell, data, progress=lambda: bar.update(1), storage=study_storage)
                 bar.update(before + per_cell - bar.n)
                 artifacts = []
                 if result.repetitions:

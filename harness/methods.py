@@ -1,13 +1,22 @@
-"""Methods (a loss, optionally with a sampler) and their search spaces, declared in one place each.
+"""Methods and their search spaces, each declared in one place.
 
-Parameter names are flat and namespaced by loss (``focal_gamma``, ``weighted_ce_beta``) so
-that Optuna's parameters, MLflow's params and the results table share one vocabulary.
+A method trains with a loss, optionally on a resampled training split:
+
+- a loss name (``ce``, ``weighted_ce``, ``focal``, ``focal_flsd``, ``class_balanced_focal``,
+  ``logit_adjusted_ce``);
+- ``<loss>+<sampler>``, or a sampler alone meaning ``ce+<sampler>``;
+- ``tuned_loss``: the loss (and optionally the sampler) is itself a categorical hyperparameter,
+  with each choice's own parameters conditional on it, tuned with the same trial budget.
+
+Parameter names are flat and namespaced by loss or sampler (``focal_gamma``,
+``smote_k_neighbors``) so that Optuna's parameters, MLflow's params and the results share one
+vocabulary. A spec can narrow or fix any of them (``tuning.search_space``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from typing import Any
 
@@ -16,7 +25,7 @@ from torch import nn
 import loss_zoo
 
 from . import samplers as samplers_registry
-from .space import Dist, Float, OptionalFloat
+from .space import Choice, Dist, Float, OptionalFloat, narrow
 
 #: Optimiser parameters tuned for every method.
 COMMON_SPACE: dict[str, Dist] = {
@@ -24,88 +33,170 @@ COMMON_SPACE: dict[str, Dist] = {
     "weight_decay": Float(1e-6, 1e-2, log=True),
 }
 
+TUNED = "tuned_loss"
+NO_SAMPLER = "none"
+
 
 @dataclass(frozen=True)
-class Method:
-    """A named method: the loss it trains with, its search space, and its loss parameters.
-
-    ``loss_params(params, class_counts)`` maps tuned parameters and the training split's
-    class counts to the loss's own parameters, which build the loss module and select its
-    closed-form posterior correction.
-    """
+class LossSpace:
+    """A loss's tuned parameters and the map from them (and training class counts) to the
+    loss's own parameters, which build the module and select its posterior correction."""
 
     name: str
-    loss: str
     space: Mapping[str, Dist]
-    loss_params: Callable[[Mapping[str, Any], list[int]], dict[str, Any]]
-    sampler: str | None = None
-
-    def build(self, params: Mapping[str, Any], counts: list[int]) -> nn.Module:
-        """The loss module for one training."""
-        return loss_zoo.get(self.loss, **self.loss_params(params, counts))
-
-    @property
-    def full_space(self) -> dict[str, Dist]:
-        return {**COMMON_SPACE, **self.space}
-
-    def suggest(self, trial) -> dict[str, Any]:
-        """Draw one configuration from the search space through an Optuna trial."""
-        return {name: dist.suggest(trial, name) for name, dist in self.full_space.items()}
+    params: Callable[[Mapping[str, Any], list[int]], dict[str, Any]]
 
 
-_METHODS: dict[str, Method] = {
-    m.name: m
-    for m in (
-        Method("ce", "ce", {}, lambda p, counts: {}),
-        Method(
-            "weighted_ce",
-            "weighted_ce",
-            {"weighted_ce_beta": Float(0.0, 1.0)},
-            lambda p, counts: {"weight": loss_zoo.class_weights(counts, beta=p["weighted_ce_beta"])},
-        ),
-        Method(
-            "focal",
-            "focal",
-            {"focal_gamma": Float(0.0, 5.0), "focal_alpha": OptionalFloat(0.05, 0.95)},
-            lambda p, counts: {"gamma": p["focal_gamma"], "alpha": p["focal_alpha"]},
-        ),
+def _prior(counts: list[int]) -> list[float]:
+    total = sum(counts)
+    return [c / total for c in counts]
+
+
+LOSSES: dict[str, LossSpace] = {
+    s.name: s
+    for s in (
+        LossSpace("ce", {}, lambda p, counts: {}),
+        LossSpace("weighted_ce", {"weighted_ce_beta": Float(0.0, 1.0)},
+                  lambda p, counts: {"weight": loss_zoo.class_weights(counts, beta=p["weighted_ce_beta"])}),
+        LossSpace("focal", {"focal_gamma": Float(0.0, 5.0), "focal_alpha": OptionalFloat(0.05, 0.95)},
+                  lambda p, counts: {"gamma": p["focal_gamma"], "alpha": p["focal_alpha"]}),
+        LossSpace("focal_flsd", {}, lambda p, counts: {}),
+        LossSpace("class_balanced_focal",
+                  {"class_balanced_focal_beta": Float(0.9, 0.9999), "class_balanced_focal_gamma": Float(0.0, 5.0)},
+                  lambda p, counts: {"counts": list(counts), "beta": p["class_balanced_focal_beta"],
+                                     "gamma": p["class_balanced_focal_gamma"]}),
+        LossSpace("logit_adjusted_ce", {"logit_adjusted_ce_tau": Float(0.0, 2.0)},
+                  lambda p, counts: {"prior": _prior(counts), "tau": p["logit_adjusted_ce_tau"]}),
     )
 }
 
 
-def available() -> dict[str, Method]:
-    """Loss methods by name; any of them combines with a sampler as ``<loss>+<sampler>``."""
-    return dict(_METHODS)
+@dataclass(frozen=True)
+class Method:
+    """A named method: the loss(es) and sampler(s) it may use and its search space.
 
-
-def _unknown(kind: str, name: str, known: list[str]) -> ValueError:
-    close = get_close_matches(name, known, n=3)
-    hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    return ValueError(f"unknown {kind} {name!r}{hint}; known: {', '.join(sorted(known))}")
-
-
-def get(name: str) -> Method:
-    """The method called ``name``: a loss, ``<loss>+<sampler>``, or a sampler alone (``ce+<sampler>``).
-
-    Unknown names list close matches and the known losses and samplers.
+    A plain method has one loss and at most one sampler; ``tuned_loss`` has several and lets
+    each trial choose (parameters ``loss`` and ``sampler``).
     """
-    if name in _METHODS:
-        return _METHODS[name]
+
+    name: str
+    losses: tuple[str, ...]
+    samplers: tuple[str, ...] = (NO_SAMPLER,)
+    overrides: Mapping[str, Dist] = field(default_factory=dict)
+
+    @property
+    def loss(self) -> str:
+        """The loss name, or ``tuned_loss`` when it is chosen per trial."""
+        return self.losses[0] if len(self.losses) == 1 else TUNED
+
+    @property
+    def sampler(self) -> str | None:
+        """The sampler name, None for none, ``tuned_loss`` when chosen per trial."""
+        if len(self.samplers) > 1:
+            return TUNED
+        return None if self.samplers[0] == NO_SAMPLER else self.samplers[0]
+
+    def _dist(self, name: str, dist: Dist) -> Dist:
+        return self.overrides.get(name, dist)
+
+    @property
+    def full_space(self) -> dict[str, Dist]:
+        """Every parameter this method may tune (conditional ones included), overrides applied."""
+        space: dict[str, Dist] = dict(COMMON_SPACE)
+        if len(self.losses) > 1:
+            space["loss"] = Choice(self.losses)
+        for loss in self.losses:
+            space.update(LOSSES[loss].space)
+        if len(self.samplers) > 1:
+            space["sampler"] = Choice(self.samplers)
+        for sampler in self.samplers:
+            if sampler != NO_SAMPLER:
+                space.update(samplers_registry.available()[sampler].space)
+        return {name: self._dist(name, dist) for name, dist in space.items()}
+
+    def suggest(self, trial) -> dict[str, Any]:
+        """Draw one configuration through an Optuna trial; conditional parameters only when chosen."""
+        space = self.full_space
+        params = {name: space[name].suggest(trial, name) for name in COMMON_SPACE}
+        loss, sampler = self.losses[0], self.samplers[0]
+        if "loss" in space:
+            loss = params["loss"] = space["loss"].suggest(trial, "loss")
+        if "sampler" in space:
+            sampler = params["sampler"] = space["sampler"].suggest(trial, "sampler")
+        for name in LOSSES[loss].space:
+            params[name] = space[name].suggest(trial, name)
+        if sampler != NO_SAMPLER:
+            for name in samplers_registry.available()[sampler].space:
+                params[name] = space[name].suggest(trial, name)
+        return params
+
+    def resolve(self, params: Mapping[str, Any]) -> tuple[str, str | None]:
+        """(loss, sampler or None) that a configuration trains with."""
+        loss = params.get("loss", self.losses[0]) if len(self.losses) > 1 else self.losses[0]
+        sampler = params.get("sampler", self.samplers[0]) if len(self.samplers) > 1 else self.samplers[0]
+        return loss, (None if sampler == NO_SAMPLER else sampler)
+
+    def loss_params(self, params: Mapping[str, Any], counts: list[int]) -> dict[str, Any]:
+        """The resolved loss's own parameters for a configuration and training class counts."""
+        return LOSSES[self.resolve(params)[0]].params(params, counts)
+
+    def build(self, params: Mapping[str, Any], counts: list[int]) -> nn.Module:
+        """The loss module for one training."""
+        return loss_zoo.get(self.resolve(params)[0], **self.loss_params(params, counts))
+
+    def with_overrides(self, search_space: Mapping[str, Any]) -> "Method":
+        """The method with the spec's narrowed or fixed parameters (keys it does not tune are ignored)."""
+        space = self.full_space
+        return replace(self, overrides={k: narrow(space[k], v, k) for k, v in search_space.items() if k in space})
+
+
+def _close(name: str, known: Sequence[str]) -> str:
+    close = get_close_matches(name, list(known), n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _unknown(kind: str, name: str, known: Sequence[str]) -> ValueError:
+    return ValueError(f"unknown {kind} {name!r}{_close(name, known)}; known: {', '.join(sorted(known))}")
+
+
+def available() -> list[str]:
+    """Plain method names: each loss, each sampler (= ``ce+<sampler>``), and ``tuned_loss``."""
+    return [*LOSSES, *samplers_registry.available(), TUNED]
+
+
+def tuned_loss(losses: Sequence[str] | None = None, samplers: Sequence[str] | None = None) -> Method:
+    """``tuned_loss`` over ``losses`` (default: every loss) and ``samplers`` (default: none only)."""
+    losses = tuple(losses or LOSSES)
+    samplers = tuple(samplers or (NO_SAMPLER,))
+    for loss in losses:
+        if loss not in LOSSES:
+            raise _unknown("loss", loss, list(LOSSES))
+    for sampler in samplers:
+        if sampler != NO_SAMPLER and sampler not in samplers_registry.available():
+            raise _unknown("sampler", sampler, [NO_SAMPLER, *samplers_registry.available()])
+    if len(set(losses)) != len(losses) or len(set(samplers)) != len(samplers):
+        raise ValueError("expected distinct loss and sampler choices")
+    return Method(TUNED, losses, samplers)
+
+
+def get(name: str, *, tuned: Method | None = None) -> Method:
+    """The method called ``name``: a loss, ``<loss>+<sampler>``, a sampler alone (``ce+<sampler>``)
+    or ``tuned_loss`` (``tuned`` configures it). Unknown names list close matches."""
     samplers = samplers_registry.available()
+    if name == TUNED:
+        return tuned or tuned_loss()
+    if name in LOSSES:
+        return Method(name, (name,))
     loss_name, _, sampler_name = name.partition("+")
     if not sampler_name and loss_name in samplers:
         loss_name, sampler_name = "ce", loss_name
     if not sampler_name:
-        close = get_close_matches(name, list(_METHODS) + list(samplers), n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ValueError(
-            f"unknown method {name!r}{hint}; known: {', '.join(sorted(_METHODS))}, a sampler "
-            f"({', '.join(sorted(samplers))}) or <loss>+<sampler>"
+            f"unknown method {name!r}{_close(name, available())}; known: {', '.join(sorted(LOSSES))}, "
+            f"a sampler ({', '.join(sorted(samplers))}), <loss>+<sampler> or {TUNED}"
         )
-    if loss_name not in _METHODS:
-        raise _unknown("loss", loss_name, list(_METHODS))
+    if loss_name not in LOSSES:
+        raise _unknown("loss", loss_name, list(LOSSES))
     if sampler_name not in samplers:
         raise _unknown("sampler", sampler_name, list(samplers))
-    base = _METHODS[loss_name]
-    return Method(name, base.loss, {**base.space, **samplers[sampler_name].space}, base.loss_params,
-                  sampler=sampler_name)
+    return Method(name, (loss_name,), (sampler_name,))

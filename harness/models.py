@@ -17,10 +17,14 @@ class MLP(nn.Module):
     hidden_sizes : sequence of int
         Empty for a linear (logistic) model.
     dropout : float in [0, 1)
+    n_outputs : int, default 1
+        1 for a binary logit, C for multi-class logits.
     """
 
-    def __init__(self, n_features: int, hidden_sizes: tuple[int, ...] = (), dropout: float = 0.0) -> None:
+    def __init__(self, n_features: int, hidden_sizes: tuple[int, ...] = (), dropout: float = 0.0,
+                 n_outputs: int = 1) -> None:
         super().__init__()
+        self.n_outputs = n_outputs
         layers: list[nn.Module] = []
         width = n_features
         for h in hidden_sizes:
@@ -28,12 +32,13 @@ class MLP(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = h
-        layers.append(nn.Linear(width, 1))
+        layers.append(nn.Linear(width, n_outputs))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of shape (N,) for inputs of shape (N, n_features)."""
-        return self.net(x).squeeze(-1)
+        """Logits of shape (N,) (one output) or (N, n_outputs) for inputs of shape (N, n_features)."""
+        out = self.net(x)
+        return out.squeeze(-1) if self.n_outputs == 1 else out
 
 
 def build_model(

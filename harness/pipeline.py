@@ -39,15 +39,23 @@ def now_ms() -> int:
 
 @dataclass
 class TrialRecord:
+    """One Optuna trial as stored: ``number`` is its slot in the budget (stale trials of a
+    killed run are not counted), ``values`` one per tuning metric."""
+
     number: int
     params: dict[str, Any]
-    value: float | None
+    values: list[float] | None
     state: str
     stopped_by: str
     curve: list[float]
     start_ms: int
     end_ms: int
     reason: str = ""
+    repetition: int = 0
+
+    @property
+    def value(self) -> float | None:
+        return self.values[0] if self.values else None
 
 
 @dataclass
@@ -56,6 +64,9 @@ class RepetitionRecord:
 
     repetition: int
     seed: int
+    params: dict[str, Any]  # the evaluated configuration
+    loss: str
+    sampler: str | None
     metrics: dict[str, dict[str, float]]  # calibration variant -> metric -> value
     thresholds: dict[str, float]  # calibration variant -> validation-chosen threshold
     fingerprint: str
@@ -124,10 +135,11 @@ def _train(
     seed: int,
     on_epoch: Callable[[int, float], bool] | None = None,
 ):
-    metric = metrics_registry.get(spec.tuning.metric)
+    metric = metrics_registry.get(spec.tuning.metrics[0])
     X_train, y_train = data.train.X, data.train.y
-    if method.sampler is not None:  # the training split only: validation and test stay untouched
-        X_train, y_train = samplers_registry.resample(method.sampler, params, X_train, y_train,
+    sampler = method.resolve(params)[1]
+    if sampler is not None:  # the training split only: validation and test stay untouched
+        X_train, y_train = samplers_registry.resample(sampler, params, X_train, y_train,
                                                      seed=derive_seed(seed, "sampler"))
     counts = np.bincount(y_train, minlength=data.n_classes).tolist()
     model = build_model(
@@ -164,26 +176,156 @@ def _logit_prior(counts: list[int]) -> float:
     return math.log(counts[1] / counts[0])
 
 
-def _make_study(spec: Spec, cell: Cell) -> optuna.Study:
-    metric = metrics_registry.get(spec.tuning.metric)
-    sampler = optuna.samplers.TPESampler(
-        seed=derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "tpe"),
+def _sampler(spec: Spec, cell: Cell, slot: int, repetition: int) -> optuna.samplers.TPESampler:
+    """TPE seeded per trial slot: a resumed study draws exactly what an uninterrupted one would."""
+    return optuna.samplers.TPESampler(
+        seed=derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "tpe", repetition, slot),
         n_startup_trials=min(spec.tuning.n_trials, 5),
         multivariate=True,
         group=True,
         constant_liar=True,
     )
+
+
+def study_name(spec: Spec, cell: Cell, repetition: int) -> str:
+    return f"{spec.name}:{spec.spec_hash()}:{cell.label}:tune{repetition}"
+
+
+def _finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+    return [t for t in study.trials if t.state in done and t.user_attrs.get("done")]
+
+
+def _close_stale(study: optuna.Study) -> None:
+    """Trials left RUNNING by a killed process are failed; without the ``done`` mark (set as a
+    trial's last step) they, like trials interrupted by an exception, stay out of the budget."""
+    for t in study.trials:
+        if t.state == optuna.trial.TrialState.RUNNING:
+            study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+
+
+def _record(t: optuna.trial.FrozenTrial, repetition: int) -> TrialRecord:
+    a = t.user_attrs
+    return TrialRecord(a["slot"], dict(a["config"]), t.values if t.state.name == "COMPLETE" else None,
+                       t.state.name, a.get("stopped_by", ""), list(a.get("curve", [])),
+                       a.get("start_ms", 0), a.get("end_ms", 0), a.get("reason", ""), repetition)
+
+
+def pick_best(study: optuna.Study, metrics: list[str]) -> optuna.trial.FrozenTrial:
+    """The trial to evaluate. One objective: the best. Two: among the Pareto-optimal trials,
+    each objective rescaled to [0, 1] over the front (1 = best), the one closest to (1, 1);
+    ties go to the earliest trial."""
+    if len(metrics) == 1:
+        return study.best_trial
+    front = sorted(study.best_trials, key=lambda t: t.user_attrs["slot"])
+    values = np.array([t.values for t in front], dtype=np.float64)
+    signs = np.array([1.0 if metrics_registry.get(m).higher_is_better else -1.0 for m in metrics])
+    good = values * signs
+    span = good.max(axis=0) - good.min(axis=0)
+    scaled = np.where(span > 0, (good - good.min(axis=0)) / np.where(span > 0, span, 1), 1.0)
+    return front[int(np.argmin(np.linalg.norm(1.0 - scaled, axis=1)))]
+
+
+def tune(
+    spec: Spec,
+    cell: Cell,
+    method: methods_registry.Method,
+    data: datasets.Prepared,
+    *,
+    repetition: int = 0,
+    storage=None,
+    progress: Callable[[], None] = lambda: None,
+) -> tuple[optuna.Study, list[TrialRecord]]:
+    """Run (or resume) the cell's study until ``n_trials`` trials have finished."""
+    metrics = spec.tuning.metrics
+    directions = ["maximize" if metrics_registry.get(m).higher_is_better else "minimize" for m in metrics]
     pruner = (
         optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3)
-        if spec.tuning.pruner == "median"
+        if spec.tuning.pruner == "median" and len(metrics) == 1  # Optuna prunes single-objective studies only
         else optuna.pruners.NopPruner()
     )
-    return optuna.create_study(
-        direction="maximize" if metric.higher_is_better else "minimize",
-        sampler=sampler,
-        pruner=pruner,
-        study_name=cell.label,
+    study = optuna.create_study(storage=storage, study_name=study_name(spec, cell, repetition),
+                                load_if_exists=True, directions=directions, pruner=pruner,
+                                sampler=_sampler(spec, cell, 0, repetition))
+    _close_stale(study)
+    scorers = [metrics_registry.get(m) for m in metrics]
+
+    def objective(trial: optuna.Trial, slot: int):
+        t0 = now_ms()
+        params = method.suggest(trial)
+
+        def on_epoch(epoch: int, value: float) -> bool:
+            if len(metrics) > 1:
+                return False
+            trial.report(value, epoch)
+            return trial.should_prune()
+
+        seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "trial", repetition, slot)
+        model, result, _ = _train(spec, method, params, data, seed, on_epoch)
+        state = {"pruned": "PRUNED", "diverged": "FAIL"}.get(result.stopped_by, "COMPLETE")
+        if state == "FAIL" and math.isfinite(result.best_score):
+            state = "COMPLETE"  # diverged late: the best epoch before it still counts
+        values = None
+        if state == "COMPLETE":
+            prob = torch.sigmoid(predict_logits(model, torch.as_tensor(data.validation.X, dtype=torch.float32)).double()).numpy()
+            values = [m(data.validation.y, prob) for m in scorers]
+        trial.set_user_attr("slot", slot)
+        trial.set_user_attr("config", params)
+        for key, value in (("stopped_by", result.stopped_by), ("curve", result.curve), ("start_ms", t0),
+                           ("end_ms", now_ms()), ("reason", result.reason)):
+            trial.set_user_attr(key, value)
+        progress()
+        trial.set_user_attr("done", True)
+        if state == "PRUNED":
+            raise optuna.TrialPruned()
+        if state == "FAIL":
+            return float("nan") if len(metrics) == 1 else [float("nan")] * len(metrics)
+        return values[0] if len(metrics) == 1 else values
+
+    for slot in range(len(_finished(study)), spec.tuning.n_trials):
+        study.sampler = _sampler(spec, cell, slot, repetition)
+        study.optimize(lambda trial, slot=slot: objective(trial, slot), n_trials=1, catch=())
+    return study, [_record(t, repetition) for t in _finished(study)]
+
+
+def _evaluate(
+    spec: Spec,
+    cell: Cell,
+    method: methods_registry.Method,
+    params: dict[str, Any],
+    prepared: datasets.Prepared,
+    rep: int,
+) -> RepetitionRecord | str:
+    """Retrain ``params`` on repetition ``rep`` and score it on test; a string says why it failed."""
+    t0 = now_ms()
+    seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "repetition", rep)
+    model, result, counts = _train(spec, method, params, prepared, seed)
+    val_logits, test_logits = (
+        predict_logits(model, torch.as_tensor(split.X, dtype=torch.float32)).double().numpy()
+        for split in (prepared.validation, prepared.test)
     )
+    if not (np.all(np.isfinite(val_logits)) and np.all(np.isfinite(test_logits))):
+        return f"repetition {rep}: non-finite predictions ({result.reason or 'diverged'})"
+    loss, sampler = method.resolve(params)
+    record = RepetitionRecord(rep, seed, dict(params), loss, sampler, {}, {}, prepared.fingerprint,
+                              result.epochs_run, t0, 0, prepared.test.y, test_logits, {}, prepared.test.posterior)
+    loss_params = method.loss_params(params, counts)
+    # resampling moved the training prior: the closed form maps back to the data's prior
+    shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(counts)
+    for variant in spec.evaluation.calibration:
+        out = calibrate(variant, loss=loss, loss_params=loss_params, val_logits=val_logits,
+                        y_val=prepared.validation.y, test_logits=test_logits, prior_shift=shift)
+        if out is None:
+            continue  # no closed-form correction for this loss
+        threshold = metrics_registry.best_f1_threshold(prepared.validation.y, out.val_prob)
+        record.thresholds[variant] = threshold
+        record.probs[variant] = out.test_prob
+        record.metrics[variant] = metrics_registry.evaluate(
+            spec.evaluation.metrics, prepared.test.y, out.test_prob,
+            val_threshold=threshold, posterior=prepared.test.posterior, scores=out.test_score,
+        )
+    record.end_ms = now_ms()
+    return record
 
 
 def run_cell(
@@ -191,77 +333,31 @@ def run_cell(
     cell: Cell,
     data: DataProvider,
     progress: Callable[[], None] = lambda: None,
+    storage=None,
 ) -> CellResult:
-    """Tune ``cell``'s method on repetition 0, then evaluate the best configuration on each repetition."""
+    """Tune ``cell``'s method (on repetition 0, or on each repetition with
+    ``tuning.per_repetition``), then evaluate the chosen configuration on every repetition."""
     start = now_ms()
-    method = methods_registry.get(cell.method)
+    method = spec.method(cell.method)
     space = {name: dist.describe() for name, dist in method.full_space.items()}
-    data0 = data.prepared(cell.dataset, cell.ratio, 0)
-    study = _make_study(spec, cell)
     trials: list[TrialRecord] = []
-
-    def objective(trial: optuna.Trial) -> float:
-        t0 = now_ms()
-        params = method.suggest(trial)
-
-        def on_epoch(epoch: int, value: float) -> bool:
-            trial.report(value, epoch)
-            return trial.should_prune()
-
-        seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "trial", trial.number)
-        _, result, _ = _train(spec, method, params, data0, seed, on_epoch)
-        state = {"pruned": "PRUNED", "diverged": "FAIL"}.get(result.stopped_by, "COMPLETE")
-        if state == "FAIL" and math.isfinite(result.best_score):
-            state = "COMPLETE"  # diverged late: the best epoch before it still counts
-        value = result.best_score if math.isfinite(result.best_score) else None
-        trials.append(
-            TrialRecord(trial.number, params, value, state, result.stopped_by, result.curve, t0, now_ms(), result.reason)
-        )
-        progress()
-        if state == "PRUNED":
-            raise optuna.TrialPruned()
-        if state == "FAIL":
-            trial.set_user_attr("fail_reason", result.reason)
-            return float("nan")
-        return result.best_score
-
-    study.optimize(objective, n_trials=spec.tuning.n_trials, catch=())
-    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not completed:
-        reasons = sorted({t.reason for t in trials if t.reason}) or ["every trial was pruned"]
-        return CellResult(cell, "failed", "; ".join(reasons), {}, None, trials, [], space, start, now_ms())
-    best_params = dict({t.number: t for t in trials}[study.best_trial.number].params)
-    repetitions = []
+    repetitions: list[RepetitionRecord] = []
+    best_params: dict[str, Any] = {}
+    best_value = None
     for rep in range(spec.evaluation.repetitions):
-        t0 = now_ms()
         prepared = data.prepared(cell.dataset, cell.ratio, rep)
-        seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "repetition", rep)
-        model, result, counts = _train(spec, method, best_params, prepared, seed)
-        val_logits, test_logits = (
-            predict_logits(model, torch.as_tensor(split.X, dtype=torch.float32)).double().numpy()
-            for split in (prepared.validation, prepared.test)
-        )
-        if not (np.all(np.isfinite(val_logits)) and np.all(np.isfinite(test_logits))):
-            reason = f"repetition {rep}: non-finite predictions ({result.reason or 'diverged'})"
-            return CellResult(cell, "failed", reason, best_params, study.best_value, trials, repetitions, space, start, now_ms())
-        record = RepetitionRecord(rep, seed, {}, {}, prepared.fingerprint, result.epochs_run, t0, 0,
-                                  prepared.test.y, test_logits, {}, prepared.test.posterior)
-        loss_params = method.loss_params(best_params, counts)
-        # resampling moved the training prior: the closed form maps back to the data's prior
-        shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(counts)
-        for variant in spec.evaluation.calibration:
-            out = calibrate(variant, loss=method.loss, loss_params=loss_params, val_logits=val_logits,
-                            y_val=prepared.validation.y, test_logits=test_logits, prior_shift=shift)
-            if out is None:
-                continue  # no closed-form correction for this loss
-            threshold = metrics_registry.best_f1_threshold(prepared.validation.y, out.val_prob)
-            record.thresholds[variant] = threshold
-            record.probs[variant] = out.test_prob
-            record.metrics[variant] = metrics_registry.evaluate(
-                spec.evaluation.metrics, prepared.test.y, out.test_prob,
-                val_threshold=threshold, posterior=prepared.test.posterior, scores=out.test_score,
-            )
-        record.end_ms = now_ms()
+        if rep == 0 or spec.tuning.per_repetition:
+            study, records = tune(spec, cell, method, prepared, repetition=rep, storage=storage, progress=progress)
+            trials += records
+            if not any(t.state == "COMPLETE" for t in records):
+                reasons = sorted({t.reason for t in records if t.reason}) or ["every trial was pruned"]
+                return CellResult(cell, "failed", "; ".join(reasons), best_params, best_value, trials,
+                                  repetitions, space, start, now_ms())
+            best = pick_best(study, spec.tuning.metrics)
+            best_params, best_value = dict(best.user_attrs["config"]), best.values[0]
+        record = _evaluate(spec, cell, method, best_params, prepared, rep)
+        if isinstance(record, str):
+            return CellResult(cell, "failed", record, best_params, best_value, trials, repetitions, space, start, now_ms())
         repetitions.append(record)
         progress()
-    return CellResult(cell, "ok", "", best_params, study.best_value, trials, repetitions, space, start, now_ms())
+    return CellResult(cell, "ok", "", best_params, best_value, trials, repetitions, space, start, now_ms())

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import methods as methods_registry
 from .pipeline import CellResult
 from .provenance import git_commit, versions_string
 
@@ -22,18 +21,16 @@ COLUMNS = [
 
 def rows(benchmark: str, spec_hash: str, result: CellResult) -> list[dict]:
     """Long-format rows of one cell: one per repetition × calibration × metric."""
-    method = methods_registry.get(result.cell.method)
     common = {
         "benchmark": benchmark,
         "dataset": result.cell.dataset.key,
         "imbalance_ratio": result.cell.ratio_label,
-        "method": method.name,
-        "loss": method.loss,
-        "sampler": method.sampler or "none",
+        "method": result.cell.method,
     }
     provenance = {"spec_hash": spec_hash, "git_commit": git_commit(), "versions": versions_string()}
     return [
-        {**common, "repetition": rep.repetition, "seed": rep.seed, "calibration": calibration,
+        {**common, "loss": rep.loss, "sampler": rep.sampler or "none",
+         "repetition": rep.repetition, "seed": rep.seed, "calibration": calibration,
          "metric": metric, "value": value, "dataset_fingerprint": rep.fingerprint, **provenance}
         for rep in result.repetitions
         for calibration, scores in rep.metrics.items()

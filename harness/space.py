@@ -50,4 +50,69 @@ class OptionalFloat:
         return f"none or [{self.low:g}, {self.high:g}]"
 
 
-Dist = Float | Int | OptionalFloat
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``choices`` (categorical)."""
+
+    choices: tuple
+
+    def suggest(self, trial, name: str):
+        return trial.suggest_categorical(name, list(self.choices))
+
+    def describe(self) -> str:
+        return "{" + ", ".join(map(str, self.choices)) + "}"
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A parameter fixed by the spec: not tuned, the same in every trial."""
+
+    value: object
+
+    def suggest(self, trial, name: str):
+        return self.value
+
+    def describe(self) -> str:
+        return f"= {self.value}"
+
+
+def narrow(dist, value, name: str):
+    """``dist`` narrowed or fixed by a spec value: a number (or null) fixes it, [low, high]
+    narrows a range, a list of choices narrows a categorical. Errors name the parameter."""
+    if isinstance(dist, Choice):
+        chosen = value if isinstance(value, list) else [value]
+        unknown = [c for c in chosen if c not in dist.choices]
+        if not chosen or unknown:
+            raise ValueError(f"{name}: expected choices among {list(dist.choices)}, got {value!r}")
+        return Fixed(chosen[0]) if len(chosen) == 1 else Choice(tuple(chosen))
+    if isinstance(value, list):
+        if len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            raise ValueError(f"{name}: expected a number or a range [low, high], got {value!r}")
+        low, high = value
+        if not low < high:
+            raise ValueError(f"{name}: expected a range with low < high, got an empty or inverted range {value!r}")
+        if isinstance(dist, Int):
+            if low != int(low) or high != int(high):
+                raise ValueError(f"{name}: expected integer bounds, got {value!r}")
+            return Int(int(low), int(high))
+        if isinstance(dist, Float) and dist.log and low <= 0:
+            raise ValueError(f"{name}: expected a range above 0 (log scale), got {value!r}")
+        if isinstance(dist, OptionalFloat):
+            return OptionalFloat(float(low), float(high))
+        return Float(float(low), float(high), log=dist.log)
+    if value is None:
+        if isinstance(dist, OptionalFloat):
+            return Fixed(None)
+        raise ValueError(f"{name}: expected a number or a range, got null")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name}: expected a number or a range [low, high], got {value!r}")
+    if isinstance(dist, Int):
+        if value != int(value):
+            raise ValueError(f"{name}: expected an integer, got {value!r}")
+        return Fixed(int(value))
+    return Fixed(float(value))
+
+
+Dist = Float | Int | OptionalFloat | Choice | Fixed

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -72,19 +73,45 @@ class TrainingSpec(_Strict):
     )
 
 
+class TunedLossSpec(_Strict):
+    """The choices of ``tuned_loss``: losses, and samplers ("none" for no resampling)."""
+
+    losses: list[str] = Field(default_factory=lambda: list(methods_registry.LOSSES), min_length=1)
+    samplers: list[str] = Field(default_factory=lambda: [methods_registry.NO_SAMPLER], min_length=1)
+
+    @model_validator(mode="after")
+    def _known(self) -> "TunedLossSpec":
+        methods_registry.tuned_loss(self.losses, self.samplers)
+        return self
+
+
 class TuningSpec(_Strict):
     n_trials: int = Field(10, ge=1)
-    metric: str = "average_precision"
+    metric: str | list[str] = Field(
+        "average_precision", description="one metric, or two for a multi-objective study (Pareto front)"
+    )
     pruner: Literal["median", "none"] = "median"
+    per_repetition: bool = Field(False, description="re-tune on each repetition's own split")
+    search_space: dict[str, Any] = Field(
+        default_factory=dict, description="narrow ([low, high]) or fix (a value) any tuned parameter"
+    )
+    tuned_loss: TunedLossSpec = Field(default_factory=TunedLossSpec)
 
     @field_validator("metric")
     @classmethod
-    def _known_metric(cls, value: str) -> str:
-        metric = metrics_registry.available().get(value)
-        if metric is None or metric.kind == "truth":
-            usable = [n for n, m in metrics_registry.available().items() if m.kind != "truth"]
-            raise ValueError(f"unknown tuning metric {value!r}; known: {', '.join(usable)}")
+    def _known_metric(cls, value: str | list[str]) -> str | list[str]:
+        names = [value] if isinstance(value, str) else value
+        if not 1 <= len(names) <= 2 or len(set(names)) != len(names):
+            raise ValueError(f"expected one metric name or two distinct ones, got {value!r}")
+        usable = [n for n, m in metrics_registry.available().items() if m.kind != "truth"]
+        for name in names:
+            if name not in usable:
+                raise ValueError(f"unknown tuning metric {name!r}; known: {', '.join(usable)}")
         return value
+
+    @property
+    def metrics(self) -> list[str]:
+        return [self.metric] if isinstance(self.metric, str) else list(self.metric)
 
 
 class EvaluationSpec(_Strict):
@@ -163,6 +190,22 @@ class Spec(_Strict):
             raise ValueError(f"expected distinct method names, got {value}")
         return value
 
+    @model_validator(mode="after")
+    def _search_space_keys(self) -> "Spec":
+        spaces = [self.method(name).full_space for name in self.methods]
+        known = sorted({k for space in spaces for k in space})
+        for key, value in self.tuning.search_space.items():
+            if key not in known:
+                close = get_close_matches(key, known, n=3)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                raise ValueError(f"tuning.search_space.{key}: unknown parameter{hint}; known for these methods: {', '.join(known)}")
+        return self
+
+    def method(self, name: str) -> methods_registry.Method:
+        """Method ``name`` as this spec configures it (tuned_loss choices, narrowed or fixed parameters)."""
+        tuned = methods_registry.tuned_loss(self.tuning.tuned_loss.losses, self.tuning.tuned_loss.samplers)
+        return methods_registry.get(name, tuned=tuned).with_overrides(self.tuning.search_space)
+
     @field_validator("datasets")
     @classmethod
     def _distinct_datasets(cls, value: list[DatasetSpec]) -> list[DatasetSpec]:
@@ -226,7 +269,7 @@ def format_validation_error(exc: ValidationError) -> str:
         return f"{where}: required field is missing"
     given = err.get("input")
     if err["type"].startswith(("value_error", "assertion_error")):
-        return f"{where}: {msg}"
+        return msg if not err["loc"] else f"{where}: {msg}"
     return f"{where}: {msg}, got {given!r}"
 
 

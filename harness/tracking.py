@@ -86,6 +86,7 @@ class MlflowTracker:
         warnings.filterwarnings("ignore", module="mlflow")
 
         self.client = MlflowClient(tracking_uri=self.uri)
+        self.spec = spec
         experiment = self._call("reading the experiment", self.client.get_experiment_by_name, spec.name)
         if experiment is None:
             self.experiment_id = self._call(
@@ -136,17 +137,15 @@ class MlflowTracker:
         return run_id
 
     def log_cell(self, result: CellResult, artifacts=()) -> None:
-        from . import methods as methods_registry
-
         cell = result.cell
-        method = methods_registry.get(cell.method)
+        method = self.spec.method(cell.method)
         fingerprint = result.repetitions[0].fingerprint if result.repetitions else ""
         tags = {
             **self._common_tags,
             "kind": "cell",
             "dataset": cell.dataset.key,
             "imbalance_ratio": cell.ratio_label,
-            "method": method.name,
+            "method": cell.method,
             "loss": method.loss,
             "sampler": method.sampler or "none",
             "status": result.status,
@@ -154,6 +153,9 @@ class MlflowTracker:
         }
         if result.reason:
             tags["failure_reason"] = result.reason[:5000]
+        if result.repetitions and (method.loss == "tuned_loss" or method.sampler == "tuned_loss"):
+            tags["chosen_loss"] = result.repetitions[0].loss
+            tags["chosen_sampler"] = result.repetitions[0].sampler or "none"
         parent = self._call("creating a run", self.client.create_run, self.experiment_id,
                             start_time=result.start_ms, run_name=cell.label, tags=tags).info.run_id
         child_tags = {k: tags[k] for k in ("benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler")}
@@ -161,8 +163,9 @@ class MlflowTracker:
             curve = [(f"validation_curve", v, t.start_ms, step) for step, v in enumerate(t.curve)]
             final = [("validation_score", t.value, t.end_ms, 0)] if t.value is not None else []
             self._run(
-                f"trial {t.number}", t.start_ms, t.end_ms,
+                f"trial {t.number}" + (f" (repetition {t.repetition})" if t.repetition else ""), t.start_ms, t.end_ms,
                 {**child_tags, "kind": "trial", "state": t.state, "stopped_by": t.stopped_by,
+                 "tuned_on_repetition": str(t.repetition),
                  **({"fail_reason": t.reason} if t.reason else {})},
                 parent=parent, status="FAILED" if t.state == "FAIL" else "FINISHED",
                 metrics=curve + final, params=t.params,
@@ -171,7 +174,8 @@ class MlflowTracker:
             flat = metric_keys(r.metrics)
             self._run(
                 f"repetition {r.repetition}", r.start_ms, r.end_ms,
-                {**child_tags, "kind": "repetition", "seed": str(r.seed), "dataset_fingerprint": r.fingerprint},
+                {**child_tags, "kind": "repetition", "seed": str(r.seed), "dataset_fingerprint": r.fingerprint,
+                 "loss": r.loss, "sampler": r.sampler or "none"},
                 parent=parent, metrics=[(k, v, r.end_ms, 0) for k, v in flat.items()],
                 params={"repetition": r.repetition, "seed": r.seed, "epochs": r.epochs,
                         **{f"threshold_{k}": v for k, v in r.thresholds.items()}},

@@ -40,9 +40,8 @@ def test_gate_passes_unperturbed_and_bites_on_a_bad_gamma(workdir, gate_spec, ca
     assert "gate PASSED" in out and "0 regressions" in out
 
     # a regression in focal loss: γ forced to 5 with α = 0.95, whatever was tuned
-    focal = methods.get("focal")
-    broken = dataclasses.replace(focal, loss_params=lambda p, counts: {"gamma": 5.0, "alpha": 0.95})
-    monkeypatch.setitem(methods._METHODS, "focal", broken)
+    broken = dataclasses.replace(methods.LOSSES["focal"], params=lambda p, counts: {"gamma": 5.0, "alpha": 0.95})
+    monkeypatch.setitem(methods.LOSSES, "focal", broken)
     code = runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--baseline", "base.json"])
     out = capsys.readouterr().out
     assert code == 1

@@ -1,0 +1,199 @@
+"""``LossClassifier``: any loss_zoo loss behind the scikit-learn estimator interface.
+
+    >>> from imblearn.pipeline import Pipeline
+    >>> from imblearn.over_sampling import SMOTE
+    >>> pipe = Pipeline([("smote", SMOTE(random_state=0)), ("clf", LossClassifier(loss="focal", gamma=2.0))])
+
+Works with ``clone``, ``GridSearchCV`` and imbalanced-learn pipelines; binary and multi-class.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+import loss_zoo
+
+from .models import MLP, build_model
+
+
+class LossClassifier(ClassifierMixin, BaseEstimator):
+    """A linear model or MLP trained with a loss from loss_zoo.
+
+    Parameters
+    ----------
+    loss : str, default "focal"
+        A name from ``loss_zoo.available()``.
+    gamma : float, default 2.0
+        Focusing parameter (focal, class_balanced_focal).
+    alpha : float, sequence or None, default None
+        Focal class weighting (binary: weight of the positive class).
+    beta : float, default 1.0
+        weighted_ce: inverse-frequency power; class_balanced_focal: effective-number β (< 1).
+    tau : float, default 1.0
+        logit_adjusted_ce: strength of the prior shift.
+    hidden_sizes : tuple of int, default ()
+        Empty for a linear model.
+    dropout : float, default 0.0
+    lr, weight_decay : float
+        AdamW settings.
+    max_epochs, batch_size : int
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` (stratified) and stop after ``n_iter_no_change``
+        epochs without improvement of the validation loss, keeping the best weights.
+    random_state : int, RandomState or None
+    """
+
+    def __init__(
+        self,
+        loss: str = "focal",
+        *,
+        gamma: float = 2.0,
+        alpha=None,
+        beta: float = 1.0,
+        tau: float = 1.0,
+        hidden_sizes: tuple = (),
+        dropout: float = 0.0,
+        lr: float = 0.01,
+        weight_decay: float = 0.0,
+        max_epochs: int = 100,
+        batch_size: int = 256,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        random_state=None,
+    ) -> None:
+        self.loss = loss
+        self.gamma = gamma
+        self.alpha = alpha
+        self.beta = beta
+        self.tau = tau
+        self.hidden_sizes = hidden_sizes
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _loss_params(self, counts: list[int]) -> dict:
+        counts = [max(int(c), 1) for c in counts]
+        return {
+            "ce": {},
+            "weighted_ce": {"weight": loss_zoo.class_weights(counts, beta=self.beta)},
+            "focal": {"gamma": self.gamma, "alpha": self.alpha},
+            "focal_flsd": {"alpha": self.alpha},
+            "class_balanced_focal": {"counts": counts, "beta": self.beta, "gamma": self.gamma},
+            "logit_adjusted_ce": {"prior": [c / sum(counts) for c in counts], "tau": self.tau},
+        }[self.loss]
+
+    def _check_params(self) -> None:
+        if self.loss not in loss_zoo.available():
+            raise ValueError(f"loss: unknown name {self.loss!r}; known: {', '.join(sorted(loss_zoo.available()))}")
+        for name in ("lr", "max_epochs", "batch_size", "n_iter_no_change"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: expected a value > 0, got {getattr(self, name)!r}")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction: expected a value in (0, 1), got {self.validation_fraction!r}")
+
+    def _logits(self, X: np.ndarray) -> torch.Tensor:
+        self.model_.eval()
+        with torch.no_grad():
+            return self.model_(torch.tensor(X, dtype=torch.float32)).double()
+
+    # -- scikit-learn API ----------------------------------------------------------------------
+    def fit(self, X, y):
+        """Fit on (X, y); y may hold any labels (they are encoded as ``classes_``)."""
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        n_classes = len(self.classes_)
+        if n_classes < 2:
+            raise ValueError(f"y: expected at least 2 classes, got 1 class ({self.classes_[0]!r})")
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(0, 2**31 - 1))
+        X_train, y_train, X_val, y_val = X, y_enc, None, None
+        if self.early_stopping:
+            from sklearn.model_selection import train_test_split
+
+            X_train, X_val, y_train, y_val = train_test_split(
+                X, y_enc, test_size=self.validation_fraction, stratify=y_enc, random_state=seed)
+        counts = np.bincount(y_train, minlength=n_classes).tolist()
+        params = self._loss_params(counts)
+        loss_fn = loss_zoo.get(self.loss, **params)
+        binary = n_classes == 2
+        if binary:
+            self.model_ = build_model("mlp", X.shape[1], hidden_sizes=tuple(self.hidden_sizes), dropout=self.dropout,
+                                      prior=max(counts[1], 1) / sum(counts), seed=seed)
+        else:
+            torch_gen = torch.Generator().manual_seed(seed)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
+                self.model_ = MLP(X.shape[1], tuple(self.hidden_sizes), self.dropout, n_outputs=n_classes)
+        self.loss_params_ = params
+        Xt = torch.tensor(X_train, dtype=torch.float32)  # a copy: inputs may be read-only
+        yt = torch.as_tensor(y_train, dtype=torch.long)
+        optimizer = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        gen = torch.Generator().manual_seed(seed)
+        best, best_state, since = math.inf, None, 0
+        self.n_iter_ = 0
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for epoch in range(self.max_epochs):
+                self.model_.train()
+                order = torch.randperm(len(Xt), generator=gen)
+                for start in range(0, len(Xt), self.batch_size):
+                    idx = order[start:start + self.batch_size]
+                    loss = loss_fn(self.model_(Xt[idx]), yt[idx])
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                self.n_iter_ = epoch + 1
+                if X_val is not None:
+                    value = float(loss_fn(self._logits(X_val).float(), torch.as_tensor(y_val, dtype=torch.long)))
+                    if value < best:
+                        best, since = value, 0
+                        best_state = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
+                    else:
+                        since += 1
+                        if since >= self.n_iter_no_change:
+                            break
+        if best_state is not None:
+            self.model_.load_state_dict(best_state)
+        return self
+
+    def decision_function(self, X):
+        """Logits: shape (n,) for binary problems (positive = ``classes_[1]``), else (n, C)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._logits(X).numpy()
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n, C), columns in the order of ``classes_``."""
+        z = self.decision_function(X)
+        if z.ndim == 1:
+            p = 1.0 / (1.0 + np.exp(-z))
+            return np.column_stack([1.0 - p, p])
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """The most probable class label."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags

@@ -1,0 +1,136 @@
+"""Tuning: equal budgets, reproducible and resumable studies, pruning, tuned_loss, overrides,
+two objectives and per-repetition tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from harness import methods
+from harness.cells import Cell
+from harness.pipeline import DataProvider, pick_best, run_cell, study_name, tune
+from harness.spec import parse_spec
+
+
+def _spec(**overrides) -> dict:
+    spec = {
+        "name": "t", "seed": 5,
+        "datasets": [{"name": "synthetic/gaussian", "label": "g", "params": {"n_samples": 3000, "n_features": 3}}],
+        "imbalance_ratios": [10], "methods": ["ce"],
+        "model": {"name": "logistic"}, "training": {"max_epochs": 6, "batch_size": 128, "patience": 3},
+        "tuning": {"n_trials": 4}, "evaluation": {"repetitions": 1, "plots": False, "calibration": ["raw"]},
+    }
+    for key, value in overrides.items():
+        spec[key] = {**spec[key], **value} if isinstance(value, dict) and isinstance(spec.get(key), dict) else value
+    return spec
+
+
+def _run(spec_dict, method, storage=None):
+    spec = parse_spec(spec_dict)
+    return run_cell(spec, Cell(spec.datasets[0], spec.imbalance_ratios[0], method), DataProvider(spec), storage=storage)
+
+
+def test_every_method_gets_the_same_budget():
+    spec = _spec(methods=["ce", "focal", "smote", "tuned_loss"])
+    for method in spec["methods"]:
+        result = _run(spec, method)
+        assert len(result.trials) == 4, method
+        assert sorted(t.number for t in result.trials) == [0, 1, 2, 3]
+
+
+def test_the_same_cell_twice_gives_identical_trials():
+    a, b = _run(_spec(), "focal"), _run(_spec(), "focal")
+    assert [(t.params, t.values, t.state, t.curve) for t in a.trials] == [(t.params, t.values, t.state, t.curve) for t in b.trials]
+    assert a.repetitions[0].metrics == b.repetitions[0].metrics
+
+
+def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path):
+    from optuna.storages.journal import JournalFileBackend
+
+    spec = parse_spec(_spec())
+    cell = Cell(spec.datasets[0], 10.0, "focal")
+    data = DataProvider(spec).prepared(spec.datasets[0], 10.0, 0)
+    method = spec.method("focal")
+    reference = tune(spec, cell, method, data)[1]
+
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "j.log")))
+    calls = []
+
+    def stop_after_two():
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        tune(spec, cell, method, data, storage=storage, progress=stop_after_two)
+    stored = optuna.load_study(study_name=study_name(spec, cell, 0), storage=storage)
+    assert len(stored.trials) == 2  # the second one was left unfinished
+    resumed = tune(spec, cell, method, data, storage=storage)[1]
+    assert [(t.number, t.params, t.values) for t in resumed] == [(t.number, t.params, t.values) for t in reference]
+    again = tune(spec, cell, method, data, storage=storage)[1]  # a finished study runs nothing more
+    assert len(again) == 4
+
+
+def test_a_pruned_trial_stops_early():
+    spec = _spec(training={"max_epochs": 25, "patience": 25}, tuning={"n_trials": 12},
+                 datasets=[{"name": "synthetic/classification", "params": {"n_samples": 4000, "flip_y": 0.1}}])
+    spec["tuning"]["search_space"] = {"lr": [1e-5, 0.5]}
+    result = _run(spec, "ce")
+    pruned = [t for t in result.trials if t.state == "PRUNED"]
+    assert pruned, [t.state for t in result.trials]
+    for t in pruned:
+        assert t.stopped_by == "pruned" and len(t.curve) < 25
+
+
+@pytest.mark.parametrize("loss", list(methods.LOSSES))
+def test_tuned_loss_can_choose_each_of_its_options(loss):
+    spec = _spec(methods=["tuned_loss"], tuning={"n_trials": 2, "search_space": {"loss": loss}})
+    result = _run(spec, "tuned_loss")
+    assert result.status == "ok"
+    assert {t.params["loss"] for t in result.trials} == {loss}
+    assert result.repetitions[0].loss == loss
+
+
+def test_tuned_loss_explores_every_loss_and_sampler():
+    method = methods.tuned_loss(samplers=["none", "random_under", "smote"])
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen_losses, seen_samplers = set(), set()
+    for _ in range(80):
+        trial = study.ask()
+        params = method.suggest(trial)
+        seen_losses.add(params["loss"])
+        seen_samplers.add(params["sampler"])
+        loss, sampler = method.resolve(params)
+        assert set(methods.LOSSES[loss].space) <= set(params)  # the chosen loss's parameters are drawn
+        study.tell(trial, 0.0)
+    assert seen_losses == set(methods.LOSSES) and seen_samplers == {"none", "random_under", "smote"}
+
+
+def test_search_space_can_be_narrowed_and_fixed():
+    spec = _spec(methods=["focal"], tuning={"search_space": {"focal_gamma": [1.0, 1.5], "focal_alpha": None, "lr": 0.02}})
+    result = _run(spec, "focal")
+    for t in result.trials:
+        assert 1.0 <= t.params["focal_gamma"] <= 1.5
+        assert t.params["focal_alpha"] is None and t.params["lr"] == 0.02
+    assert result.search_space["lr"] == "= 0.02"
+
+
+def test_two_objectives_keep_a_pareto_front_and_pick_by_the_documented_rule():
+    spec = parse_spec(_spec(methods=["focal"], tuning={"n_trials": 6, "metric": ["average_precision", "ece"]}))
+    cell = Cell(spec.datasets[0], 10.0, "focal")
+    study, records = tune(spec, cell, spec.method("focal"), DataProvider(spec).prepared(spec.datasets[0], 10.0, 0))
+    assert len(study.directions) == 2 and all(len(t.values) == 2 for t in records if t.values)
+    best = pick_best(study, ["average_precision", "ece"])
+    assert best.number in {t.number for t in study.best_trials}
+    front = np.array([t.values for t in study.best_trials])
+    # the pick is not dominated and is the front member nearest the utopia point
+    ap, ece = best.values
+    assert not any(a >= ap and e <= ece and (a, e) != (ap, ece) for a, e in front)
+
+
+def test_per_repetition_tuning_tunes_each_repetition():
+    spec = _spec(evaluation={"repetitions": 2}, tuning={"n_trials": 3, "per_repetition": True})
+    result = _run(spec, "ce")
+    assert sorted((t.repetition, t.number) for t in result.trials) == [(r, n) for r in (0, 1) for n in range(3)]
+    assert len(result.repetitions) == 2
