@@ -53,6 +53,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("(mean ± std over repetitions; raw and closed-form calibration; every metric and variant is in the results file)")
     print(f"\n{len(outcome.cells)} cells in {outcome.seconds:.1f} s; results: {outcome.results_csv}"
           + (f"; tracking: {uri} (experiment {spec.name!r})" if uri else "; tracking off"))
+    wall = max(outcome.seconds, 1e-9)
+    if uri:
+        print(f"bookkeeping: waited {outcome.tracking_seconds:.1f} s for MLflow ({100 * outcome.tracking_seconds / wall:.1f} % "
+              f"of the wall time; {outcome.tracking_call_seconds:.1f} s in MLflow calls, overlapped with training), "
+              f"{outcome.optuna_seconds:.1f} s in Optuna ({100 * outcome.optuna_seconds / wall:.1f} %)")
     code = 0
     if outcome.failed:
         print(f"{len(outcome.failed)} cell(s) failed:", file=sys.stderr)

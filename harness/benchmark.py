@@ -32,6 +32,9 @@ class Outcome:
     cells: list[CellResult]
     failed: list[CellResult] = field(default_factory=list)
     seconds: float = 0.0
+    tracking_seconds: float = 0.0  # the run waited for MLflow
+    tracking_call_seconds: float = 0.0  # inside MLflow calls, mostly overlapped in a background thread
+    optuna_seconds: float = 0.0  # in Optuna itself
 
 
 def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
@@ -124,7 +127,10 @@ def run_benchmark(
                 if result.repetitions:
                     artifacts.append(results_store.write_predictions(result, out_dir / "predictions"))
                     if spec.evaluation.plots:
-                        artifacts.append(plots.cell_figure(result, out_dir / "plots" / f"{results_store.cell_slug(result)}.png"))
+                        slug = results_store.cell_slug(result)
+                        artifacts.append(plots.cell_figure(result, out_dir / "plots" / f"{slug}.png"))
+                        artifacts.append(plots.tuning_figure(result, out_dir / "plots" / f"{slug}_tuning.png",
+                                                             spec.tuning.metrics[0]))
                 tracker.log_cell(result, artifacts=[a for a in artifacts if a is not None])
                 done.append(result)
                 results_store.write_csv(results_store.table(spec.name, spec_hash, done), out_csv)
@@ -137,4 +143,6 @@ def run_benchmark(
         summary = results_store.summary(table)
         tracker.finish(out_csv, summary.to_string() if not summary.empty else "no results", status)
     failed = [r for r in done if r.status != "ok"]
-    return Outcome(table, out_csv, done, failed, time.perf_counter() - started)
+    return Outcome(table, out_csv, done, failed, time.perf_counter() - started,
+                   tracking_seconds=tracker.seconds, tracking_call_seconds=getattr(tracker, "call_seconds", 0.0),
+                   optuna_seconds=sum(r.optuna_seconds for r in done))

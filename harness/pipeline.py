@@ -91,6 +91,8 @@ class CellResult:
     search_space: dict[str, str]
     start_ms: int
     end_ms: int
+    importances: dict[str, float] = field(default_factory=dict)  # of the (first) study's parameters
+    optuna_seconds: float = 0.0  # time in Optuna itself (sampling, pruning, storage), not training
 
 
 class DataProvider:
@@ -288,6 +290,18 @@ def tune(
     return study, [_record(t, repetition) for t in _finished(study)]
 
 
+def param_importances(study: optuna.Study) -> dict[str, float]:
+    """fANOVA importances of the tuned parameters (empty when too few trials completed)."""
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(complete) < 2:
+        return {}
+    try:
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+        return dict(optuna.importance.get_param_importances(study, evaluator=evaluator, target=lambda t: t.values[0]))
+    except (ValueError, RuntimeError, ZeroDivisionError):
+        return {}
+
+
 def _evaluate(
     spec: Spec,
     cell: Cell,
@@ -344,11 +358,18 @@ def run_cell(
     repetitions: list[RepetitionRecord] = []
     best_params: dict[str, Any] = {}
     best_value = None
+    importances: dict[str, float] = {}
+    optuna_seconds = 0.0
     for rep in range(spec.evaluation.repetitions):
         prepared = data.prepared(cell.dataset, cell.ratio, rep)
         if rep == 0 or spec.tuning.per_repetition:
+            t0 = time.perf_counter()
             study, records = tune(spec, cell, method, prepared, repetition=rep, storage=storage, progress=progress)
+            fresh = [t for t in records if t.start_ms >= start]
+            optuna_seconds += max(0.0, time.perf_counter() - t0 - sum(t.end_ms - t.start_ms for t in fresh) / 1000)
             trials += records
+            if rep == 0 and spec.evaluation.plots:
+                importances = param_importances(study)
             if not any(t.state == "COMPLETE" for t in records):
                 reasons = sorted({t.reason for t in records if t.reason}) or ["every trial was pruned"]
                 return CellResult(cell, "failed", "; ".join(reasons), best_params, best_value, trials,
@@ -360,4 +381,5 @@ def run_cell(
             return CellResult(cell, "failed", record, best_params, best_value, trials, repetitions, space, start, now_ms())
         repetitions.append(record)
         progress()
-    return CellResult(cell, "ok", "", best_params, best_value, trials, repetitions, space, start, now_ms())
+    return CellResult(cell, "ok", "", best_params, best_value, trials, repetitions, space, start, now_ms(),
+                      importances, optuna_seconds)

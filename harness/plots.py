@@ -46,3 +46,39 @@ def cell_figure(result: CellResult, path: Path) -> Path:
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def tuning_figure(result: CellResult, path: Path, metric: str) -> Path:
+    """Optimisation history (each trial's validation value and the best so far) and fANOVA
+    parameter importances of the cell's study, written to ``path`` as PNG."""
+    from . import metrics as metrics_registry
+
+    higher = metrics_registry.get(metric).higher_is_better
+    fig, (ax_h, ax_i) = plt.subplots(1, 2, figsize=(10, 4.0), constrained_layout=True)
+    trials = [t for t in result.trials if t.repetition == 0]
+    done = [(t.number, t.value) for t in trials if t.value is not None]
+    stopped = [(t.number, t.curve[-1]) for t in trials if t.value is None and t.curve]
+    if done:
+        xs, ys = zip(*done)
+        ax_h.plot(xs, ys, "o", label="complete", markersize=5)
+        best = np.maximum.accumulate(ys) if higher else np.minimum.accumulate(ys)
+        ax_h.step(xs, best, where="post", label="best so far")
+    if stopped:
+        xs, ys = zip(*stopped)
+        ax_h.plot(xs, ys, "x", color="grey", label="pruned or failed (last epoch)")
+    ax_h.set(xlabel="trial", ylabel=f"validation {metric}", title="Optimisation history")
+    ax_h.legend(loc="best", fontsize=8)
+    if result.importances:
+        names = list(result.importances)[::-1]
+        ax_i.barh(names, [result.importances[n] for n in names])
+        ax_i.set(xlabel="importance (fANOVA)", title="Parameter importances")
+    else:
+        ax_i.text(0.5, 0.5, "too few completed trials", ha="center", va="center")
+        ax_i.set_axis_off()
+    fig.suptitle(result.cell.label)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+    tmp.replace(path)
+    return path

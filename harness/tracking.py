@@ -8,8 +8,11 @@ one benchmark-level run holding the results table. Every run is written with few
 
 from __future__ import annotations
 
+import json
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 import math
+import time
 import os
 import warnings
 from pathlib import Path
@@ -37,6 +40,8 @@ class TrackingError(UserError):
 class NullTracker:
     """Tracking off: the pipeline runs the same, nothing is logged."""
 
+    seconds = 0.0
+
     def start(self, spec, spec_hash: str) -> None:  # noqa: D102
         pass
 
@@ -63,21 +68,77 @@ def _fmt(value: Any) -> str:
 class MlflowTracker:
     """Logs a benchmark to the MLflow store at ``uri``."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, background: bool = True) -> None:
         self.uri = uri
+        self.seconds = 0.0  # wall time the benchmark waited for MLflow
+        self.call_seconds = 0.0  # time inside MLflow calls (in the background thread when there is one)
         self.client = None
+        # Cells are logged by one background thread while the next cell computes; errors
+        # surface at the next log_cell or at finish, as one line naming the store.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow") if background else None
+        self._pending: list[Future] = []
         self.experiment_id: str | None = None
         self.benchmark_run_id: str | None = None
         self._common_tags: dict[str, str] = {}
 
     def _call(self, what: str, fn, *args, **kwargs):
+        t0 = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # MLflow raises many types; all become one line naming the store
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise TrackingError(f"tracking store {self.uri}: {what} failed: {first}") from None
+        finally:
+            self.call_seconds += time.perf_counter() - t0
+
+    def _drain(self, wait: bool) -> None:
+        """Collect finished background logging; re-raise the first error."""
+        t0 = time.perf_counter()
+        try:
+            for future in list(self._pending):
+                if wait or future.done():
+                    self._pending.remove(future)
+                    future.result()
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _check_reachable(self) -> None:
+        """An HTTP store must answer its health check at once: MLflow's own client would retry
+        for minutes before failing."""
+        if not self.uri.startswith(("http://", "https://")):
+            return
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.uri.rstrip("/") + "/health", timeout=10) as response:
+                response.read()
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(f"tracking store {self.uri}: cannot be reached ({reason})") from None
 
     def start(self, spec, spec_hash: str) -> None:
+        """Check the store at once (reachable server, writable SQLite folder), then connect and
+        create the experiment and the benchmark run in the background while work begins."""
+        t0 = time.perf_counter()
+        self._check_reachable()
+        self._check_sqlite()
+        self.seconds += time.perf_counter() - t0
+        if self._executor is None:
+            self._connect(spec, spec_hash)
+        else:
+            self._pending.append(self._executor.submit(self._connect, spec, spec_hash))
+
+    def _check_sqlite(self) -> None:
+        if not self.uri.startswith("sqlite:///"):
+            return
+        path = Path(self.uri.removeprefix("sqlite:///"))
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise TrackingError(f"tracking store {self.uri}: folder {str(folder)!r} does not exist or is not writable")
+
+    def _connect(self, spec, spec_hash: str) -> None:
+        t0 = time.perf_counter()
         from mlflow import MlflowClient  # imported here: tracking off never pays for it
 
         # after the import, which configures MLflow's loggers at INFO
@@ -87,11 +148,17 @@ class MlflowTracker:
 
         self.client = MlflowClient(tracking_uri=self.uri)
         self.spec = spec
+        self.call_seconds += time.perf_counter() - t0
+        self._start_runs(spec, spec_hash)
+
+    def _start_runs(self, spec, spec_hash: str) -> None:
         experiment = self._call("reading the experiment", self.client.get_experiment_by_name, spec.name)
         if experiment is None:
             self.experiment_id = self._call(
                 "creating the experiment", self.client.create_experiment, spec.name,
-                tags={"benchmark": spec.name, "description": spec.description},
+                tags={"benchmark": spec.name, "mlflow.note.content": spec.description,
+                      # open the UI on the training runs, not MLflow 3's GenAI overview
+                      "mlflow.experimentKind": "custom_model_development"},
             )
         else:
             self.experiment_id = experiment.experiment_id
@@ -137,6 +204,18 @@ class MlflowTracker:
         return run_id
 
     def log_cell(self, result: CellResult, artifacts=()) -> None:
+        """Log one finished cell (in the background thread when there is one)."""
+        if self._executor is None:
+            t0 = time.perf_counter()
+            try:
+                self._log_cell(result, artifacts)
+            finally:
+                self.seconds += time.perf_counter() - t0
+            return
+        self._drain(wait=False)
+        self._pending.append(self._executor.submit(self._log_cell, result, list(artifacts)))
+
+    def _log_cell(self, result: CellResult, artifacts=()) -> None:
         cell = result.cell
         method = self.spec.method(cell.method)
         fingerprint = result.repetitions[0].fingerprint if result.repetitions else ""
@@ -192,14 +271,41 @@ class MlflowTracker:
         params = {f"best.{k}": v for k, v in result.best_params.items()}
         params.update({f"space.{k}": v for k, v in result.search_space.items()})
         self._log(parent, metrics=summary, params=params)
+        if result.repetitions:
+            self._log_dataset(parent, cell, result)
         for path in artifacts:
             self._call("uploading an artifact", self.client.log_artifact, parent, str(path))
         self._call("closing a run", self.client.set_terminated, parent,
                    status="FINISHED" if result.status == "ok" else "FAILED", end_time=result.end_ms)
 
+    def _log_dataset(self, run_id: str, cell, result: CellResult) -> None:
+        """The prepared data of each repetition as an MLflow dataset input, digest = fingerprint."""
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        inputs = []
+        for r in result.repetitions:
+            source = json.dumps({"dataset": cell.dataset.name, "params": cell.dataset.params,
+                                 "imbalance_ratio": cell.ratio_label, "repetition": r.repetition}, sort_keys=True)
+            dataset = Dataset(name=f"{cell.dataset.key} ρ={cell.ratio_label} rep {r.repetition}",
+                              digest=r.fingerprint, source_type="code", source=source)
+            inputs.append(DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "train/validation/test")]))
+        self._call("logging the dataset inputs", self.client.log_inputs, run_id, datasets=inputs)
+
     def finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:
+        try:
+            self._drain(wait=True)
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
         if self.benchmark_run_id is None:
             return
+        t0 = time.perf_counter()
+        try:
+            self._finish(results_csv, summary_text, status)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:
         if results_csv is not None and results_csv.exists():
             self._call("uploading the results table", self.client.log_artifact, self.benchmark_run_id, str(results_csv))
         self._call("uploading the summary", self.client.log_text, self.benchmark_run_id, summary_text, "summary.txt")

@@ -49,7 +49,8 @@ def test_tiny_spec_end_to_end_with_mlflow(workdir, tiny_spec, capsys):
     assert sorted(preds["repetition"].unique()) == [0, 1]
     assert preds.groupby("repetition").size().nunique() == 1  # same test size in each repetition
     assert {"y_true", "logit", "prob_raw", "prob_closed_form", "posterior"} <= set(preds.columns)
-    assert len(list((out / "plots").glob("*.png"))) == 4
+    assert len(list((out / "plots").glob("*_tuning.png"))) == 4  # optimisation history and importances
+    assert len(list((out / "plots").glob("*.png"))) == 8  # and reliability / precision-recall
     # each repetition's data is the same for every method (paired comparisons)
     fp = table.groupby(["imbalance_ratio", "repetition"])["dataset_fingerprint"].nunique()
     assert (fp == 1).all()
