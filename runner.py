@@ -102,6 +102,26 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    import datasets
+    import harness  # noqa: F401  (makes the checkout's `datasets` importable)
+
+    fractions, min_test = (0.6, 0.2, 0.2), args.min_test_minority
+    print(f"{'name':28s} {'rows':>6s} {'features':>8s} {'classes':>7s} {'natural ρ':>9s} {'largest ρ':>9s}  source")
+    for name, source in sorted(datasets.available().items()):
+        if name == "csv":
+            print(f"{name:28s} {'':>6s} {'':>8s} {'':>7s} {'':>9s} {'':>9s}  {source.description}")
+            continue
+        data = datasets.load(name)
+        reach = datasets.largest_reachable_ratio(data.y, fractions, min_test)
+        largest = f"{reach:9.2f}" if reach >= 1 else f"{'none':>9s}"
+        print(f"{name:28s} {len(data.y):6d} {data.X.shape[1]:8d} {data.n_classes:7d} "
+              f"{datasets.natural_ratio(data.y):9.2f} {largest}  {source.citation}")
+    print(f"\nlargest ρ: with a 60/20/20 split and at least {min_test} samples of the smallest class in test "
+          "(spec key min_test_minority); multi-class ρ follows the long-tailed profile n_k = n_max·ρ^(-k/(C-1)).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runner.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--baseline", help="gate the results against this baseline file (exit 1 on regressions)")
     p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("datasets", help="list the dataset catalogue")
+    p.add_argument("--min-test-minority", type=int, default=10, help="as the spec key (default 10)")
+    p.set_defaults(func=_cmd_datasets)
     p = sub.add_parser("baseline", help="write a regression baseline from a results folder")
     p.add_argument("results", help="results folder, e.g. results/smoke")
     p.add_argument("--out", help="baseline file (default: results/baselines/<benchmark>.json)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+
+import numpy as np
 from difflib import get_close_matches
 from typing import Any
 
@@ -44,10 +46,24 @@ def get_source(name: str) -> Source:
     return _REGISTRY[name]
 
 
+def check_dataset(ds: Dataset) -> Dataset:
+    """Refuse data the suite cannot use: non-finite features, fewer than two classes."""
+    if ds.X.ndim != 2 or ds.X.shape[0] != ds.y.shape[0] or ds.X.shape[0] == 0:
+        raise DataError(f"{ds.name}: expected X of shape (n, d) matching y, got {ds.X.shape} and {ds.y.shape}")
+    bad = ~np.isfinite(ds.X)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        raise DataError(f"{ds.name}: features hold NaN or inf ({int(bad.sum())} values; first at row {int(rows[0])}, column {int(cols[0])})")
+    classes = np.unique(ds.y)
+    if classes.size < 2:
+        raise DataError(f"{ds.name}: expected at least two classes, got a single class ({int(classes[0])})")
+    return ds
+
+
 def load(name: str, params: dict[str, Any] | None = None, *, seed: int = 0) -> Dataset:
-    """Load catalogue entry ``name`` with ``params``; ``seed`` matters for generated data."""
+    """Load catalogue entry ``name`` with ``params`` and check it; ``seed`` matters for generated data."""
     source = get_source(name)
-    return source.load(source.make_params(params), seed)
+    return check_dataset(source.load(source.make_params(params), seed))
 
 
 __all__ = [
@@ -58,6 +74,7 @@ __all__ = [
     "Source",
     "Split",
     "available",
+    "check_dataset",
     "fingerprint",
     "get_source",
     "largest_reachable_ratio",

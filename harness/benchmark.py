@@ -47,7 +47,10 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     for ds in spec.datasets:
         for ratio in spec.imbalance_ratios:
             try:
-                data.prepared(ds, ratio, 0)
+                prepared = data.prepared(ds, ratio, 0)
+                if prepared.n_classes != 2:
+                    raise UserError(f"{ds.key}: has {prepared.n_classes} classes; the benchmark pipeline trains "
+                                    "binary problems (use LossClassifier or loss_zoo for multi-class)")
             except datasets.DataError as exc:
                 if spec.unreachable_ratio == "skip" and "largest reachable ratio" in str(exc):
                     skipped[(ds.key, ratio)] = str(exc)

@@ -73,3 +73,96 @@ def test_bad_params_name_the_parameter():
         datasets.load("synthetic/gaussian", {"n_sample": 10})
     with pytest.raises(datasets.DataError, match="separation"):
         datasets.load("synthetic/gaussian", {"separation": -1})
+
+
+# --- the catalogue ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(n for n in datasets.available() if n != "csv"))
+def test_every_catalogue_entry_loads(name):
+    ds = datasets.load(name)
+    assert ds.X.ndim == 2 and ds.X.shape[0] == ds.y.shape[0] > 100
+    assert np.isfinite(ds.X).all() and ds.n_classes >= 2
+    assert ds.citation
+    if ds.n_classes == 2:
+        if datasets.natural_ratio(ds.y) > 1.05:  # generated pools are balanced up to noise
+            assert (ds.y == 1).sum() < (ds.y == 0).sum()  # positive = minority
+        ratio = min(datasets.natural_ratio(ds.y), datasets.largest_reachable_ratio(ds.y, (0.6, 0.2, 0.2), 10))
+        if ratio >= 1:
+            prepared = datasets.prepare(ds, ratio, seed=0)
+            assert prepared.test.counts(2)[1] >= 10
+
+
+def test_keel_files_parse_to_their_known_sizes():
+    for name, rows, positives, features in [("pima", 768, 268, 8), ("yeast4", 1484, 51, 8),
+                                             ("abalone19", 4174, 32, 10), ("page-blocks0", 5472, 559, 10)]:
+        ds = datasets.load(f"keel/{name}")
+        assert ds.X.shape == (rows, features) and ds.y.sum() == positives
+    abalone = datasets.load("keel/abalone19")
+    np.testing.assert_array_equal(np.unique(abalone.X[:, :3]), [0.0, 1.0])  # Sex one-hot encoded
+
+
+def test_keel_natural_ratios_span_2_to_130():
+    ratios = [datasets.natural_ratio(datasets.load(n).y) for n in datasets.available() if n.startswith("keel/")]
+    assert len(ratios) >= 10 and min(ratios) < 2 and max(ratios) > 125
+
+
+@pytest.mark.parametrize("name,ratio", [("sklearn/wine", 1.4), ("sklearn/digits_multiclass", 3.0)])
+def test_multiclass_long_tailed_profile_holds_in_every_split(name, ratio):
+    ds = datasets.load(name)
+    prepared = datasets.prepare(ds, ratio, seed=0)
+    c = prepared.n_classes
+    total = sum(np.array(s.counts(c)) for s in (prepared.train, prepared.validation, prepared.test))
+    ranked = np.sort(total)[::-1]
+    expected = ranked[0] * ratio ** (-np.arange(c) / (c - 1))
+    np.testing.assert_allclose(ranked, expected, atol=1.0)
+    for split in (prepared.train, prepared.validation, prepared.test):
+        counts = np.array(split.counts(c))
+        assert counts.max() / counts.min() == pytest.approx(ratio, rel=0.2)
+
+
+# --- bad data: one line naming the culprit ------------------------------------------------
+
+def _csv(tmp_path, frame, name="data.csv"):
+    import pandas as pd
+
+    path = tmp_path / name
+    (pd.DataFrame(frame).to_parquet if name.endswith(".parquet") else pd.DataFrame(frame).to_csv)(path, index=False)
+    return str(path)
+
+
+def test_csv_and_parquet_files_load_with_categorical_columns(tmp_path):
+    frame = {"a": np.arange(40.0), "colour": ["red", "blue"] * 20, "label": ["yes"] * 8 + ["no"] * 32}
+    for name in ("data.csv", "data.parquet"):
+        ds = datasets.load("csv", {"path": _csv(tmp_path, frame, name), "target": "label", "positive": "yes"})
+        assert ds.X.shape == (40, 3) and ds.y.sum() == 8
+
+
+@pytest.mark.parametrize("frame,params,message", [
+    ({"a": [1.0, np.nan, 3.0, 4.0], "y": [0, 1, 0, 1]}, {"target": "y", "positive": 1}, "features hold NaN or inf"),
+    ({"a": [1.0, np.inf, 3.0, 4.0], "y": [0, 1, 0, 1]}, {"target": "y", "positive": 1}, "features hold NaN or inf"),
+    ({"a": [1.0, 2.0, 3.0, 4.0], "y": [1, 1, 1, 1]}, {"target": "y", "positive": 1}, "every row has label 1"),
+    ({"a": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]}, {"target": "label", "positive": 1}, "target: column 'label' not in"),
+    ({"a": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]}, {"target": "y", "positive": 7}, "positive: label 7 never occurs"),
+])
+def test_bad_files_give_one_clear_line(tmp_path, frame, params, message):
+    with pytest.raises(datasets.DataError, match=message):
+        datasets.load("csv", {"path": _csv(tmp_path, frame), **params})
+
+
+def test_unreadable_and_malformed_files(tmp_path):
+    with pytest.raises(datasets.DataError, match="does not exist"):
+        datasets.load("csv", {"path": str(tmp_path / "none.csv"), "target": "y", "positive": 1})
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("not parquet")
+    with pytest.raises(datasets.DataError, match="cannot read"):
+        datasets.load("csv", {"path": str(bad), "target": "y", "positive": 1})
+
+
+def test_ratio_below_one_and_unreachable_ratios():
+    ds = datasets.load("keel/yeast4")
+    with pytest.raises(datasets.DataError, match="imbalance_ratio: expected a number >= 1"):
+        datasets.prepare(ds, 0.5, seed=0)
+    with pytest.raises(datasets.DataError, match="largest reachable ratio is 29.85"):
+        datasets.prepare(ds, 50, seed=0)
+    with pytest.raises(datasets.DataError, match="no ratio is reachable"):
+        datasets.prepare(datasets.load("keel/abalone19"), "natural", seed=0)

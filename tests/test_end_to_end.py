@@ -132,7 +132,7 @@ def test_smoke_benchmark_from_the_command_line(tmp_path):
     assert "gate PASSED" in proc.stdout
     table = pd.read_csv(tmp_path / "results" / "smoke" / "results.csv", dtype={"imbalance_ratio": str})
     cells = table[["dataset", "imbalance_ratio", "method"]].drop_duplicates()
-    assert len(cells) == 3 * 4 + 2 * 4  # gaussian: 3 ratios; digits: ratio 100 is unreachable, skipped
+    assert len(cells) == 3 * 4 + 2 * 4  # gaussian: 3 ratios; yeast3: ratio 100 is unreachable, skipped
     gauss = table[(table["dataset"] == "gaussian-8d") & table["method"].isin(["ce", "weighted_ce", "focal"])]
     core = gauss[(gauss["calibration"] == "raw") & gauss["metric"].isin(ISSUE_2_METRICS)]
     assert len(core) == 3 * 3 * 2 * 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 
 from ..base import DataError, Dataset, Source
 
@@ -55,4 +55,31 @@ DIGITS = Source(
     description="8x8 digit images, 64 features; positive = one digit vs the rest",
 )
 
-SOURCES = (BREAST_CANCER, DIGITS)
+def _digits_multiclass(params: NoParams, seed: int) -> Dataset:
+    data = load_digits()
+    return Dataset("sklearn/digits_multiclass", data.data.astype(np.float64), data.target.astype(np.int64),
+                   DIGITS.citation)
+
+
+def _wine(params: NoParams, seed: int) -> Dataset:
+    data = load_wine()
+    return Dataset("sklearn/wine", data.data.astype(np.float64), data.target.astype(np.int64), WINE.citation)
+
+
+DIGITS_MULTICLASS = Source(
+    name="sklearn/digits_multiclass",
+    params=NoParams,
+    load=_digits_multiclass,
+    citation=DIGITS.citation,
+    description="8x8 digit images, 10 classes (long-tailed profile at ratio ρ)",
+)
+
+WINE = Source(
+    name="sklearn/wine",
+    params=NoParams,
+    load=_wine,
+    citation="Aeberhard, Forina: Wine, UCI, 1991.",
+    description="178 wines, 13 features, 3 cultivars (long-tailed profile at ratio ρ)",
+)
+
+SOURCES = (BREAST_CANCER, DIGITS, DIGITS_MULTICLASS, WINE)

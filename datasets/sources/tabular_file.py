@@ -1,0 +1,70 @@
+"""A user's own CSV or Parquet file: ``csv`` with ``path``, ``target`` and ``positive``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..base import DataError, Dataset, Source
+
+
+@dataclass(frozen=True)
+class FileParams:
+    """path: a .csv or .parquet file; target: the label column; positive: the label of the
+    positive (minority) class, every other label is negative. Text columns are one-hot encoded."""
+
+    path: str = ""
+    target: str = ""
+    positive: str | int | float | bool | None = None
+
+    def check(self) -> None:
+        if not self.path:
+            raise DataError("csv: path: expected the path of a .csv or .parquet file, got none")
+        if not self.target:
+            raise DataError("csv: target: expected the name of the label column, got none")
+        if self.positive is None:
+            raise DataError("csv: positive: expected the label of the positive class, got none")
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise DataError(f"csv: path: file {str(path)!r} does not exist") from None
+    except (OSError, ValueError, pd.errors.ParserError, ImportError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"csv: path: cannot read {str(path)!r}: {first}") from None
+
+
+def _load(params: FileParams, seed: int) -> Dataset:
+    path = Path(params.path).expanduser()
+    frame = read_table(path)
+    if params.target not in frame.columns:
+        raise DataError(f"csv: target: column {params.target!r} not in {path.name} (columns: {', '.join(map(str, frame.columns))})")
+    labels = frame.pop(params.target)
+    positive = params.positive
+    matches = labels.astype(str) == str(positive)
+    if not matches.any():
+        seen = ", ".join(map(str, sorted(labels.astype(str).unique())[:10]))
+        raise DataError(f"csv: positive: label {positive!r} never occurs in column {params.target!r} (labels: {seen})")
+    if matches.all():
+        raise DataError(f"csv: {path.name}: every row has label {positive!r}: expected two classes")
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text:
+        frame = pd.get_dummies(frame, columns=text, dtype=np.float64)
+    X = frame.to_numpy(dtype=np.float64)
+    return Dataset(f"csv:{path.name}", X, matches.to_numpy().astype(np.int64), f"user file {path}")
+
+
+SOURCE = Source(
+    name="csv",
+    params=FileParams,
+    load=_load,
+    citation="a user's file",
+    description="your own CSV or Parquet file (params: path, target, positive)",
+)
