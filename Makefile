@@ -7,7 +7,7 @@ PY     := $(BIN)/python
 TORCH_PIN := torch==2.13.0
 UI_PORT ?= 5000
 
-.PHONY: setup test test-slow bench bench-ci baseline perf ui clean
+.PHONY: setup test test-slow bench bench-ci baseline report perf ui clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-ci:
 baseline:
 	$(PY) runner.py run benchmarks/smoke.yaml --fresh
 	$(PY) runner.py baseline results/smoke --out results/baselines/smoke.json
+
+report:
+	$(PY) runner.py report results/default
 
 perf:
 	$(PY) -m benchmarks.perf

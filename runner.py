@@ -122,6 +122,35 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from harness import report
+
+    folder = Path(args.results)
+    md, page, figures = report.build(folder)
+    print(f"report: {md} and {page} ({len(figures)} figures in {folder / 'report'})")
+    if not args.no_tracking:
+        from harness.tracking import log_report, resolve_tracking_uri
+
+        uri = resolve_tracking_uri(args.tracking_uri)
+        run_id = log_report(uri, folder, [md, page, *figures])
+        print(f"logged to the benchmark run {run_id} at {uri}" if run_id else
+              f"no benchmark run for {folder.name!r} at {uri}: the report was not logged to MLflow")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from harness import report
+
+    diff = report.compare(Path(args.a), Path(args.b), calibration=args.calibration)
+    if args.metric:
+        diff = diff[diff.index.get_level_values("metric").isin(args.metric)]
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        print(diff.to_string(float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runner.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--baseline", help="gate the results against this baseline file (exit 1 on regressions)")
     p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("report", help="write report.md and report.html for a results folder")
+    p.add_argument("results", help="results folder, e.g. results/default")
+    track = p.add_mutually_exclusive_group()
+    track.add_argument("--tracking-uri", help="MLflow store holding the benchmark run (default as for run)")
+    track.add_argument("--no-tracking", action="store_true", help="do not log the report to MLflow")
+    p.set_defaults(func=_cmd_report)
+    p = sub.add_parser("compare", help="metric differences between two results folders (B - A)")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--metric", action="append", help="only this metric (repeatable)")
+    p.add_argument("--calibration", default="raw", help="calibration variant (default raw)")
+    p.set_defaults(func=_cmd_compare)
     p = sub.add_parser("datasets", help="list the dataset catalogue")
     p.add_argument("--min-test-minority", type=int, default=10, help="as the spec key (default 10)")
     p.set_defaults(func=_cmd_datasets)

@@ -311,3 +311,26 @@ class MlflowTracker:
         self._call("uploading the summary", self.client.log_text, self.benchmark_run_id, summary_text, "summary.txt")
         self._call("closing the benchmark run", self.client.set_terminated, self.benchmark_run_id,
                    status=status, end_time=now_ms())
+
+
+def log_report(uri: str, results_dir: Path, files: list[Path]) -> str | None:
+    """Attach report files to the latest benchmark-level run of the results' benchmark; None
+    when the store has no such run (a local SQLite store that does not exist is not created)."""
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return None
+    tracker = MlflowTracker(uri, background=False)
+    tracker._check_reachable()
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = tracker._call("reading the experiment", client.get_experiment_by_name, results_dir.name)
+    if experiment is None:
+        return None
+    runs = tracker._call("searching the benchmark run", client.search_runs, [experiment.experiment_id],
+                         "tags.kind = 'benchmark'", max_results=1, order_by=["attributes.start_time DESC"])
+    if not runs:
+        return None
+    run_id = runs[0].info.run_id
+    for path in files:
+        tracker._call("uploading the report", client.log_artifact, run_id, str(path), "report")
+    return run_id
