@@ -53,6 +53,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("(mean ± std over repetitions; raw and closed-form calibration; every metric and variant is in the results file)")
     print(f"\n{len(outcome.cells)} cells in {outcome.seconds:.1f} s; results: {outcome.results_csv}"
           + (f"; tracking: {uri} (experiment {spec.name!r})" if uri else "; tracking off"))
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"wall time {outcome.seconds:.1f} s, peak memory {peak:.0f} MiB")
     wall = max(outcome.seconds, 1e-9)
     if uri:
         print(f"bookkeeping: waited {outcome.tracking_seconds:.1f} s for MLflow ({100 * outcome.tracking_seconds / wall:.1f} % "

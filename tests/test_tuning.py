@@ -134,3 +134,17 @@ def test_per_repetition_tuning_tunes_each_repetition():
     result = _run(spec, "ce")
     assert sorted((t.repetition, t.number) for t in result.trials) == [(r, n) for r in (0, 1) for n in range(3)]
     assert len(result.repetitions) == 2
+
+
+def test_a_diverging_learning_rate_fails_the_cell_and_the_run_exits_non_zero(workdir, capsys):
+    import runner
+    from conftest import write_spec
+
+    spec = _spec(methods=["ce", "focal"], tuning={"n_trials": 2, "search_space": {"lr": 1e12}})
+    spec["training"] = {"max_epochs": 3, "batch_size": 64, "patience": 3}
+    spec["model"] = {"name": "mlp", "hidden_sizes": [16]}
+    path = write_spec(workdir, spec)
+    code = runner.main(["run", str(path), "--no-tracking", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "2 cell(s) failed" in err and "non-finite" in err
