@@ -14,6 +14,16 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from .pipeline import CellResult  # noqa: E402
 
+def save_figure(fig, path: Path, dpi: int = 90) -> Path:
+    """Write ``fig`` as PNG through a temporary file (never a truncated image) and close it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
 _STYLES = {"raw": "-o", "temperature": "--s", "closed_form": "-.^", "isotonic": ":d"}
 
 
@@ -40,12 +50,7 @@ def cell_figure(result: CellResult, path: Path) -> Path:
     ax_pr.set(xlabel="recall", ylabel="precision", title="Precision-recall (raw)", xlim=(0, 1), ylim=(0, 1.02))
     ax_pr.legend(loc="upper right", fontsize=8)
     fig.suptitle(result.cell.label)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)
 
 
 def tuning_figure(result: CellResult, path: Path, metric: str) -> Path:
@@ -76,9 +81,4 @@ def tuning_figure(result: CellResult, path: Path, metric: str) -> Path:
         ax_i.text(0.5, 0.5, "too few completed trials", ha="center", va="center")
         ax_i.set_axis_off()
     fig.suptitle(result.cell.label)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)

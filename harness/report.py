@@ -25,7 +25,8 @@ from sklearn.calibration import calibration_curve  # noqa: E402
 from . import metrics as metrics_registry  # noqa: E402
 from . import stats  # noqa: E402
 from .errors import UserError  # noqa: E402
-from .results import write_atomic  # noqa: E402
+from .plots import save_figure  # noqa: E402
+from .results import slugify, write_atomic  # noqa: E402
 
 HEADLINE = ["average_precision", "roc_auc", "ece", "brier", "log_loss"]
 
@@ -35,12 +36,7 @@ def _ratio_key(label: str) -> float:
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def metric_vs_ratio_figure(table: pd.DataFrame, dataset: str, path: Path) -> Path:
@@ -190,7 +186,7 @@ def build(results_dir: Path) -> tuple[Path, Path, list[Path]]:
 
     md += ["## Metrics against the imbalance ratio", ""]
     for ds in datasets:
-        fig = metric_vs_ratio_figure(table, ds, figdir / f"metrics_{_slug(ds)}.png")
+        fig = metric_vs_ratio_figure(table, ds, figdir / f"metrics_{slugify(ds)}.png")
         figures.append(fig)
         md += [f"![{ds}](report/{fig.name})", ""]
 
@@ -199,7 +195,7 @@ def build(results_dir: Path) -> tuple[Path, Path, list[Path]]:
         md += ["## Reliability: CE vs focal, raw and corrected", ""]
         for ds in datasets:
             ds_ratios = sorted(table.loc[table["dataset"] == ds, "imbalance_ratio"].unique(), key=_ratio_key)
-            fig = reliability_figure(predictions, _slug(ds), ds_ratios, figdir / f"reliability_{_slug(ds)}.png")
+            fig = reliability_figure(predictions, slugify(ds), ds_ratios, figdir / f"reliability_{slugify(ds)}.png")
             if fig is not None:
                 figures.append(fig)
                 md += [f"![reliability {ds}](report/{fig.name})", ""]
@@ -229,7 +225,7 @@ def build(results_dir: Path) -> tuple[Path, Path, list[Path]]:
         md.append("")
         vs = stats.versus_baseline(means, metric)
         if not vs.empty:
-            md.append(f"Against `ce` (positive median difference = better than `ce`):")
+            md.append("Against `ce` (positive median difference = better than `ce`):")
             md.append("")
             md.append(_md_table(vs[["method", "cells", "wins", "ties", "losses", "median_diff", "p", "p_holm"]]))
             md.append("")
@@ -256,12 +252,6 @@ def build(results_dir: Path) -> tuple[Path, Path, list[Path]]:
     page = _html(text, results_dir)
     write_atomic(html_path, lambda tmp: tmp.write_text(page))
     return md_path, html_path, figures
-
-
-def _slug(name: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", name)
 
 
 def _html(markdown: str, base: Path) -> str:

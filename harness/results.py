@@ -38,11 +38,15 @@ def rows(benchmark: str, spec_hash: str, result: CellResult) -> list[dict]:
     ]
 
 
+def slugify(text: str) -> str:
+    """``text`` with every run of characters unsafe in file names replaced by ``-``."""
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text)
+
+
 def cell_slug(result: CellResult) -> str:
     """A file-name-safe name of a cell, e.g. ``gaussian-8d__rho10__focal``."""
     cell = result.cell
-    raw = f"{cell.dataset.key}__rho{cell.ratio_label}__{cell.method}"
-    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", raw)
+    return slugify(f"{cell.dataset.key}__rho{cell.ratio_label}__{cell.method}")
 
 
 def predictions_frame(result: CellResult) -> pd.DataFrame:

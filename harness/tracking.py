@@ -239,7 +239,7 @@ class MlflowTracker:
                             start_time=result.start_ms, run_name=cell.label, tags=tags).info.run_id
         child_tags = {k: tags[k] for k in ("benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler")}
         for t in result.trials:
-            curve = [(f"validation_curve", v, t.start_ms, step) for step, v in enumerate(t.curve)]
+            curve = [("validation_curve", v, t.start_ms, step) for step, v in enumerate(t.curve)]
             final = [("validation_score", t.value, t.end_ms, 0)] if t.value is not None else []
             self._run(
                 f"trial {t.number}" + (f" (repetition {t.repetition})" if t.repetition else ""), t.start_ms, t.end_ms,

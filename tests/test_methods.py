@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import datasets
 from harness import methods, samplers
 from harness.pipeline import DataProvider, run_cell
 from harness.cells import Cell

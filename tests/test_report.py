@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import runner
-from harness import report, stats
+from harness import stats
 
 
 def _table(effect: dict[str, float], seed: int, n_datasets=4, ratios=("1", "10", "100"), reps=3) -> pd.DataFrame:
