@@ -46,7 +46,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         gate.check_spec(baseline, spec.name, spec.spec_hash(), Path(args.baseline))  # before any work
     uri = None if args.no_tracking else resolve_tracking_uri(args.tracking_uri)
     outcome = run_benchmark(spec, results_root=Path(args.results_dir), tracking_uri=uri,
-                            progress=not args.quiet, threads=args.threads, storage=args.storage, fresh=args.fresh)
+                            progress=not args.quiet, threads=args.threads, storage=args.storage, fresh=args.fresh,
+                            jobs=args.jobs)
     table = summary(outcome.table, metrics=HEADLINE, calibrations=["raw", "closed_form"])
     if not table.empty:
         print(table.to_string())
@@ -56,7 +57,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(f"wall time {outcome.seconds:.1f} s, peak memory {peak:.0f} MiB")
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"wall time {outcome.seconds:.1f} s, peak memory {peak:.0f} MiB"
+          + (f" (largest worker process {workers:.0f} MiB)" if args.jobs > 1 else ""))
     wall = max(outcome.seconds, 1e-9)
     if uri:
         print(f"bookkeeping: waited {outcome.tracking_seconds:.1f} s for MLflow ({100 * outcome.tracking_seconds / wall:.1f} % "
@@ -167,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     track.add_argument("--no-tracking", action="store_true", help="run without MLflow")
     p.add_argument("--results-dir", default="results", help="root of the results folders (default: results)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per process (default: 1)")
+    p.add_argument("--jobs", type=int, default=1, help="cells in parallel, in worker processes (default: 1)")
     p.add_argument("--storage", help="Optuna storage URL (default: results/<benchmark>/optuna.journal; 'memory' for none)")
     p.add_argument("--fresh", action="store_true", help="delete this spec's stored Optuna studies and tune from scratch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

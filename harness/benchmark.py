@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +76,43 @@ def open_storage(url: str | None, journal: Path):
         raise UserError(f"storage: cannot open {url!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
+def _write_cell_outputs(spec: Spec, result: CellResult, out_dir: Path) -> list[Path]:
+    """Predictions (Parquet) and figures of one cell; their paths, for MLflow."""
+    if not result.repetitions:
+        return []
+    artifacts = [results_store.write_predictions(result, out_dir / "predictions")]
+    if spec.evaluation.plots:
+        slug = results_store.cell_slug(result)
+        artifacts.append(plots.cell_figure(result, out_dir / "plots" / f"{slug}.png"))
+        artifacts.append(plots.tuning_figure(result, out_dir / "plots" / f"{slug}_tuning.png", spec.tuning.metrics[0]))
+    return [a for a in artifacts if a is not None]
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(spec: Spec, threads: int, storage: str | None, journal: Path, out_dir: Path) -> None:
+    """Per worker process: torch single-threaded and deterministic, its own data cache and storage."""
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    _WORKER.update(spec=spec, data=DataProvider(spec), storage=open_storage(storage, journal), out_dir=out_dir)
+
+
+def _worker_cell(index: int, cell: Cell) -> tuple[int, CellResult, list[Path]]:
+    spec = _WORKER["spec"]
+    result = run_cell(spec, cell, _WORKER["data"], storage=_WORKER["storage"])
+    return index, result, _write_cell_outputs(spec, result, _WORKER["out_dir"])
+
+
+def _pool(jobs: int, initargs: tuple) -> ProcessPoolExecutor:
+    """Worker processes started from a fork server that has imported the harness once."""
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["harness", "torch", "optuna", "sklearn"])
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=initargs)
+
+
 def run_benchmark(
     spec: Spec,
     *,
@@ -83,6 +122,7 @@ def run_benchmark(
     threads: int = 1,
     storage: str | None = None,
     fresh: bool = False,
+    jobs: int = 1,
 ) -> Outcome:
     """Run every cell of ``spec``; ``tracking_uri=None`` turns tracking off.
 
@@ -90,7 +130,9 @@ def run_benchmark(
     on disk is always complete for the cells finished so far. Optuna studies live in
     ``storage`` (an Optuna storage URL; default: the journal file
     ``results_root/<spec.name>/optuna.journal``, ``"memory"`` for none), so a rerun resumes
-    them; ``fresh`` deletes this spec's stored studies first.
+    them; ``fresh`` deletes this spec's stored studies first. ``jobs`` > 1 runs cells in that
+    many worker processes (each single-threaded); the results are identical to ``jobs=1``, whose
+    cell order the table keeps.
     """
     started = time.perf_counter()
     torch.set_num_threads(threads)
@@ -113,38 +155,51 @@ def run_benchmark(
                     optuna.delete_study(study_name=study_name(spec, cell, rep), storage=study_storage)
                 except KeyError:
                     pass
-    done: list[CellResult] = []
+    done: dict[int, CellResult] = {}
     tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
     per_cell = tunings * spec.tuning.n_trials + spec.evaluation.repetitions
     status = "FAILED"
+
+    def record(index: int, result: CellResult, artifacts: list[Path]) -> None:
+        tracker.log_cell(result, artifacts=artifacts)
+        done[index] = result
+        ordered = [done[i] for i in sorted(done)]
+        results_store.write_csv(results_store.table(spec.name, spec_hash, ordered), out_csv)
+
     try:
         with tqdm(total=len(cells) * per_cell, desc=spec.name, unit="fit", file=sys.stderr,
                   disable=not progress, dynamic_ncols=True,
                   mininterval=0.1 if sys.stderr.isatty() else 5.0) as bar:
-            for i, cell in enumerate(cells):
-                bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
-                before = bar.n
-                result = run_cell(spec, cell, data, progress=lambda: bar.update(1), storage=study_storage)
-                bar.update(before + per_cell - bar.n)
-                artifacts = []
-                if result.repetitions:
-                    artifacts.append(results_store.write_predictions(result, out_dir / "predictions"))
-                    if spec.evaluation.plots:
-                        slug = results_store.cell_slug(result)
-                        artifacts.append(plots.cell_figure(result, out_dir / "plots" / f"{slug}.png"))
-                        artifacts.append(plots.tuning_figure(result, out_dir / "plots" / f"{slug}_tuning.png",
-                                                             spec.tuning.metrics[0]))
-                tracker.log_cell(result, artifacts=[a for a in artifacts if a is not None])
-                done.append(result)
-                results_store.write_csv(results_store.table(spec.name, spec_hash, done), out_csv)
+            if jobs <= 1:
+                for i, cell in enumerate(cells):
+                    bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
+                    before = bar.n
+                    result = run_cell(spec, cell, data, progress=lambda: bar.update(1), storage=study_storage)
+                    bar.update(before + per_cell - bar.n)
+                    record(i, result, _write_cell_outputs(spec, result, out_dir))
+            else:
+                initargs = (spec, threads, storage, out_dir / "optuna.journal", out_dir)
+                with _pool(jobs, initargs) as pool:
+                    futures = [pool.submit(_worker_cell, i, cell) for i, cell in enumerate(cells)]
+                    try:
+                        for future in as_completed(futures):
+                            index, result, artifacts = future.result()
+                            bar.update(per_cell)
+                            bar.set_postfix_str(f"{len(done) + 1}/{len(cells)} cells done: {result.cell.label}")
+                            record(index, result, artifacts)
+                    except BaseException:
+                        for future in futures:
+                            future.cancel()
+                        raise
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     finally:
-        table = results_store.table(spec.name, spec_hash, done)
+        table = results_store.table(spec.name, spec_hash, [done[i] for i in sorted(done)])
         summary = results_store.summary(table)
         tracker.finish(out_csv, summary.to_string() if not summary.empty else "no results", status)
+    done = [done[i] for i in sorted(done)]
     failed = [r for r in done if r.status != "ok"]
     return Outcome(table, out_csv, done, failed, time.perf_counter() - started,
                    tracking_seconds=tracker.seconds, tracking_call_seconds=getattr(tracker, "call_seconds", 0.0),

@@ -99,6 +99,16 @@ def test_same_spec_and_seed_give_identical_results(workdir, tiny_spec):
     assert (workdir / "c" / "tiny" / "results.csv").read_bytes() != a
 
 
+@pytest.mark.slow
+def test_jobs_2_gives_the_same_table_as_jobs_1(workdir, tiny_spec):
+    spec_path = write_spec(workdir, tiny_spec)
+    for jobs, out in ((1, "one"), (2, "two")):
+        assert runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--results-dir", out,
+                            "--jobs", str(jobs)]) == 0
+    assert (workdir / "one" / "tiny" / "results.csv").read_bytes() == (workdir / "two" / "tiny" / "results.csv").read_bytes()
+    assert len(list((workdir / "two" / "tiny" / "plots").glob("*.png"))) == 8
+
+
 def test_list_prints_cells_without_running(workdir, tiny_spec, capsys):
     spec_path = write_spec(workdir, tiny_spec)
     assert runner.main(["list", str(spec_path)]) == 0

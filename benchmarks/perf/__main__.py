@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from . import losses
+from . import jobs, losses
 
 if __name__ == "__main__":
     losses.main([])
+    print()
+    jobs.main([])
