@@ -196,10 +196,11 @@ def test_registry_contract(name):
         torch.testing.assert_close(mean, total / 10)
         module = loss_zoo.get(name, **params)
         assert torch.autograd.gradcheck(lambda x: module(x, targets), (logits.detach().clone().requires_grad_(),))
-        extreme = (logits.detach() * 1e4).requires_grad_()
-        value = module(extreme, targets)
-        (grad,) = torch.autograd.grad(value, extreme)
-        assert torch.isfinite(value) and torch.isfinite(grad).all()
+        for dtype in (torch.float32, torch.float64):
+            extreme = (logits.detach().sign() * 1e4).to(dtype).requires_grad_()
+            value = module(extreme, targets)
+            (grad,) = torch.autograd.grad(value, extreme)
+            assert torch.isfinite(value) and torch.isfinite(grad).all(), (name, dtype)
         with pytest.raises(ValueError, match="reduction"):
             loss_zoo.get(name, reduction="avg", **params)
     function = getattr(loss_zoo, f"{name}_loss")
