@@ -76,6 +76,19 @@ def open_storage(url: str | None, journal: Path):
         raise UserError(f"storage: cannot open {url!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
+def finished_cells(out_csv: Path, cells: list[Cell], spec_hash: str) -> dict[int, pd.DataFrame]:
+    """Rows of the cells a previous run of the same spec finished (cells whose rows are in its
+    results table), by cell index; empty when there is no table or it is of another spec."""
+    if not out_csv.is_file():
+        return {}
+    previous = results_store.read_csv(out_csv)
+    if previous.empty or set(previous["spec_hash"]) != {spec_hash}:
+        return {}
+    groups = dict(list(previous.groupby(["dataset", "imbalance_ratio", "method"], sort=False)))
+    return {i: groups[key].reset_index(drop=True) for i, cell in enumerate(cells)
+            if (key := (cell.dataset.key, cell.ratio_label, cell.method)) in groups}
+
+
 def _write_cell_outputs(spec: Spec, result: CellResult, out_dir: Path) -> list[Path]:
     """Predictions (Parquet) and figures of one cell; their paths, for MLflow."""
     if not result.repetitions:
@@ -155,23 +168,38 @@ def run_benchmark(
                     optuna.delete_study(study_name=study_name(spec, cell, rep), storage=study_storage)
                 except KeyError:
                     pass
+    for stale in out_dir.glob(".results.csv.*"):  # temporary files of a killed run
+        stale.unlink(missing_ok=True)
+    parts = {} if fresh else finished_cells(out_csv, cells, spec_hash)
+    if parts:
+        print(f"resuming: {len(parts)} of {len(cells)} cells already finished in {out_csv}, skipping them "
+              "(--fresh starts over)", file=sys.stderr)
+    todo = [(i, cell) for i, cell in enumerate(cells) if i not in parts]
     done: dict[int, CellResult] = {}
     tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
     per_cell = tunings * spec.tuning.n_trials + spec.evaluation.repetitions
     status = "FAILED"
 
+    def full_table() -> pd.DataFrame:
+        frames = [parts[i] for i in sorted(parts)]
+        return pd.concat(frames, ignore_index=True) if frames else results_store.table(spec.name, spec_hash, [])
+
     def record(index: int, result: CellResult, artifacts: list[Path]) -> None:
-        tracker.log_cell(result, artifacts=artifacts)
         done[index] = result
-        ordered = [done[i] for i in sorted(done)]
-        results_store.write_csv(results_store.table(spec.name, spec_hash, ordered), out_csv)
+        rows = results_store.table(spec.name, spec_hash, [result])
+
+        def persist() -> None:  # once the cell is tracked: the table never lists an untracked cell
+            parts[index] = rows
+            results_store.write_csv(full_table(), out_csv)
+
+        tracker.log_cell(result, artifacts=artifacts, then=persist)
 
     try:
-        with tqdm(total=len(cells) * per_cell, desc=spec.name, unit="fit", file=sys.stderr,
-                  disable=not progress, dynamic_ncols=True,
+        with tqdm(total=len(cells) * per_cell, initial=(len(cells) - len(todo)) * per_cell, desc=spec.name,
+                  unit="fit", file=sys.stderr, disable=not progress, dynamic_ncols=True,
                   mininterval=0.1 if sys.stderr.isatty() else 5.0) as bar:
             if jobs <= 1:
-                for i, cell in enumerate(cells):
+                for i, cell in todo:
                     bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
                     before = bar.n
                     result = run_cell(spec, cell, data, progress=lambda: bar.update(1), storage=study_storage)
@@ -180,7 +208,7 @@ def run_benchmark(
             else:
                 initargs = (spec, threads, storage, out_dir / "optuna.journal", out_dir)
                 with _pool(jobs, initargs) as pool:
-                    futures = [pool.submit(_worker_cell, i, cell) for i, cell in enumerate(cells)]
+                    futures = [pool.submit(_worker_cell, i, cell) for i, cell in todo]
                     try:
                         for future in as_completed(futures):
                             index, result, artifacts = future.result()
@@ -196,7 +224,7 @@ def run_benchmark(
         status = "KILLED"
         raise
     finally:
-        table = results_store.table(spec.name, spec_hash, [done[i] for i in sorted(done)])
+        table = full_table()
         summary = results_store.summary(table)
         tracker.finish(out_csv, summary.to_string() if not summary.empty else "no results", status)
     done = [done[i] for i in sorted(done)]

@@ -23,6 +23,7 @@ from . import methods as methods_registry
 from . import metrics as metrics_registry
 from . import samplers as samplers_registry
 from .cells import Cell
+from .faults import fault_point
 from .models import build_model
 from .seeding import derive_seed
 from .spec import DatasetSpec, Spec
@@ -278,6 +279,7 @@ def tune(
             trial.set_user_attr(key, value)
         progress()
         trial.set_user_attr("done", True)
+        fault_point("trial")
         if state == "PRUNED":
             raise optuna.TrialPruned()
         if state == "FAIL":
@@ -381,5 +383,6 @@ def run_cell(
             return CellResult(cell, "failed", record, best_params, best_value, trials, repetitions, space, start, now_ms())
         repetitions.append(record)
         progress()
+        fault_point("repetition")
     return CellResult(cell, "ok", "", best_params, best_value, trials, repetitions, space, start, now_ms(),
                       importances, optuna_seconds)

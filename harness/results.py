@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .faults import fault_point
 from .pipeline import CellResult
 from .provenance import git_commit, versions_string
 
@@ -86,10 +87,18 @@ def write_atomic(path: Path, write) -> None:
     try:
         os.chmod(tmp, 0o666 & ~umask)
         write(Path(tmp))
+        fault_point("write")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A results table as written: text columns as text (fingerprints stay hex), numbers as numbers."""
+    dtypes = {c: str for c in COLUMNS if c not in ("repetition", "seed", "value")}
+    return pd.read_csv(path, dtype={**dtypes, "repetition": "int64", "seed": "int64", "value": "float64"},
+                       keep_default_na=False, na_values=[""])
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

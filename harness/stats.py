@@ -95,8 +95,8 @@ def versus_baseline(means: pd.DataFrame, metric: str, baseline: str = "ce", tie:
 
 
 def summary_sentences(table: pd.DataFrame, metrics: list[str], baseline: str = "ce", alpha: float = 0.05) -> list[str]:
-    """Plain-words findings that the tests support, and nothing more."""
-    lines = []
+    """Plain-words findings that the tests support, and nothing more; significant ones first."""
+    lines, quiet = [], []
     for metric in metrics:
         means = cell_means(table, metric)
         vs = versus_baseline(means, metric, baseline)
@@ -106,12 +106,12 @@ def summary_sentences(table: pd.DataFrame, metrics: list[str], baseline: str = "
         for _, r in vs.iterrows():
             counts = f"better in {r.wins}, tied in {r.ties}, worse in {r.losses} of {r.cells} cells"
             if r.cells < MIN_CELLS_FOR_TEST:
-                lines.append(f"{r.method} vs {baseline} on {label}: {counts} — too few cells for a test "
+                quiet.append(f"{r.method} vs {baseline} on {label}: {counts} — too few cells for a test "
                              f"(at least {MIN_CELLS_FOR_TEST} needed), so no claim either way.")
             elif r.p_holm < alpha:
                 verb = "beats" if r.median_diff > 0 else "loses to"
                 lines.append(f"{r.method} {verb} {baseline} on {label}: {counts} (Holm-adjusted p = {r.p_holm:.3g}).")
             else:
-                lines.append(f"No significant difference between {r.method} and {baseline} on {label}: {counts} "
+                quiet.append(f"No significant difference between {r.method} and {baseline} on {label}: {counts} "
                              f"(Holm-adjusted p = {r.p_holm:.3g}).")
-    return lines
+    return lines + quiet

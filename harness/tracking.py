@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import math
 import time
 import os
+import socket
 import warnings
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,9 @@ class NullTracker:
     def start(self, spec, spec_hash: str) -> None:  # noqa: D102
         pass
 
-    def log_cell(self, result: CellResult, artifacts=()) -> None:  # noqa: D102
-        pass
+    def log_cell(self, result: CellResult, artifacts=(), then=None) -> None:  # noqa: D102
+        if then is not None:
+            then()
 
     def finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:  # noqa: D102
         pass
@@ -138,6 +140,33 @@ class MlflowTracker:
             raise TrackingError(f"tracking store {self.uri}: folder {str(folder)!r} does not exist or is not writable")
 
     def _connect(self, spec, spec_hash: str) -> None:
+        try:
+            self._connect_unchecked(spec, spec_hash)
+        except TrackingError:
+            raise
+        except Exception as exc:  # import or schema problems: one line naming the store
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TrackingError(f"tracking store {self.uri}: connecting failed: {first}") from None
+
+    def _init_sqlite(self, client_class) -> None:
+        """Create a new SQLite store under a temporary name and link it into place, so that a
+        run killed during MLflow's schema migrations never leaves a half-made store behind."""
+        if not self.uri.startswith("sqlite:///"):
+            return
+        path = Path(self.uri.removeprefix("sqlite:///"))
+        if path.exists():
+            return
+        tmp = path.with_name(f".{path.name}.init-{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        client_class(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
+        try:
+            os.link(tmp, path)  # fails if another runner created the store meanwhile: keep theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _connect_unchecked(self, spec, spec_hash: str) -> None:
         t0 = time.perf_counter()
         from mlflow import MlflowClient  # imported here: tracking off never pays for it
 
@@ -146,6 +175,7 @@ class MlflowTracker:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", module="mlflow")
 
+        self._init_sqlite(MlflowClient)
         self.client = MlflowClient(tracking_uri=self.uri)
         self.spec = spec
         self.call_seconds += time.perf_counter() - t0
@@ -168,8 +198,11 @@ class MlflowTracker:
             "spec_hash": spec_hash,
             "git_commit": git_commit(),
             "model": spec.model.name,
+            "runner_host": socket.gethostname(),
+            "runner_pid": str(os.getpid()),
             **{f"version.{k}": v for k, v in versions.items()},
         }
+        self._close_orphans()
         run = self._call(
             "creating the benchmark run", self.client.create_run, self.experiment_id,
             start_time=now_ms(), run_name=f"{spec.name} (benchmark)",
@@ -177,6 +210,24 @@ class MlflowTracker:
         )
         self.benchmark_run_id = run.info.run_id
         self._log(self.benchmark_run_id, params={"spec": spec.model_dump_json()[:6000]})
+
+    def _close_orphans(self) -> None:
+        """Runs left RUNNING by a runner on this host that no longer lives are closed as KILLED."""
+        runs = self._call("searching unfinished runs", self.client.search_runs, [self.experiment_id],
+                          "attributes.status = 'RUNNING'", max_results=5000)
+        host = socket.gethostname()
+        for run in runs:
+            tags = run.data.tags
+            if tags.get("runner_host") != host or not tags.get("runner_pid", "").isdigit():
+                continue
+            try:
+                os.kill(int(tags["runner_pid"]), 0)
+                continue  # still running: another runner's live run
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            self._call("closing an orphaned run", self.client.set_terminated, run.info.run_id, status="KILLED")
 
     def _log(self, run_id: str, metrics=(), params: dict | None = None, tags: dict | None = None) -> None:
         from mlflow.entities import Metric, Param, RunTag
@@ -203,17 +254,24 @@ class MlflowTracker:
         self._call("closing a run", self.client.set_terminated, run_id, status=status, end_time=end)
         return run_id
 
-    def log_cell(self, result: CellResult, artifacts=()) -> None:
-        """Log one finished cell (in the background thread when there is one)."""
+    def log_cell(self, result: CellResult, artifacts=(), then=None) -> None:
+        """Log one finished cell (in the background thread when there is one), then call ``then``."""
+
+        def work() -> None:
+            self._log_cell(result, artifacts)
+            if then is not None:
+                then()
+
         if self._executor is None:
             t0 = time.perf_counter()
             try:
-                self._log_cell(result, artifacts)
+                work()
             finally:
                 self.seconds += time.perf_counter() - t0
             return
         self._drain(wait=False)
-        self._pending.append(self._executor.submit(self._log_cell, result, list(artifacts)))
+        artifacts = list(artifacts)
+        self._pending.append(self._executor.submit(work))
 
     def _log_cell(self, result: CellResult, artifacts=()) -> None:
         cell = result.cell
@@ -237,7 +295,8 @@ class MlflowTracker:
             tags["chosen_sampler"] = result.repetitions[0].sampler or "none"
         parent = self._call("creating a run", self.client.create_run, self.experiment_id,
                             start_time=result.start_ms, run_name=cell.label, tags=tags).info.run_id
-        child_tags = {k: tags[k] for k in ("benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler")}
+        child_tags = {k: tags[k] for k in ("benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler",
+                                           "runner_host", "runner_pid")}
         for t in result.trials:
             curve = [("validation_curve", v, t.start_ms, step) for step, v in enumerate(t.curve)]
             final = [("validation_score", t.value, t.end_ms, 0)] if t.value is not None else []

@@ -123,7 +123,7 @@ def test_tracking_uri_flag_and_env(workdir, tiny_spec, monkeypatch):
     spec_path = write_spec(workdir, tiny_spec)
     assert runner.main(["run", str(spec_path), "--quiet", "--tracking-uri", f"sqlite:///{workdir}/flag.db"]) == 0
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{workdir}/env.db")
-    assert runner.main(["run", str(spec_path), "--quiet"]) == 0
+    assert runner.main(["run", str(spec_path), "--quiet", "--fresh"]) == 0
     assert not (workdir / "mlflow.db").exists()
     for db in ("flag.db", "env.db"):
         runs = _mlflow_runs(f"sqlite:///{workdir}/{db}", "tiny")

@@ -35,14 +35,14 @@ def test_gate_passes_unperturbed_and_bites_on_a_bad_gamma(workdir, gate_spec, ca
     assert all(e["tolerance"] >= 0.01 for e in base["entries"])
 
     # an identical rerun passes, bit for bit
-    assert runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--baseline", "base.json"]) == 0
+    assert runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--fresh", "--baseline", "base.json"]) == 0
     out = capsys.readouterr().out
     assert "gate PASSED" in out and "0 regressions" in out
 
     # a regression in focal loss: γ forced to 5 with α = 0.95, whatever was tuned
     broken = dataclasses.replace(methods.LOSSES["focal"], params=lambda p, counts: {"gamma": 5.0, "alpha": 0.95})
     monkeypatch.setitem(methods.LOSSES, "focal", broken)
-    code = runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--baseline", "base.json"])
+    code = runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--fresh", "--baseline", "base.json"])
     out = capsys.readouterr().out
     assert code == 1
     assert "REGRESSIONS" in out and "gate FAILED" in out
