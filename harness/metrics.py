@@ -97,10 +97,14 @@ def _two_classes(y: np.ndarray, name: str) -> None:
 
 
 def _ranking(fn, name):
-    def metric(y, p):
-        y, p = _check(y, p, name)
+    """A ranking metric takes any scores (probabilities or logits), finite, one per label."""
+
+    def metric(y, scores):
+        y, s = np.asarray(y), np.asarray(scores, dtype=np.float64)
+        if s.size == 0 or y.shape != s.shape or not np.all(np.isfinite(s)):
+            raise ValueError(f"{name}: expected one finite score per label, got shapes {y.shape} and {s.shape}")
         _two_classes(y, name)
-        return fn(y, p)
+        return fn(y, s)
 
     return metric
 
@@ -213,10 +217,8 @@ def evaluate(
     out: dict[str, float] = {}
     for name in names:
         metric = _REGISTRY[name]
-        if metric.kind == "ranking" and scores is not None:
-            y = np.asarray(y_true)
-            _two_classes(y, name)
-            out[name] = float({"roc_auc": skm.roc_auc_score, "average_precision": skm.average_precision_score}[name](y, scores))
+        if metric.kind == "ranking":
+            out[name] = metric(y_true, prob if scores is None else scores)
         elif metric.kind == "truth":
             if posterior is not None:
                 out[name] = metric(posterior, prob)
