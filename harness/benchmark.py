@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from . import plots
 from . import results as results_store
 from .cells import Cell, expand
 from .errors import UserError
+from .ledger import Ledger
 from .pipeline import CellResult, DataProvider, run_cell, study_name
 from .spec import Spec
 from .tracking import MlflowTracker, NullTracker
@@ -74,6 +75,13 @@ def open_storage(url: str | None, journal: Path):
         return optuna.storages.get_storage(url)
     except Exception as exc:  # SQLAlchemy and Optuna raise many types for a bad URL
         raise UserError(f"storage: cannot open {url!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+def full_table(ledger: Ledger, spec: Spec, spec_hash: str) -> pd.DataFrame:
+    parts = ledger.finished()
+    if not parts:
+        return results_store.table(spec.name, spec_hash, [])
+    return pd.concat([parts[i] for i in sorted(parts)], ignore_index=True)
 
 
 def finished_cells(out_csv: Path, cells: list[Cell], spec_hash: str) -> dict[int, pd.DataFrame]:
@@ -168,38 +176,54 @@ def run_benchmark(
                     optuna.delete_study(study_name=study_name(spec, cell, rep), storage=study_storage)
                 except KeyError:
                     pass
-    for stale in out_dir.glob(".results.csv.*"):  # temporary files of a killed run
-        stale.unlink(missing_ok=True)
-    parts = {} if fresh else finished_cells(out_csv, cells, spec_hash)
-    if parts:
-        print(f"resuming: {len(parts)} of {len(cells)} cells already finished in {out_csv}, skipping them "
+    ledger = Ledger(out_dir, cells, spec_hash)
+    ledger.remove_stale_temporaries()  # temporary files of a killed run
+    if fresh:
+        with ledger.locked():
+            out_csv.unlink(missing_ok=True)
+    finished = ledger.finished()
+    if finished:
+        print(f"resuming: {len(finished)} of {len(cells)} cells already finished in {out_csv}, skipping them "
               "(--fresh starts over)", file=sys.stderr)
-    todo = [(i, cell) for i, cell in enumerate(cells) if i not in parts]
     done: dict[int, CellResult] = {}
     tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
     per_cell = tunings * spec.tuning.n_trials + spec.evaluation.repetitions
     status = "FAILED"
 
-    def full_table() -> pd.DataFrame:
-        frames = [parts[i] for i in sorted(parts)]
-        return pd.concat(frames, ignore_index=True) if frames else results_store.table(spec.name, spec_hash, [])
-
     def record(index: int, result: CellResult, artifacts: list[Path]) -> None:
         done[index] = result
-        rows = results_store.table(spec.name, spec_hash, [result])
+        rows = results_store.table(spec.name, spec_hash, [result]) if result.status == "ok" else None
+        # merged into the table once the cell is tracked: the table never lists an untracked cell
+        tracker.log_cell(result, artifacts=artifacts, then=lambda: ledger.record(index, rows))
 
-        def persist() -> None:  # once the cell is tracked: the table never lists an untracked cell
-            parts[index] = rows
-            results_store.write_csv(full_table(), out_csv)
-
-        tracker.log_cell(result, artifacts=artifacts, then=persist)
+    def next_cells(block: bool = True):
+        """Claim cells one by one; then wait for the cells other runners hold, taking over the
+        cells of runners that died. Not blocking, it yields None where it would wait."""
+        mine: set[int] = set()
+        while True:
+            tracker.flush()  # our own finished cells are in the table before we look
+            pending = [i for i in ledger.pending() if i not in mine]
+            if not pending:
+                return
+            progressed = False
+            for i in pending:
+                if ledger.try_claim(i):
+                    mine.add(i)
+                    progressed = True
+                    yield i
+            if not progressed:  # every pending cell is held by another live runner
+                if block:
+                    time.sleep(1.0)
+                else:
+                    yield None
 
     try:
-        with tqdm(total=len(cells) * per_cell, initial=(len(cells) - len(todo)) * per_cell, desc=spec.name,
+        with tqdm(total=len(cells) * per_cell, initial=len(finished) * per_cell, desc=spec.name,
                   unit="fit", file=sys.stderr, disable=not progress, dynamic_ncols=True,
                   mininterval=0.1 if sys.stderr.isatty() else 5.0) as bar:
             if jobs <= 1:
-                for i, cell in todo:
+                for i in next_cells():
+                    cell = cells[i]
                     bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
                     before = bar.n
                     result = run_cell(spec, cell, data, progress=lambda: bar.update(1), storage=study_storage)
@@ -208,15 +232,33 @@ def run_benchmark(
             else:
                 initargs = (spec, threads, storage, out_dir / "optuna.journal", out_dir)
                 with _pool(jobs, initargs) as pool:
-                    futures = [pool.submit(_worker_cell, i, cell) for i, cell in todo]
+                    running = set()
+                    claims = next_cells(block=False)
+                    exhausted = False
                     try:
-                        for future in as_completed(futures):
-                            index, result, artifacts = future.result()
-                            bar.update(per_cell)
-                            bar.set_postfix_str(f"{len(done) + 1}/{len(cells)} cells done: {result.cell.label}")
-                            record(index, result, artifacts)
+                        while True:
+                            while len(running) < jobs and not exhausted:
+                                i = next(claims, "end")
+                                if i == "end":
+                                    exhausted = True
+                                elif i is None:  # others hold the rest: collect ours, then look again
+                                    if not running:
+                                        time.sleep(1.0)
+                                    break
+                                else:
+                                    running.add(pool.submit(_worker_cell, i, cells[i]))
+                            if not running:
+                                if exhausted:
+                                    break
+                                continue
+                            finished_now, running = wait(running, return_when=FIRST_COMPLETED)
+                            for future in finished_now:
+                                index, result, artifacts = future.result()
+                                bar.update(per_cell)
+                                bar.set_postfix_str(f"{len(done) + 1} cells done here: {result.cell.label}")
+                                record(index, result, artifacts)
                     except BaseException:
-                        for future in futures:
+                        for future in running:
                             future.cancel()
                         raise
         status = "FINISHED"
@@ -224,7 +266,8 @@ def run_benchmark(
         status = "KILLED"
         raise
     finally:
-        table = full_table()
+        tracker.flush()
+        table = full_table(ledger, spec, spec_hash)
         summary = results_store.summary(table)
         tracker.finish(out_csv, summary.to_string() if not summary.empty else "no results", status)
     done = [done[i] for i in sorted(done)]

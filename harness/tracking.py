@@ -50,6 +50,9 @@ class NullTracker:
         if then is not None:
             then()
 
+    def flush(self) -> None:  # noqa: D102
+        pass
+
     def finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:  # noqa: D102
         pass
 
@@ -92,6 +95,10 @@ class MlflowTracker:
             raise TrackingError(f"tracking store {self.uri}: {what} failed: {first}") from None
         finally:
             self.call_seconds += time.perf_counter() - t0
+
+    def flush(self) -> None:
+        """Wait until every cell handed over so far is logged (and recorded)."""
+        self._drain(wait=True)
 
     def _drain(self, wait: bool) -> None:
         """Collect finished background logging; re-raise the first error."""

@@ -1,0 +1,118 @@
+"""Which cells of a benchmark are finished, taken or failed: shared by every runner working on
+one results folder (after a kill, or two runners started on the same spec at once).
+
+- finished: the cell's rows are in ``results.csv`` (written only once the cell is tracked);
+- taken: ``claims/<cell>.claim`` names a live runner (host and pid);
+- failed: ``claims/<cell>.failed`` names a live runner, so its siblings stop waiting for it.
+
+Every read-modify-write of the table happens under an exclusive ``flock`` on ``.results.lock``
+(and a thread lock, since cells are recorded from the tracking thread). Claims by runners that
+no longer live are taken over; claims by other hosts are trusted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from . import results as results_store
+from .cells import Cell
+
+_HOST = socket.gethostname()
+
+
+def _alive(text: str) -> bool:
+    host, _, pid = text.strip().partition(" ")
+    if host != _HOST:
+        return True  # another machine's runner: trust its claim
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Ledger:
+    def __init__(self, out_dir: Path, cells: list[Cell], spec_hash: str) -> None:
+        self.out_dir, self.cells, self.spec_hash = out_dir, cells, spec_hash
+        self.csv = out_dir / "results.csv"
+        self.claims = out_dir / "claims"
+        self._thread_lock = threading.Lock()
+        self._me = f"{_HOST} {os.getpid()}"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.claims.mkdir(exist_ok=True)
+
+    @contextmanager
+    def locked(self):
+        with self._thread_lock, open(self.out_dir / ".results.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _slug(self, index: int) -> str:
+        cell = self.cells[index]
+        return results_store.slugify(f"{cell.dataset.key}__rho{cell.ratio_label}__{cell.method}")
+
+    def _finished(self) -> dict[int, pd.DataFrame]:
+        from .benchmark import finished_cells
+
+        return finished_cells(self.csv, self.cells, self.spec_hash)
+
+    def finished(self) -> dict[int, pd.DataFrame]:
+        with self.locked():
+            return self._finished()
+
+    def remove_stale_temporaries(self) -> None:
+        with self.locked():  # no runner is writing while we hold the lock
+            for stale in self.out_dir.glob(".results.csv.*"):
+                stale.unlink(missing_ok=True)
+
+    def _holder(self, path: Path) -> str | None:
+        try:
+            return path.read_text()
+        except FileNotFoundError:
+            return None
+
+    def try_claim(self, index: int) -> bool:
+        """Take cell ``index`` unless it is finished, or taken or failed by a live runner."""
+        with self.locked():
+            if index in self._finished():
+                return False
+            for suffix in (".claim", ".failed"):
+                holder = self._holder(self.claims / f"{self._slug(index)}{suffix}")
+                if holder is not None and holder != self._me and _alive(holder):
+                    return False
+            (self.claims / f"{self._slug(index)}.failed").unlink(missing_ok=True)
+            (self.claims / f"{self._slug(index)}.claim").write_text(self._me)
+            return True
+
+    def record(self, index: int, rows: pd.DataFrame | None) -> None:
+        """Merge a finished cell's rows into the table (None: the cell failed), release its claim."""
+        with self.locked():
+            claim = self.claims / f"{self._slug(index)}.claim"
+            if rows is None:
+                (self.claims / f"{self._slug(index)}.failed").write_text(self._me)
+            else:
+                parts = self._finished()
+                parts[index] = rows
+                results_store.write_csv(pd.concat([parts[i] for i in sorted(parts)], ignore_index=True), self.csv)
+            claim.unlink(missing_ok=True)
+
+    def pending(self) -> list[int]:
+        """Cells neither finished nor failed in this round."""
+        with self.locked():
+            finished = self._finished()
+            return [i for i in range(len(self.cells)) if i not in finished
+                    and not ((h := self._holder(self.claims / f"{self._slug(i)}.failed")) and _alive(h))]
