@@ -25,12 +25,12 @@ from torch import nn
 import loss_zoo
 
 from . import samplers as samplers_registry
-from .space import Choice, Dist, Float, OptionalFloat, narrow
+from .space import INF, Choice, Dist, Float, OptionalFloat, narrow
 
 #: Optimiser parameters tuned for every method.
 COMMON_SPACE: dict[str, Dist] = {
-    "lr": Float(1e-4, 3e-1, log=True),
-    "weight_decay": Float(1e-6, 1e-2, log=True),
+    "lr": Float(1e-4, 3e-1, log=True, valid=(0.0, INF)),
+    "weight_decay": Float(1e-6, 1e-2, log=True, valid=(0.0, INF)),
 }
 
 TUNED = "tuned_loss"
@@ -56,16 +56,18 @@ LOSSES: dict[str, LossSpace] = {
     s.name: s
     for s in (
         LossSpace("ce", {}, lambda p, counts: {}),
-        LossSpace("weighted_ce", {"weighted_ce_beta": Float(0.0, 1.0)},
+        LossSpace("weighted_ce", {"weighted_ce_beta": Float(0.0, 1.0, valid=(0.0, 1.0))},
                   lambda p, counts: {"weight": loss_zoo.class_weights(counts, beta=p["weighted_ce_beta"])}),
-        LossSpace("focal", {"focal_gamma": Float(0.0, 5.0), "focal_alpha": OptionalFloat(0.05, 0.95)},
+        LossSpace("focal", {"focal_gamma": Float(0.0, 5.0, valid=(0.0, INF)),
+                            "focal_alpha": OptionalFloat(0.05, 0.95, valid=(0.0, 1.0))},
                   lambda p, counts: {"gamma": p["focal_gamma"], "alpha": p["focal_alpha"]}),
         LossSpace("focal_flsd", {}, lambda p, counts: {}),
         LossSpace("class_balanced_focal",
-                  {"class_balanced_focal_beta": Float(0.9, 0.9999), "class_balanced_focal_gamma": Float(0.0, 5.0)},
+                  {"class_balanced_focal_beta": Float(0.9, 0.9999, valid=(0.0, 0.999999)),
+                   "class_balanced_focal_gamma": Float(0.0, 5.0, valid=(0.0, INF))},
                   lambda p, counts: {"counts": list(counts), "beta": p["class_balanced_focal_beta"],
                                      "gamma": p["class_balanced_focal_gamma"]}),
-        LossSpace("logit_adjusted_ce", {"logit_adjusted_ce_tau": Float(0.0, 2.0)},
+        LossSpace("logit_adjusted_ce", {"logit_adjusted_ce_tau": Float(0.0, 2.0, valid=(0.0, INF))},
                   lambda p, counts: {"prior": _prior(counts), "tau": p["logit_adjusted_ce_tau"]}),
     )
 }

@@ -16,7 +16,7 @@ from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 
-from .space import Dist, Float, Int
+from .space import INF, Dist, Float, Int
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,9 @@ class Sampler:
 
     @property
     def space(self) -> dict[str, Dist]:
-        space: dict[str, Dist] = {f"{self.name}_balance": Float(0.0, 1.0)}
+        space: dict[str, Dist] = {f"{self.name}_balance": Float(0.0, 1.0, valid=(0.0, 1.0))}
         if self.neighbours:
-            space[f"{self.name}_k_neighbors"] = Int(1, 10)
+            space[f"{self.name}_k_neighbors"] = Int(1, 10, valid=(1, INF))
         return space
 
 

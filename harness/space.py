@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+INF = float("inf")
+
+
 @dataclass(frozen=True)
 class Float:
-    """A float in [low, high], sampled on a log scale when ``log``."""
+    """A float in [low, high], sampled on a log scale when ``log``; ``valid`` bounds what a spec
+    may narrow or fix it to (e.g. γ >= 0)."""
 
     low: float
     high: float
     log: bool = False
+    valid: tuple[float, float] = (-INF, INF)
 
     def suggest(self, trial, name: str) -> float:
         return trial.suggest_float(name, self.low, self.high, log=self.log)
@@ -26,6 +31,7 @@ class Int:
 
     low: int
     high: int
+    valid: tuple[float, float] = (-INF, INF)
 
     def suggest(self, trial, name: str) -> int:
         return trial.suggest_int(name, self.low, self.high)
@@ -40,6 +46,7 @@ class OptionalFloat:
 
     low: float
     high: float
+    valid: tuple[float, float] = (-INF, INF)
 
     def suggest(self, trial, name: str) -> float | None:
         if not trial.suggest_categorical(f"{name}_enabled", [False, True]):
@@ -78,9 +85,20 @@ class Fixed:
         return f"= {self.value}"
 
 
+def _check_valid(dist, values, name: str, given) -> None:
+    lo, hi = getattr(dist, "valid", (-INF, INF))
+    if any(not (lo <= v <= hi) for v in values):
+        raise ValueError(f"{name}: expected values in [{lo:g}, {hi:g}], got {given!r}")
+
+
 def narrow(dist, value, name: str):
     """``dist`` narrowed or fixed by a spec value: a number (or null) fixes it, [low, high]
     narrows a range, a list of choices narrows a categorical. Errors name the parameter."""
+    if isinstance(value, list) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        _check_valid(dist, value, name, value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        _check_valid(dist, [value], name, value)
     if isinstance(dist, Choice):
         chosen = value if isinstance(value, list) else [value]
         unknown = [c for c in chosen if c not in dist.choices]
@@ -96,12 +114,12 @@ def narrow(dist, value, name: str):
         if isinstance(dist, Int):
             if low != int(low) or high != int(high):
                 raise ValueError(f"{name}: expected integer bounds, got {value!r}")
-            return Int(int(low), int(high))
+            return Int(int(low), int(high), valid=dist.valid)
         if isinstance(dist, Float) and dist.log and low <= 0:
             raise ValueError(f"{name}: expected a range above 0 (log scale), got {value!r}")
         if isinstance(dist, OptionalFloat):
-            return OptionalFloat(float(low), float(high))
-        return Float(float(low), float(high), log=dist.log)
+            return OptionalFloat(float(low), float(high), valid=dist.valid)
+        return Float(float(low), float(high), log=dist.log, valid=dist.valid)
     if value is None:
         if isinstance(dist, OptionalFloat):
             return Fixed(None)
