@@ -2,7 +2,9 @@
 process kill itself (SIGKILL, no clean-up) the n-th time it passes ``<point>``.
 
 Points: ``trial`` (a trial has finished), ``repetition`` (an evaluation repetition has
-finished), ``write`` (a results file is written to its temporary name, not yet renamed).
+finished), ``write`` (an output file other than results.csv, e.g. predictions, is written to its
+temporary name and not yet renamed), ``write_results`` (the same for results.csv, whose cell is
+already tracked).
 Unset, every call is a dictionary lookup and nothing else.
 """
 

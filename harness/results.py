@@ -77,7 +77,7 @@ def table(benchmark: str, spec_hash: str, results: Iterable[CellResult]) -> pd.D
     return pd.DataFrame(data, columns=COLUMNS)
 
 
-def write_atomic(path: Path, write) -> None:
+def write_atomic(path: Path, write, fault: str = "write") -> None:
     """Write through ``write(tmp_path)`` to a temporary file beside ``path``, then rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -87,7 +87,7 @@ def write_atomic(path: Path, write) -> None:
     try:
         os.chmod(tmp, 0o666 & ~umask)
         write(Path(tmp))
-        fault_point("write")
+        fault_point(fault)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -102,7 +102,7 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.17g"))
+    write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, float_format="%.17g"), fault="write_results")
 
 
 HEADLINE = ["roc_auc", "average_precision", "f1_val_threshold", "brier", "log_loss", "ece", "true_calibration_error"]

@@ -280,7 +280,18 @@ class MlflowTracker:
         artifacts = list(artifacts)
         self._pending.append(self._executor.submit(work))
 
+    def _already_logged(self, result: CellResult) -> bool:
+        """A FINISHED run of this cell and spec exists (a killed run logged it, then died
+        before writing its row): logging is idempotent, the rerun does not log it twice."""
+        runs = self._call(
+            "searching the cell's runs", self.client.search_runs, [self.experiment_id],
+            f"tags.kind = 'cell' and tags.spec_hash = '{self._common_tags['spec_hash']}' "
+            f"and attributes.status = 'FINISHED'", max_results=5000)
+        return any(r.info.run_name == result.cell.label for r in runs)
+
     def _log_cell(self, result: CellResult, artifacts=()) -> None:
+        if result.status == "ok" and self._already_logged(result):
+            return
         cell = result.cell
         method = self.spec.method(cell.method)
         fingerprint = result.repetitions[0].fingerprint if result.repetitions else ""

@@ -20,7 +20,7 @@ def reference(tmp_path_factory):
     return (workdir / "results" / "tiny" / "results.csv").read_bytes()
 
 
-@pytest.mark.parametrize("fault", ["trial:5", "repetition:3", "write:2"])
+@pytest.mark.parametrize("fault", ["trial:5", "repetition:3", "write:2", "write_results:2"])
 def test_killed_run_resumes_to_the_uninterrupted_table(tmp_path, reference, fault):
     spec_path = write_spec(tmp_path, TINY_SPEC)
     killed = run_runner("run", str(spec_path), "--quiet", "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db",
