@@ -201,7 +201,8 @@ def run_benchmark(
         cells of runners that died. Not blocking, it yields None where it would wait."""
         mine: set[int] = set()
         while True:
-            tracker.flush()  # our own finished cells are in the table before we look
+            if mine:
+                tracker.flush()  # our own finished cells are in the table before we look again
             pending = [i for i in ledger.pending() if i not in mine]
             if not pending:
                 return
