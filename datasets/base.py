@@ -46,7 +46,6 @@ class Source:
     """One catalogue entry: a name, a parameter dataclass and a loader.
 
     ``load(params, seed)`` returns a :class:`Dataset`; ``seed`` only matters for generated data.
-    ``describe`` gives (rows, features, classes, natural ratio) without generating large data.
     """
 
     name: str
@@ -54,7 +53,6 @@ class Source:
     load: Callable[[Any, int], Dataset]
     citation: str
     description: str
-    describe: Callable[[Any], tuple[int, int, int, float]] | None = None
 
     def make_params(self, values: Mapping[str, Any] | None):
         """Validate ``values`` against the parameter dataclass; unknown keys name the known ones."""

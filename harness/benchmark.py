@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sys
 import time
@@ -75,26 +76,6 @@ def open_storage(url: str | None, journal: Path):
         return optuna.storages.get_storage(url)
     except Exception as exc:  # SQLAlchemy and Optuna raise many types for a bad URL
         raise UserError(f"storage: cannot open {url!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-
-
-def full_table(ledger: Ledger, spec: Spec, spec_hash: str) -> pd.DataFrame:
-    parts = ledger.finished()
-    if not parts:
-        return results_store.table(spec.name, spec_hash, [])
-    return pd.concat([parts[i] for i in sorted(parts)], ignore_index=True)
-
-
-def finished_cells(out_csv: Path, cells: list[Cell], spec_hash: str) -> dict[int, pd.DataFrame]:
-    """Rows of the cells a previous run of the same spec finished (cells whose rows are in its
-    results table), by cell index; empty when there is no table or it is of another spec."""
-    if not out_csv.is_file():
-        return {}
-    previous = results_store.read_csv(out_csv)
-    if previous.empty or set(previous["spec_hash"]) != {spec_hash}:
-        return {}
-    groups = dict(list(previous.groupby(["dataset", "imbalance_ratio", "method"], sort=False)))
-    return {i: groups[key].reset_index(drop=True) for i, cell in enumerate(cells)
-            if (key := (cell.dataset.key, cell.ratio_label, cell.method)) in groups}
 
 
 def _write_cell_outputs(spec: Spec, result: CellResult, out_dir: Path) -> list[Path]:
@@ -172,11 +153,9 @@ def run_benchmark(
     if fresh and study_storage is not None:
         for cell in cells:
             for rep in range(spec.evaluation.repetitions):
-                try:
+                with contextlib.suppress(KeyError):  # no such study yet
                     optuna.delete_study(study_name=study_name(spec, cell, rep), storage=study_storage)
-                except KeyError:
-                    pass
-    ledger = Ledger(out_dir, cells, spec_hash)
+    ledger = Ledger(out_dir, cells, spec.name, spec_hash)
     ledger.remove_stale_temporaries()  # temporary files of a killed run
     if fresh:
         with ledger.locked():
@@ -268,11 +247,11 @@ def run_benchmark(
         raise
     finally:
         tracker.flush()
-        table = full_table(ledger, spec, spec_hash)
+        table = ledger.table()
         summary = results_store.summary(table)
         tracker.finish(out_csv, summary.to_string() if not summary.empty else "no results", status)
     done = [done[i] for i in sorted(done)]
     failed = [r for r in done if r.status != "ok"]
     return Outcome(table, out_csv, done, failed, time.perf_counter() - started,
-                   tracking_seconds=tracker.seconds, tracking_call_seconds=getattr(tracker, "call_seconds", 0.0),
+                   tracking_seconds=tracker.seconds, tracking_call_seconds=tracker.call_seconds,
                    optuna_seconds=sum(r.optuna_seconds for r in done))

@@ -43,8 +43,8 @@ def _alive(text: str) -> bool:
 
 
 class Ledger:
-    def __init__(self, out_dir: Path, cells: list[Cell], spec_hash: str) -> None:
-        self.out_dir, self.cells, self.spec_hash = out_dir, cells, spec_hash
+    def __init__(self, out_dir: Path, cells: list[Cell], benchmark: str, spec_hash: str) -> None:
+        self.out_dir, self.cells, self.benchmark, self.spec_hash = out_dir, cells, benchmark, spec_hash
         self.csv = out_dir / "results.csv"
         self.claims = out_dir / "claims"
         self._thread_lock = threading.Lock()
@@ -66,13 +66,29 @@ class Ledger:
         return results_store.slugify(f"{cell.dataset.key}__rho{cell.ratio_label}__{cell.method}")
 
     def _finished(self) -> dict[int, pd.DataFrame]:
-        from .benchmark import finished_cells
+        """Rows of the cells whose rows are in the table, by cell index; empty when there is no
+        table or it is another spec's."""
+        if not self.csv.is_file():
+            return {}
+        previous = results_store.read_csv(self.csv)
+        if previous.empty or set(previous["spec_hash"]) != {self.spec_hash}:
+            return {}
+        groups = dict(list(previous.groupby(["dataset", "imbalance_ratio", "method"], sort=False)))
+        return {i: groups[key].reset_index(drop=True) for i, cell in enumerate(self.cells)
+                if (key := (cell.dataset.key, cell.ratio_label, cell.method)) in groups}
 
-        return finished_cells(self.csv, self.cells, self.spec_hash)
+    @staticmethod
+    def _concat(parts: dict[int, pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat([parts[i] for i in sorted(parts)], ignore_index=True)
 
     def finished(self) -> dict[int, pd.DataFrame]:
         with self.locked():
             return self._finished()
+
+    def table(self) -> pd.DataFrame:
+        """The whole table on disk, in cell order (empty with the usual columns if none)."""
+        parts = self.finished()
+        return self._concat(parts) if parts else results_store.table(self.benchmark, self.spec_hash, [])
 
     def remove_stale_temporaries(self) -> None:
         with self.locked():  # no runner is writing while we hold the lock
@@ -107,7 +123,7 @@ class Ledger:
             else:
                 parts = self._finished()
                 parts[index] = rows
-                results_store.write_csv(pd.concat([parts[i] for i in sorted(parts)], ignore_index=True), self.csv)
+                results_store.write_csv(self._concat(parts), self.csv)
             claim.unlink(missing_ok=True)
 
     def pending(self) -> list[int]:

@@ -194,7 +194,7 @@ class Spec(_Strict):
     def _search_space_keys(self) -> "Spec":
         spaces = [self.method(name).full_space for name in self.methods]
         known = sorted({k for space in spaces for k in space})
-        for key, value in self.tuning.search_space.items():
+        for key in self.tuning.search_space:
             if key not in known:
                 close = get_close_matches(key, known, n=3)
                 hint = f" (did you mean {', '.join(close)}?)" if close else ""

@@ -42,6 +42,7 @@ class NullTracker:
     """Tracking off: the pipeline runs the same, nothing is logged."""
 
     seconds = 0.0
+    call_seconds = 0.0
 
     def start(self, spec, spec_hash: str) -> None:  # noqa: D102
         pass

@@ -66,10 +66,20 @@ def test_two_runners_on_one_spec_do_every_cell_exactly_once(tmp_path):
     assert run_runner("run", str(write_spec(ref_dir, spec)), "--quiet", "--no-tracking", cwd=ref_dir).returncode == 0
     spec_path = write_spec(shared, spec)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    # output to files, not pipes: a runner blocked on a full pipe nobody reads would stall the
+    # other, which waits for the cells the first one holds
+    logs = [(open(shared / f"out{k}.txt", "w+"), open(shared / f"err{k}.txt", "w+")) for k in range(2)]
     procs = [subprocess.Popen([sys.executable, str(ROOT / "runner.py"), "run", str(spec_path), "--quiet"],
-                              cwd=shared, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    outputs = [p.communicate(timeout=600) for p in procs]
+                              cwd=shared, env=env, stdout=out, stderr=err, text=True) for out, err in logs]
+    for p in procs:
+        p.wait(timeout=600)
+    outputs = []
+    for out, err in logs:
+        out.seek(0)
+        err.seek(0)
+        outputs.append((out.read(), err.read()))
+        out.close()
+        err.close()
     assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outputs]
     # a complete, uncorrupted table: the same bytes as one runner alone
     assert (shared / "results" / "tiny" / "results.csv").read_bytes() == (ref_dir / "results" / "tiny" / "results.csv").read_bytes()

@@ -40,10 +40,6 @@ def _load(params: GaussianParams, seed: int) -> Dataset:
     return Dataset("synthetic/gaussian", X, y, SOURCE.citation, log_likelihood_ratio=llr)
 
 
-def _describe(params: GaussianParams) -> tuple[int, int, int, float]:
-    n_pos = params.n_samples // 2
-    return params.n_samples, params.n_features, 2, (params.n_samples - n_pos) / n_pos
-
 
 SOURCE = Source(
     name="synthetic/gaussian",
@@ -51,5 +47,4 @@ SOURCE = Source(
     load=_load,
     citation="Generated: N(0, I) vs N(mu, I), |mu| = separation; posterior in closed form.",
     description="two isotropic Gaussian classes, known Bayes posterior",
-    describe=_describe,
 )
