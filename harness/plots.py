@@ -14,6 +14,7 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 
 from .pipeline import CellResult  # noqa: E402
 
+
 def save_figure(fig, path: Path, dpi: int = 90) -> Path:
     """Write ``fig`` as PNG through a temporary file (never a truncated image) and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)

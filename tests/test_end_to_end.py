@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
+from conftest import ROOT, run_runner, write_spec
 
 import runner
-from conftest import ROOT, run_runner, write_spec
-from harness.results import COLUMNS
-
 from harness.calibration import VARIANTS
 from harness.metrics import available
+from harness.results import COLUMNS
 
 THRESHOLD = [n for n, m in available().items() if m.kind == "threshold"]
 # every metric, plus each threshold metric at the validation-chosen threshold (Gaussian data:

@@ -8,9 +8,9 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import write_spec
 
 import runner
-from conftest import write_spec
 from harness import gate, methods
 
 

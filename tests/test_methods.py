@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from harness import methods, samplers
-from harness.pipeline import DataProvider, run_cell
 from harness.cells import Cell
+from harness.pipeline import DataProvider, run_cell
 from harness.spec import parse_spec
 
 

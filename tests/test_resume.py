@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import TINY_SPEC, run_runner, write_spec
 
 pytestmark = pytest.mark.slow

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import run_runner, write_spec
 
 import runner
-from conftest import run_runner, write_spec
 
 
 def _mutate(spec: dict, path: str, value) -> dict:

@@ -137,8 +137,9 @@ def test_per_repetition_tuning_tunes_each_repetition():
 
 
 def test_a_diverging_learning_rate_fails_the_cell_and_the_run_exits_non_zero(workdir, capsys):
-    import runner
     from conftest import write_spec
+
+    import runner
 
     spec = _spec(methods=["ce", "focal"], tuning={"n_trials": 2, "search_space": {"lr": 1e12}})
     spec["training"] = {"max_epochs": 3, "batch_size": 64, "patience": 3}
