@@ -47,7 +47,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     uri = None if args.no_tracking else resolve_tracking_uri(args.tracking_uri)
     outcome = run_benchmark(spec, results_root=Path(args.results_dir), tracking_uri=uri,
                             progress=not args.quiet, threads=args.threads, storage=args.storage, fresh=args.fresh,
-                            jobs=args.jobs)
+                            jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
+                            tuning_workers=args.tuning_workers)
     table = summary(outcome.table, metrics=HEADLINE, calibrations=["raw", "closed_form"])
     if not table.empty:
         print(table.to_string())
@@ -172,7 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default="results", help="root of the results folders (default: results)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process (default: 1)")
     p.add_argument("--jobs", type=int, default=1, help="cells in parallel, in worker processes (default: 1)")
-    p.add_argument("--storage", help="Optuna storage URL (default: results/<benchmark>/optuna.journal; 'memory' for none)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="where cells run: local worker processes (--jobs) or a Dask cluster (--scheduler)")
+    p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
+    p.add_argument("--tuning-workers", type=int, default=1,
+                   help="split each cell's trials between this many workers sharing its study (not reproducible; default 1)")
+    p.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db (default: "
+                   "results/<benchmark>/optuna.journal; 'memory' for none)")
     p.add_argument("--fresh", action="store_true", help="delete this spec's stored Optuna studies and tune from scratch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--baseline", help="gate the results against this baseline file (exit 1 on regressions)")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import sys
+import threading
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,15 @@ from . import results as results_store
 from .cells import Cell, expand
 from .errors import UserError
 from .ledger import Ledger
-from .pipeline import CellResult, DataProvider, run_cell, study_name
+from .pipeline import (
+    CellResult,
+    DataProvider,
+    close_stale,
+    open_study,
+    run_cell,
+    study_name,
+    tune,
+)
 from .spec import Spec
 from .tracking import MlflowTracker, NullTracker
 
@@ -63,10 +73,13 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     return skipped
 
 
-def open_storage(url: str | None, journal: Path):
-    """An Optuna storage: None for "memory", the journal file by default, else the URL's."""
+def open_storage(url: str | None, journal: Path | None):
+    """An Optuna storage: None for "memory", the journal file by default (or the one named by
+    ``journal:PATH``), else the database at the SQLAlchemy URL."""
     if url == "memory":
         return None
+    if url is not None and url.startswith("journal:"):
+        url, journal = None, Path(url.removeprefix("journal:"))
     if url is None:
         from optuna.storages.journal import JournalFileBackend
 
@@ -90,29 +103,86 @@ def _write_cell_outputs(spec: Spec, result: CellResult, out_dir: Path) -> list[P
     return [a for a in artifacts if a is not None]
 
 
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker process needs to run cells of one benchmark (sent with every task)."""
+
+    spec: Spec
+    threads: int
+    storage: str | None
+    journal: Path
+    out_dir: Path
+    write_outputs: bool  # False on a cluster: the driver writes predictions and figures
+
+    @property
+    def key(self) -> tuple:
+        return (self.spec.spec_hash(), self.threads, self.storage, str(self.journal))
+
+
 _WORKER: dict = {}
+_WORKER_LOCK = threading.Lock()  # a Dask worker with several threads still runs one cell at a time
 
 
-def _worker_init(spec: Spec, threads: int, storage: str | None, journal: Path, out_dir: Path) -> None:
-    """Per worker process: torch single-threaded and deterministic, its own data cache and storage."""
-    torch.set_num_threads(threads)
+def _worker_state(config: WorkerConfig) -> dict:
+    """Per worker process, kept across tasks: its data cache and storage; torch single-threaded
+    and deterministic, as in a local run (so the results are identical)."""
+    torch.set_num_threads(config.threads)
     torch.use_deterministic_algorithms(True)
-    _WORKER.update(spec=spec, data=DataProvider(spec), storage=open_storage(storage, journal), out_dir=out_dir)
+    if _WORKER.get("key") != config.key:
+        _WORKER.clear()
+        _WORKER.update(key=config.key, data=DataProvider(config.spec),
+                       storage=open_storage(config.storage, config.journal))
+    return _WORKER
 
 
-def _worker_cell(index: int, cell: Cell) -> tuple[int, CellResult, list[Path]]:
-    spec = _WORKER["spec"]
-    result = run_cell(spec, cell, _WORKER["data"], storage=_WORKER["storage"])
-    return index, result, _write_cell_outputs(spec, result, _WORKER["out_dir"])
+def _worker_cell(config: WorkerConfig, index: int, cell: Cell) -> tuple[int, CellResult, list[Path] | None]:
+    with _WORKER_LOCK:
+        state = _worker_state(config)
+        result = run_cell(config.spec, cell, state["data"], storage=state["storage"])
+        return index, result, _write_cell_outputs(config.spec, result, config.out_dir) if config.write_outputs else None
 
 
-def _pool(jobs: int, initargs: tuple) -> ProcessPoolExecutor:
+def _worker_tune(config: WorkerConfig, cell: Cell, worker: int) -> int:
+    """Worker ``worker`` of several sharing the cell's studies; returns the trials it ran."""
+    with _WORKER_LOCK:
+        state, spec = _worker_state(config), config.spec
+        method, ran = spec.method(cell.method), 0
+        for rep in range(spec.evaluation.repetitions if spec.tuning.per_repetition else 1):
+            prepared = state["data"].prepared(cell.dataset, cell.ratio, rep)
+            study, _ = tune(spec, cell, method, prepared, repetition=rep, storage=state["storage"], shared=worker)
+            ran += sum(1 for t in study.trials if t.user_attrs.get("done") and t.user_attrs.get("worker") == worker)
+        return ran
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
     """Worker processes started from a fork server that has imported the harness once."""
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["harness", "torch", "optuna", "sklearn"])
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=initargs)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+
+
+@contextlib.contextmanager
+def _executor(kind: str, scheduler: str | None, jobs: int):
+    """(executor, capacity, remote): where cells run, how many at once, and whether the
+    workers may not share this machine's files."""
+    if kind == "local":
+        with _pool(jobs) as pool:
+            yield pool, (lambda: jobs), False
+        return
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - a dependency of the suite
+        raise UserError("executor: dask needs the 'distributed' package (pip install distributed)") from None
+    try:
+        client = Client(scheduler, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UserError(f"scheduler: cannot connect to {scheduler!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    try:
+        yield client.get_executor(pure=False), (lambda: max(1, sum(client.nthreads().values()))), True
+    finally:
+        client.close()
 
 
 def run_benchmark(
@@ -125,6 +195,9 @@ def run_benchmark(
     storage: str | None = None,
     fresh: bool = False,
     jobs: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
+    tuning_workers: int = 1,
 ) -> Outcome:
     """Run every cell of ``spec``; ``tracking_uri=None`` turns tracking off.
 
@@ -134,8 +207,22 @@ def run_benchmark(
     ``results_root/<spec.name>/optuna.journal``, ``"memory"`` for none), so a rerun resumes
     them; ``fresh`` deletes this spec's stored studies first. ``jobs`` > 1 runs cells in that
     many worker processes (each single-threaded); the results are identical to ``jobs=1``, whose
-    cell order the table keeps.
+    cell order the table keeps. ``executor="dask"`` sends the cells to the Dask cluster at
+    ``scheduler`` instead (as many at once as its workers have threads); tracking, the table
+    and the figures stay with this process. ``tuning_workers`` > 1 splits each cell's trials
+    between that many tasks sharing its study (faster for big budgets, not reproducible).
     """
+    if executor not in ("local", "dask"):
+        raise UserError(f"executor: unknown {executor!r}; use 'local' or 'dask'")
+    if (executor == "dask") != (scheduler is not None):
+        raise UserError("scheduler: --executor dask needs --scheduler tcp://HOST:PORT" if scheduler is None
+                        else f"scheduler: {scheduler!r} is given but the executor is local; add --executor dask")
+    if jobs < 1 or tuning_workers < 1:
+        raise UserError(f"{'jobs' if jobs < 1 else 'tuning_workers'}: must be at least 1, not {min(jobs, tuning_workers)}")
+    if executor == "dask" and jobs > 1:
+        raise UserError(f"jobs: {jobs} applies to the local executor; a Dask cluster runs as many cells as its workers have threads")
+    if tuning_workers > 1 and storage == "memory":
+        raise UserError("storage: 'memory' cannot be shared; --tuning-workers needs the journal file or a database URL")
     started = time.perf_counter()
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
@@ -145,11 +232,11 @@ def run_benchmark(
         print(f"skipping cells: {reason}", file=sys.stderr)
     cells: list[Cell] = [c for c in expand(spec) if (c.dataset.key, c.ratio) not in skipped]
     spec_hash = spec.spec_hash()
-    tracker = MlflowTracker(tracking_uri) if tracking_uri else NullTracker()
-    tracker.start(spec, spec_hash)
     out_dir = Path(results_root) / spec.name
     out_csv = out_dir / "results.csv"
     study_storage = open_storage(storage, out_dir / "optuna.journal")
+    tracker = MlflowTracker(tracking_uri) if tracking_uri else NullTracker()
+    tracker.start(spec, spec_hash)
     if fresh and study_storage is not None:
         for cell in cells:
             for rep in range(spec.evaluation.repetitions):
@@ -201,7 +288,7 @@ def run_benchmark(
         with tqdm(total=len(cells) * per_cell, initial=len(finished) * per_cell, desc=spec.name,
                   unit="fit", file=sys.stderr, disable=not progress, dynamic_ncols=True,
                   mininterval=0.1 if sys.stderr.isatty() else 5.0) as bar:
-            if jobs <= 1:
+            if jobs <= 1 and executor == "local" and tuning_workers <= 1:
                 for i in next_cells():
                     cell = cells[i]
                     bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
@@ -210,14 +297,32 @@ def run_benchmark(
                     bar.update(before + per_cell - bar.n)
                     record(i, result, _write_cell_outputs(spec, result, out_dir))
             else:
-                initargs = (spec, threads, storage, out_dir / "optuna.journal", out_dir)
-                with _pool(jobs, initargs) as pool:
-                    running = set()
+                config = WorkerConfig(spec, threads, storage, (out_dir / "optuna.journal").resolve(), out_dir.resolve(),
+                                      write_outputs=executor == "local")
+                counted: dict[int, int] = {}  # fits of a cell already on the bar
+
+                def advance(i: int, fits: int) -> None:
+                    fits = min(fits, per_cell - counted.get(i, 0))
+                    counted[i] = counted.get(i, 0) + fits
+                    bar.update(fits)
+
+                with _executor(executor, scheduler, jobs) as (pool, capacity, remote):
+                    ready: deque = deque()  # (kind, cell index, tuning worker) to submit
+                    running: dict = {}  # future -> (kind, cell index)
+                    tunes_left: dict[int, int] = {}
                     claims = next_cells(block=False)
                     exhausted = False
                     try:
                         while True:
-                            while len(running) < jobs and not exhausted:
+                            while len(running) < capacity():
+                                if ready:
+                                    kind, i, k = ready.popleft()
+                                    future = (pool.submit(_worker_tune, config, cells[i], k) if kind == "tune"
+                                              else pool.submit(_worker_cell, config, i, cells[i]))
+                                    running[future] = (kind, i)
+                                    continue
+                                if exhausted:
+                                    break
                                 i = next(claims, "end")
                                 if i == "end":
                                     exhausted = True
@@ -225,16 +330,30 @@ def run_benchmark(
                                     if not running:
                                         time.sleep(1.0)
                                     break
+                                elif tuning_workers > 1:
+                                    for rep in range(tunings):  # stale trials of a killed run, before anyone works
+                                        close_stale(open_study(spec, cells[i], rep, study_storage))
+                                    ready.extend(("tune", i, k) for k in range(tuning_workers))
+                                    tunes_left[i] = tuning_workers
                                 else:
-                                    running.add(pool.submit(_worker_cell, i, cells[i]))
+                                    ready.append(("cell", i, None))
                             if not running:
-                                if exhausted:
+                                if exhausted and not ready:
                                     break
                                 continue
-                            finished_now, running = wait(running, return_when=FIRST_COMPLETED)
+                            finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
                             for future in finished_now:
+                                kind, i = running.pop(future)
+                                if kind == "tune":
+                                    advance(i, future.result())
+                                    tunes_left[i] -= 1
+                                    if not tunes_left[i]:  # its trials are in: evaluate it next
+                                        ready.appendleft(("cell", i, None))
+                                    continue
                                 index, result, artifacts = future.result()
-                                bar.update(per_cell)
+                                if artifacts is None:
+                                    artifacts = _write_cell_outputs(spec, result, out_dir)
+                                advance(i, per_cell)
                                 bar.set_postfix_str(f"{len(done) + 1} cells done here: {result.cell.label}")
                                 record(index, result, artifacts)
                     except BaseException:

@@ -22,12 +22,12 @@ import datasets
 from . import methods as methods_registry
 from . import metrics as metrics_registry
 from . import samplers as samplers_registry
+from .calibration import calibrate
 from .cells import Cell
 from .faults import fault_point
 from .models import build_model
 from .seeding import derive_seed
 from .spec import DatasetSpec, Spec
-from .calibration import calibrate
 from .trainer import TrainConfig, as_tensors, fit, predict_logits
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -179,7 +179,7 @@ def _logit_prior(counts: list[int]) -> float:
     return math.log(counts[1] / counts[0])
 
 
-def _sampler(spec: Spec, cell: Cell, slot: int, repetition: int) -> optuna.samplers.TPESampler:
+def _sampler(spec: Spec, cell: Cell, slot: int | str, repetition: int) -> optuna.samplers.TPESampler:
     """TPE seeded per trial slot: a resumed study draws exactly what an uninterrupted one would."""
     return optuna.samplers.TPESampler(
         seed=derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "tpe", repetition, slot),
@@ -197,14 +197,6 @@ def study_name(spec: Spec, cell: Cell, repetition: int) -> str:
 def _finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
     return [t for t in study.trials if t.state in done and t.user_attrs.get("done")]
-
-
-def _close_stale(study: optuna.Study) -> None:
-    """Trials left RUNNING by a killed process are failed; without the ``done`` mark (set as a
-    trial's last step) they, like trials interrupted by an exception, stay out of the budget."""
-    for t in study.trials:
-        if t.state == optuna.trial.TrialState.RUNNING:
-            study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
 
 
 def _record(t: optuna.trial.FrozenTrial, repetition: int) -> TrialRecord:
@@ -229,6 +221,47 @@ def pick_best(study: optuna.Study, metrics: list[str]) -> optuna.trial.FrozenTri
     return front[int(np.argmin(np.linalg.norm(1.0 - scaled, axis=1)))]
 
 
+def _taken_slots(study: optuna.Study, before: int | None = None) -> int:
+    """Budget slots in use: trials that finished (``done`` mark) or are still running, among
+    the trials numbered below ``before`` (all trials when None)."""
+    running = optuna.trial.TrialState.RUNNING
+    return sum(1 for t in study.get_trials(deepcopy=False)
+               if (before is None or t.number < before) and (t.state == running or t.user_attrs.get("done")))
+
+
+def free_slot(study: optuna.Study, number: int, n_trials: int) -> int | None:
+    """The budget slot of trial ``number`` in a shared study, None when the budget is full.
+
+    Slots go in Optuna's trial order (numbers are unique across workers): a trial's slot is the
+    count of lower-numbered trials that are running or finished with the ``done`` mark. Two
+    workers that start trials at once thus never share a slot, and the later one finds the
+    budget full when the earlier one took its last slot."""
+    slot = _taken_slots(study, before=number)
+    return slot if slot < n_trials else None
+
+
+def close_stale(study: optuna.Study) -> None:
+    """Trials left RUNNING by a killed process are failed; without the ``done`` mark (set as a
+    trial's last step) they, like trials interrupted by an exception, stay out of the budget.
+    Only for a study nobody else is working on: it would fail their running trials too."""
+    for t in study.trials:
+        if t.state == optuna.trial.TrialState.RUNNING:
+            study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+
+
+def open_study(spec: Spec, cell: Cell, repetition: int, storage, sampler=None) -> optuna.Study:
+    metrics = spec.tuning.metrics
+    directions = ["maximize" if metrics_registry.get(m).higher_is_better else "minimize" for m in metrics]
+    pruner = (
+        optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3)
+        if spec.tuning.pruner == "median" and len(metrics) == 1  # Optuna prunes single-objective studies only
+        else optuna.pruners.NopPruner()
+    )
+    return optuna.create_study(storage=storage, study_name=study_name(spec, cell, repetition),
+                               load_if_exists=True, directions=directions, pruner=pruner,
+                               sampler=sampler or _sampler(spec, cell, 0, repetition))
+
+
 def tune(
     spec: Spec,
     cell: Cell,
@@ -238,23 +271,35 @@ def tune(
     repetition: int = 0,
     storage=None,
     progress: Callable[[], None] = lambda: None,
+    shared: int | None = None,
 ) -> tuple[optuna.Study, list[TrialRecord]]:
-    """Run (or resume) the cell's study until ``n_trials`` trials have finished."""
+    """Run (or resume) the cell's study until ``n_trials`` trials have finished.
+
+    ``shared=k`` makes this process worker ``k`` of several that split one study's trials
+    (through a storage they all reach). Each trial takes the next free budget slot at its start
+    (slots are counted in Optuna's trial order, so two workers never take the same one); a
+    trial that finds the budget full is pruned unmarked and not counted, so the cap holds
+    exactly, and Optuna's ``MaxTrialsCallback`` ends each worker's loop. Training seeds still
+    follow the slot, but which configuration a slot gets depends on the workers' timing:
+    shared tuning is not reproducible run to run. The caller closes stale trials beforehand.
+    """
     metrics = spec.tuning.metrics
-    directions = ["maximize" if metrics_registry.get(m).higher_is_better else "minimize" for m in metrics]
-    pruner = (
-        optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3)
-        if spec.tuning.pruner == "median" and len(metrics) == 1  # Optuna prunes single-objective studies only
-        else optuna.pruners.NopPruner()
-    )
-    study = optuna.create_study(storage=storage, study_name=study_name(spec, cell, repetition),
-                                load_if_exists=True, directions=directions, pruner=pruner,
-                                sampler=_sampler(spec, cell, 0, repetition))
-    _close_stale(study)
+    if shared is None:
+        study = open_study(spec, cell, repetition, storage)
+        close_stale(study)
+    else:
+        sampler = _sampler(spec, cell, f"shared{shared}", repetition)
+        study = open_study(spec, cell, repetition, storage, sampler=sampler)
     scorers = [metrics_registry.get(m) for m in metrics]
 
-    def objective(trial: optuna.Trial, slot: int):
+    def objective(trial: optuna.Trial, slot: int | None):
         t0 = now_ms()
+        if slot is None:  # shared: the next free slot, in trial order
+            slot = free_slot(study, trial.number, spec.tuning.n_trials)
+            if slot is None:
+                trial.set_user_attr("surplus", True)
+                raise optuna.TrialPruned()  # no ``done`` mark: outside the budget
+            trial.set_user_attr("worker", shared)
         params = method.suggest(trial)
 
         def on_epoch(epoch: int, value: float) -> bool:
@@ -286,9 +331,15 @@ def tune(
             return float("nan") if len(metrics) == 1 else [float("nan")] * len(metrics)
         return values[0] if len(metrics) == 1 else values
 
-    for slot in range(len(_finished(study)), spec.tuning.n_trials):
-        study.sampler = _sampler(spec, cell, slot, repetition)
-        study.optimize(lambda trial, slot=slot: objective(trial, slot), n_trials=1, catch=())
+    if shared is None:
+        for slot in range(len(_finished(study)), spec.tuning.n_trials):
+            study.sampler = _sampler(spec, cell, slot, repetition)
+            study.optimize(lambda trial, slot=slot: objective(trial, slot), n_trials=1, catch=())
+    elif _taken_slots(study) < spec.tuning.n_trials:
+        # running trials count towards the stop; failed ones (killed earlier, or raised) do not
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
+        cap = optuna.study.MaxTrialsCallback(spec.tuning.n_trials, states=states)
+        study.optimize(lambda trial: objective(trial, None), catch=(), callbacks=[cap])
     return study, [_record(t, repetition) for t in _finished(study)]
 
 
