@@ -141,17 +141,53 @@ class Metric:
     higher_is_better: bool
     fn: Callable[..., float]
     description: str
+    fast: Callable[[np.ndarray, np.ndarray], float] | None = None  # same value, without input validation
 
     def __call__(self, y_true: np.ndarray, prob: np.ndarray, **kwargs) -> float:
         return float(self.fn(y_true, prob, **kwargs))
+
+    def monitor(self, y_true: np.ndarray, prob: np.ndarray) -> float:
+        """The metric as training watches it every epoch: the fast form where there is one
+        (scikit-learn's input validation costs more than the metric on small splits), else
+        the metric; NaN for non-finite input."""
+        if self.fast is None:
+            return self(y_true, prob)
+        prob = np.asarray(prob, dtype=np.float64)
+        return float(self.fast(np.asarray(y_true), prob)) if np.all(np.isfinite(prob)) else float("nan")
+
+
+def _fast_average_precision(y: np.ndarray, s: np.ndarray) -> float:
+    """scikit-learn's average precision (step-wise, tied scores as one threshold)."""
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]  # last index of each distinct score
+    tps = np.cumsum(y, dtype=np.float64)[last]
+    if tps[-1] == 0:
+        return float("nan")
+    precision = tps / (last + 1)
+    recall = tps / tps[-1]
+    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+
+
+def _fast_roc_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic with mid-ranks for ties (= scikit-learn's)."""
+    from scipy.stats import rankdata
+
+    positive = y.astype(bool)
+    n1 = int(positive.sum())
+    n0 = y.size - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    return float((rankdata(s)[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 _REGISTRY: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("roc_auc", "ranking", True, _ranking(skm.roc_auc_score, "roc_auc"), "area under the ROC curve"),
+        Metric("roc_auc", "ranking", True, _ranking(skm.roc_auc_score, "roc_auc"), "area under the ROC curve",
+               _fast_roc_auc),
         Metric("average_precision", "ranking", True, _ranking(skm.average_precision_score, "average_precision"),
-               "area under the precision-recall curve (step-wise)"),
+               "area under the precision-recall curve (step-wise)", _fast_average_precision),
         Metric("accuracy", "threshold", True, _at_threshold(skm.accuracy_score, "accuracy"), "accuracy"),
         Metric("balanced_accuracy", "threshold", True,
                _at_threshold(skm.balanced_accuracy_score, "balanced_accuracy"), "mean recall of both classes"),

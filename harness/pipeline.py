@@ -10,7 +10,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -22,13 +22,14 @@ import datasets
 from . import methods as methods_registry
 from . import metrics as metrics_registry
 from . import samplers as samplers_registry
+from .batched import Member, can_batch, fit_batched
 from .calibration import calibrate
 from .cells import Cell
 from .faults import fault_point
 from .models import build_model
 from .seeding import derive_seed
 from .spec import DatasetSpec, Spec
-from .trainer import TrainConfig, as_tensors, fit, predict_logits
+from .trainer import TrainConfig, TrainResult, as_tensors, fit, predict_logits
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -130,20 +131,49 @@ class DataProvider:
         return self._prepared[key]
 
 
-def _train(
+def resolve_device(name: str) -> torch.device:
+    """``training.device``: "auto" is CUDA when torch sees a GPU, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+@dataclass
+class _Job:
+    """One training to run: the member of a batch, and the training class counts."""
+
+    member: Member
+    counts: list[int]
+
+
+def _setup(
     spec: Spec,
     method: methods_registry.Method,
     params: dict[str, Any],
     data: datasets.Prepared,
     seed: int,
     on_epoch: Callable[[int, float], bool] | None = None,
-):
-    metric = metrics_registry.get(spec.tuning.metrics[0])
+    tensors: dict | None = None,
+) -> _Job:
+    """The model, loss and data of one training; ``tensors`` caches the unresampled splits as
+    tensors (shared by the members of a batch: the batched trainer then gathers from one copy)."""
+    device = resolve_device(spec.training.device)
+    tensors = {} if tensors is None else tensors
+
+    def cached(split: str, X: np.ndarray, y: np.ndarray):
+        if (split, id(data)) not in tensors:
+            tensors[(split, id(data))] = tuple(t.to(device) for t in as_tensors(X, y))
+        return tensors[(split, id(data))]
+
     X_train, y_train = data.train.X, data.train.y
     sampler = method.resolve(params)[1]
     if sampler is not None:  # the training split only: validation and test stay untouched
         X_train, y_train = samplers_registry.resample(sampler, params, X_train, y_train,
                                                      seed=derive_seed(seed, "sampler"))
+        train = tuple(t.to(device) for t in as_tensors(X_train, y_train))
+    else:
+        train = cached("train", X_train, y_train)
+    validation = cached("validation", data.validation.X, data.validation.y)
     counts = np.bincount(y_train, minlength=data.n_classes).tolist()
     model = build_model(
         spec.model.name,
@@ -152,27 +182,51 @@ def _train(
         dropout=spec.model.dropout,
         prior=counts[1] / sum(counts),
         seed=seed,
-    )
-    config = TrainConfig(
-        lr=params["lr"],
-        weight_decay=params["weight_decay"],
-        max_epochs=spec.training.max_epochs,
-        batch_size=spec.training.batch_size,
-        patience=spec.training.patience,
-    )
-    result = fit(
-        model,
-        method.build(params, counts),
-        as_tensors(X_train, y_train),
-        as_tensors(data.validation.X, data.validation.y),
-        config,
-        seed=seed,
-        score=metric,
-        higher_is_better=metric.higher_is_better,
-        on_epoch=on_epoch,
-        stop_on="loss" if spec.training.early_stopping == "loss" else "score",
-    )
-    return model, result, counts
+    ).to(device)
+    member = Member(model, method.build(params, counts), train, validation,
+                    params["lr"], params["weight_decay"], seed, on_epoch)
+    return _Job(member, counts)
+
+
+def _fit_all(spec: Spec, jobs: list[_Job]) -> list[TrainResult]:
+    """Train every job: those that can share a stack (same data size, a loss in the common
+    form, no dropout) as one model per group with ``training.stacked``, the rest one by one.
+    Each member's result is what it would get alone, to float tolerance."""
+    metric = metrics_registry.get(spec.tuning.metrics[0])
+    stop_on = "loss" if spec.training.early_stopping == "loss" else "score"
+    config = TrainConfig(lr=0.0, weight_decay=0.0, max_epochs=spec.training.max_epochs,
+                         batch_size=spec.training.batch_size, patience=spec.training.patience)
+    results: dict[int, TrainResult] = {}
+    groups: dict[tuple, list[int]] = {}
+    for i, job in enumerate(jobs):
+        if spec.training.stacked and can_batch([job.member, job.member]):
+            key = (tuple(job.member.train[0].shape), tuple(job.member.validation[0].shape))
+            groups.setdefault(key, []).append(i)
+    for group in groups.values():
+        if len(group) > 1:
+            out = fit_batched([jobs[i].member for i in group], config, score=metric.monitor,
+                              higher_is_better=metric.higher_is_better, stop_on=stop_on)
+            results.update(zip(group, out))
+    for i, job in enumerate(jobs):
+        if i not in results:
+            m = job.member
+            results[i] = fit(m.model, m.loss, m.train, m.validation,
+                             replace(config, lr=m.lr, weight_decay=m.weight_decay), seed=m.seed, score=metric.monitor,
+                             higher_is_better=metric.higher_is_better, on_epoch=m.on_epoch, stop_on=stop_on)
+    return [results[i] for i in range(len(jobs))]
+
+
+def _train(
+    spec: Spec,
+    method: methods_registry.Method,
+    params: dict[str, Any],
+    data: datasets.Prepared,
+    seed: int,
+    on_epoch: Callable[[int, float], bool] | None = None,
+):
+    """One training on its own: (model, result, training class counts)."""
+    job = _setup(spec, method, params, data, seed, on_epoch)
+    return job.member.model, _fit_all(spec, [job])[0], job.counts
 
 
 def _logit_prior(counts: list[int]) -> float:
@@ -241,12 +295,26 @@ def free_slot(study: optuna.Study, number: int, n_trials: int) -> int | None:
 
 
 def close_stale(study: optuna.Study) -> None:
-    """Trials left RUNNING by a killed process are failed; without the ``done`` mark (set as a
-    trial's last step) they, like trials interrupted by an exception, stay out of the budget.
-    Only for a study nobody else is working on: it would fail their running trials too."""
+    """Trials left RUNNING by a killed process: one whose outcome was recorded (the ``done``
+    mark is the last step before Optuna is told) is told that outcome; the others are failed
+    and, without the ``done`` mark, stay out of the budget (their slots are redrawn, see
+    :func:`tune`). Only for a study nobody else is working on: it would close their trials too."""
     for t in study.trials:
-        if t.state == optuna.trial.TrialState.RUNNING:
+        if t.state != optuna.trial.TrialState.RUNNING:
+            continue
+        outcome = t.user_attrs.get("outcome") if t.user_attrs.get("done") else None
+        if outcome is None:
             study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        else:
+            _tell(study, t.number, outcome)
+
+
+def _tell(study: optuna.Study, trial, outcome: dict) -> None:
+    state = optuna.trial.TrialState[outcome["state"]]
+    values = outcome["values"] if state == optuna.trial.TrialState.COMPLETE else None
+    if state == optuna.trial.TrialState.FAIL and outcome.get("values") is not None:
+        values = None
+    study.tell(trial, values=values, state=state, skip_if_finished=True)
 
 
 def open_study(spec: Spec, cell: Cell, repetition: int, storage, sampler=None) -> optuna.Study:
@@ -291,55 +359,89 @@ def tune(
         sampler = _sampler(spec, cell, f"shared{shared}", repetition)
         study = open_study(spec, cell, repetition, storage, sampler=sampler)
     scorers = [metrics_registry.get(m) for m in metrics]
+    tensors: dict = {}
 
-    def objective(trial: optuna.Trial, slot: int | None):
+    def train(trials: list[tuple[optuna.Trial, int, dict]], tell: bool = True) -> list[dict]:
+        """Train these trials together (one stack where possible), record and tell each; their
+        outcomes ({"state", "values"})."""
         t0 = now_ms()
-        if slot is None:  # shared: the next free slot, in trial order
-            slot = free_slot(study, trial.number, spec.tuning.n_trials)
+        jobs = []
+        for trial, slot, params in trials:
+            def on_epoch(epoch: int, value: float, trial=trial) -> bool:
+                if len(metrics) > 1:
+                    return False
+                trial.report(value, epoch)
+                return trial.should_prune()
+
+            seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "trial", repetition, slot)
+            jobs.append(_setup(spec, method, params, data, seed, on_epoch, tensors))
+        results = _fit_all(spec, jobs)
+        outcomes = []
+        for (trial, slot, params), job, result in zip(trials, jobs, results):
+            state = {"pruned": "PRUNED", "diverged": "FAIL"}.get(result.stopped_by, "COMPLETE")
+            if state == "FAIL" and math.isfinite(result.best_score):
+                state = "COMPLETE"  # diverged late: the best epoch before it still counts
+            values = None
+            if state == "COMPLETE":
+                prob = torch.sigmoid(predict_logits(job.member.model, job.member.validation[0]).double()).cpu().numpy()
+                values = [m(data.validation.y, prob) for m in scorers]
+            trial.set_user_attr("slot", slot)
+            trial.set_user_attr("config", params)
+            for key, value in (("stopped_by", result.stopped_by), ("curve", result.curve), ("start_ms", t0),
+                               ("end_ms", now_ms()), ("reason", result.reason),
+                               ("outcome", {"state": state, "values": values})):
+                trial.set_user_attr(key, value)
+            progress()
+            trial.set_user_attr("done", True)  # the outcome is stored: a resumed run tells it (close_stale)
+            fault_point("trial")
+            outcomes.append({"state": state, "values": values})
+            if tell:
+                _tell(study, trial, outcomes[-1])
+        return outcomes
+
+    if shared is not None:
+        def shared_objective(trial: optuna.Trial):
+            slot = free_slot(study, trial.number, spec.tuning.n_trials)  # the next free slot, in trial order
             if slot is None:
                 trial.set_user_attr("surplus", True)
                 raise optuna.TrialPruned()  # no ``done`` mark: outside the budget
             trial.set_user_attr("worker", shared)
-        params = method.suggest(trial)
+            outcome = train([(trial, slot, method.suggest(trial))], tell=False)[0]
+            if outcome["state"] == "PRUNED":
+                raise optuna.TrialPruned()
+            if outcome["state"] == "FAIL":
+                return float("nan") if len(metrics) == 1 else [float("nan")] * len(metrics)
+            return outcome["values"][0] if len(metrics) == 1 else outcome["values"]
 
-        def on_epoch(epoch: int, value: float) -> bool:
-            if len(metrics) > 1:
-                return False
-            trial.report(value, epoch)
-            return trial.should_prune()
+        if _taken_slots(study) < spec.tuning.n_trials:
+            # running trials count towards the stop; failed ones (killed earlier, or raised) do not
+            states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
+            cap = optuna.study.MaxTrialsCallback(spec.tuning.n_trials, states=states)
+            study.optimize(shared_objective, catch=(), callbacks=[cap])
+        return study, [_record(t, repetition) for t in _finished(study)]
 
-        seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "trial", repetition, slot)
-        model, result, _ = _train(spec, method, params, data, seed, on_epoch)
-        state = {"pruned": "PRUNED", "diverged": "FAIL"}.get(result.stopped_by, "COMPLETE")
-        if state == "FAIL" and math.isfinite(result.best_score):
-            state = "COMPLETE"  # diverged late: the best epoch before it still counts
-        values = None
-        if state == "COMPLETE":
-            prob = torch.sigmoid(predict_logits(model, torch.as_tensor(data.validation.X, dtype=torch.float32)).double()).numpy()
-            values = [m(data.validation.y, prob) for m in scorers]
-        trial.set_user_attr("slot", slot)
-        trial.set_user_attr("config", params)
-        for key, value in (("stopped_by", result.stopped_by), ("curve", result.curve), ("start_ms", t0),
-                           ("end_ms", now_ms()), ("reason", result.reason)):
-            trial.set_user_attr(key, value)
-        progress()
-        trial.set_user_attr("done", True)
-        fault_point("trial")
-        if state == "PRUNED":
-            raise optuna.TrialPruned()
-        if state == "FAIL":
-            return float("nan") if len(metrics) == 1 else [float("nan")] * len(metrics)
-        return values[0] if len(metrics) == 1 else values
-
-    if shared is None:
-        for slot in range(len(_finished(study)), spec.tuning.n_trials):
+    # Slots go in batches of ``batch_trials``: a batch's trials are asked one after another (each
+    # from a TPE seeded by its slot, the earlier ones of the batch as running "liars"), trained
+    # together, then told. A resumed run redoes a slot cut short with the parameters it was
+    # asked with (stored at ask time), so the history every later slot sees is the same.
+    done_slots = {t.user_attrs["slot"] for t in _finished(study)}
+    asked: dict[int, optuna.trial.FrozenTrial] = {}
+    for t in study.trials:
+        if not t.user_attrs.get("done") and "asked_slot" in t.user_attrs:
+            asked[t.user_attrs["asked_slot"]] = t  # the last one asked for the slot
+    size = spec.tuning.batch_trials
+    for first in range(0, spec.tuning.n_trials, size):
+        slots = [s for s in range(first, min(first + size, spec.tuning.n_trials)) if s not in done_slots]
+        batch = []
+        for slot in slots:
             study.sampler = _sampler(spec, cell, slot, repetition)
-            study.optimize(lambda trial, slot=slot: objective(trial, slot), n_trials=1, catch=())
-    elif _taken_slots(study) < spec.tuning.n_trials:
-        # running trials count towards the stop; failed ones (killed earlier, or raised) do not
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
-        cap = optuna.study.MaxTrialsCallback(spec.tuning.n_trials, states=states)
-        study.optimize(lambda trial: objective(trial, None), catch=(), callbacks=[cap])
+            if slot in asked and asked[slot].params:
+                study.enqueue_trial(asked[slot].params, skip_if_exists=False)
+            trial = study.ask()
+            trial.set_user_attr("asked_slot", slot)
+            batch.append((trial, slot, method.suggest(trial)))
+        if batch:
+            train(batch)
     return study, [_record(t, repetition) for t in _finished(study)]
 
 
@@ -359,40 +461,45 @@ def _evaluate(
     spec: Spec,
     cell: Cell,
     method: methods_registry.Method,
-    params: dict[str, Any],
-    prepared: datasets.Prepared,
-    rep: int,
-) -> RepetitionRecord | str:
-    """Retrain ``params`` on repetition ``rep`` and score it on test; a string says why it failed."""
+    runs: list[tuple[int, dict[str, Any], datasets.Prepared]],
+) -> list[RepetitionRecord | str]:
+    """Retrain each (repetition, params, data) — together where they can share a stack — and
+    score it on test; a string says why a repetition failed."""
     t0 = now_ms()
-    seed = derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "repetition", rep)
-    model, result, counts = _train(spec, method, params, prepared, seed)
-    val_logits, test_logits = (
-        predict_logits(model, torch.as_tensor(split.X, dtype=torch.float32)).double().numpy()
-        for split in (prepared.validation, prepared.test)
-    )
-    if not (np.all(np.isfinite(val_logits)) and np.all(np.isfinite(test_logits))):
-        return f"repetition {rep}: non-finite predictions ({result.reason or 'diverged'})"
-    loss, sampler = method.resolve(params)
-    record = RepetitionRecord(rep, seed, dict(params), loss, sampler, {}, {}, prepared.fingerprint,
-                              result.epochs_run, t0, 0, prepared.test.y, test_logits, {}, prepared.test.posterior)
-    loss_params = method.loss_params(params, counts)
-    # resampling moved the training prior: the closed form maps back to the data's prior
-    shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(counts)
-    for variant in spec.evaluation.calibration:
-        out = calibrate(variant, loss=loss, loss_params=loss_params, val_logits=val_logits,
-                        y_val=prepared.validation.y, test_logits=test_logits, prior_shift=shift)
-        if out is None:
-            continue  # no closed-form correction for this loss
-        threshold = metrics_registry.best_f1_threshold(prepared.validation.y, out.val_prob)
-        record.thresholds[variant] = threshold
-        record.probs[variant] = out.test_prob
-        record.metrics[variant] = metrics_registry.evaluate(
-            spec.evaluation.metrics, prepared.test.y, out.test_prob,
-            val_threshold=threshold, posterior=prepared.test.posterior, scores=out.test_score,
+    seeds = [derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "repetition", rep) for rep, _, _ in runs]
+    jobs = [_setup(spec, method, params, prepared, seed) for (rep, params, prepared), seed in zip(runs, seeds)]
+    results = _fit_all(spec, jobs)
+    out: list[RepetitionRecord | str] = []
+    for (rep, params, prepared), seed, job, result in zip(runs, seeds, jobs, results):
+        model, counts = job.member.model, job.counts
+        val_logits, test_logits = (
+            predict_logits(model, torch.as_tensor(split.X, dtype=torch.float32)).double().cpu().numpy()
+            for split in (prepared.validation, prepared.test)
         )
-    record.end_ms = now_ms()
-    return record
+        if not (np.all(np.isfinite(val_logits)) and np.all(np.isfinite(test_logits))):
+            out.append(f"repetition {rep}: non-finite predictions ({result.reason or 'diverged'})")
+            continue
+        loss, sampler = method.resolve(params)
+        record = RepetitionRecord(rep, seed, dict(params), loss, sampler, {}, {}, prepared.fingerprint,
+                                  result.epochs_run, t0, 0, prepared.test.y, test_logits, {}, prepared.test.posterior)
+        loss_params = method.loss_params(params, counts)
+        # resampling moved the training prior: the closed form maps back to the data's prior
+        shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(counts)
+        for variant in spec.evaluation.calibration:
+            cal = calibrate(variant, loss=loss, loss_params=loss_params, val_logits=val_logits,
+                            y_val=prepared.validation.y, test_logits=test_logits, prior_shift=shift)
+            if cal is None:
+                continue  # no closed-form correction for this loss
+            threshold = metrics_registry.best_f1_threshold(prepared.validation.y, cal.val_prob)
+            record.thresholds[variant] = threshold
+            record.probs[variant] = cal.test_prob
+            record.metrics[variant] = metrics_registry.evaluate(
+                spec.evaluation.metrics, prepared.test.y, cal.test_prob,
+                val_threshold=threshold, posterior=prepared.test.posterior, scores=cal.test_score,
+            )
+        record.end_ms = now_ms()
+        out.append(record)
+    return out
 
 
 def run_cell(
@@ -403,33 +510,41 @@ def run_cell(
     storage=None,
 ) -> CellResult:
     """Tune ``cell``'s method (on repetition 0, or on each repetition with
-    ``tuning.per_repetition``), then evaluate the chosen configuration on every repetition."""
+    ``tuning.per_repetition``), then evaluate the chosen configuration on every repetition
+    (the repetitions train together, as one stack where they can)."""
     start = now_ms()
     method = spec.method(cell.method)
     space = {name: dist.describe() for name, dist in method.full_space.items()}
     trials: list[TrialRecord] = []
-    repetitions: list[RepetitionRecord] = []
     best_params: dict[str, Any] = {}
     best_value = None
     importances: dict[str, float] = {}
     optuna_seconds = 0.0
+    runs = []
     for rep in range(spec.evaluation.repetitions):
         prepared = data.prepared(cell.dataset, cell.ratio, rep)
         if rep == 0 or spec.tuning.per_repetition:
             t0 = time.perf_counter()
             study, records = tune(spec, cell, method, prepared, repetition=rep, storage=storage, progress=progress)
-            fresh = [t for t in records if t.start_ms >= start]
-            optuna_seconds += max(0.0, time.perf_counter() - t0 - sum(t.end_ms - t.start_ms for t in fresh) / 1000)
+            # trials trained together share their time span: count it once per batch
+            batches: dict[int, int] = {}
+            for t in records:
+                if t.start_ms >= start:
+                    batches[t.start_ms] = max(batches.get(t.start_ms, 0), t.end_ms)
+            busy = sum(end - begin for begin, end in batches.items()) / 1000
+            optuna_seconds += max(0.0, time.perf_counter() - t0 - busy)
             trials += records
             if rep == 0 and spec.evaluation.plots:
                 importances = param_importances(study)
             if not any(t.state == "COMPLETE" for t in records):
                 reasons = sorted({t.reason for t in records if t.reason}) or ["every trial was pruned"]
                 return CellResult(cell, "failed", "; ".join(reasons), best_params, best_value, trials,
-                                  repetitions, space, start, now_ms())
+                                  [], space, start, now_ms())
             best = pick_best(study, spec.tuning.metrics)
             best_params, best_value = dict(best.user_attrs["config"]), best.values[0]
-        record = _evaluate(spec, cell, method, best_params, prepared, rep)
+        runs.append((rep, best_params, prepared))
+    repetitions: list[RepetitionRecord] = []
+    for record in _evaluate(spec, cell, method, runs):
         if isinstance(record, str):
             return CellResult(cell, "failed", record, best_params, best_value, trials, repetitions, space, start, now_ms())
         repetitions.append(record)

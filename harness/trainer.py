@@ -46,14 +46,15 @@ def as_tensors(X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor
 
 @torch.no_grad()
 def predict_logits(model: nn.Module, X: torch.Tensor, batch_size: int = 65536) -> torch.Tensor:
-    """Logits in evaluation mode, computed in batches without autograd."""
+    """Logits in evaluation mode, computed in batches without autograd, on the model's device."""
     model.eval()
+    X = X.to(next(model.parameters()).device)
     return torch.cat([model(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
 
 
 def predict_proba(model: nn.Module, X: torch.Tensor) -> np.ndarray:
     """Positive-class probabilities in float64, from the logits."""
-    return torch.sigmoid(predict_logits(model, X).double()).numpy()
+    return torch.sigmoid(predict_logits(model, X).double()).cpu().numpy()
 
 
 def fit(
@@ -86,7 +87,7 @@ def fit(
     """
     X, y = train
     X_val, y_val = validation
-    y_val_np = y_val.numpy()
+    y_val_np = y_val.cpu().numpy()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(seed)
     n = len(X)
@@ -99,7 +100,7 @@ def fit(
         for epoch in range(config.max_epochs):
             model.train()
             order = torch.randperm(n, generator=generator)
-            total = torch.zeros(())
+            total = torch.zeros((), device=X.device)
             for start in range(0, n, config.batch_size):
                 idx = order[start : start + config.batch_size]
                 loss = loss_fn(model(X[idx]), y[idx])
@@ -111,7 +112,7 @@ def fit(
                 stopped_by, reason = "diverged", f"non-finite training loss at epoch {epoch}"
                 break
             val_logits = predict_logits(model, X_val)
-            value = float(score(y_val_np, torch.sigmoid(val_logits.double()).numpy()))
+            value = float(score(y_val_np, torch.sigmoid(val_logits.double()).cpu().numpy()))
             if not np.isfinite(value):
                 stopped_by, reason = "diverged", f"non-finite validation score at epoch {epoch}"
                 break

@@ -20,8 +20,19 @@ from difflib import get_close_matches
 import numpy as np
 from torch import nn
 
-from .ce import CELoss, LogitAdjustedCELoss, WeightedCELoss, ce_loss, logit_adjusted_ce_loss, weighted_ce_loss
-from .corrections import focal_posterior_logits, logit_adjusted_posterior_logits, weighted_ce_posterior_logits
+from .ce import (
+    CELoss,
+    LogitAdjustedCELoss,
+    WeightedCELoss,
+    ce_loss,
+    logit_adjusted_ce_loss,
+    weighted_ce_loss,
+)
+from .corrections import (
+    focal_posterior_logits,
+    logit_adjusted_posterior_logits,
+    weighted_ce_posterior_logits,
+)
 from .focal import (
     ClassBalancedFocalLoss,
     FocalFLSDLoss,

@@ -105,3 +105,28 @@ def test_unknown_metric_lists_known():
     assert metrics.get("f1_val_threshold").name == "f1"
     with pytest.raises(ValueError):
         metrics.get("roc_auc_val_threshold")
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("name", ["average_precision", "roc_auc"])
+def test_fast_monitoring_forms_equal_sklearn(seed, name):
+    """What training watches every epoch equals scikit-learn, ties included (rounded scores)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 3000))
+    y = (rng.random(n) < rng.uniform(0.02, 0.6)).astype(int)
+    y[:2] = [0, 1]
+    p = rng.random(n)
+    if seed % 2:
+        p = np.round(p, 1)  # many ties
+    reference = {"average_precision": skm.average_precision_score, "roc_auc": skm.roc_auc_score}[name](y, p)
+    metric = metrics.get(name)
+    assert metric.fast is not None
+    assert metric.monitor(y, p) == pytest.approx(reference, rel=1e-12, abs=1e-14)
+    assert metric(y, p) == pytest.approx(reference, rel=1e-15)
+    assert np.isnan(metric.monitor(y, np.where(np.arange(n) == 0, np.nan, p)))
+
+
+def test_metrics_without_a_fast_form_monitor_as_themselves():
+    y, p = np.array([0, 1, 1, 0]), np.array([0.2, 0.7, 0.6, 0.4])
+    assert metrics.get("brier").fast is None
+    assert metrics.get("brier").monitor(y, p) == metrics.get("brier")(y, p)

@@ -45,10 +45,13 @@ def test_the_same_cell_twice_gives_identical_trials():
     assert a.repetitions[0].metrics == b.repetitions[0].metrics
 
 
-def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path):
+@pytest.mark.parametrize("batch_trials", [1, 3, 8])
+def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path, batch_trials):
+    """Cut short while recording the second trial; with batches, the trials asked with it
+    are redone with the parameters they were asked with, and later batches see the same history."""
     from optuna.storages.journal import JournalFileBackend
 
-    spec = parse_spec(_spec())
+    spec = parse_spec(_spec(tuning={"n_trials": 7, "batch_trials": batch_trials}))
     cell = Cell(spec.datasets[0], 10.0, "focal")
     data = DataProvider(spec).prepared(spec.datasets[0], 10.0, 0)
     method = spec.method("focal")
@@ -65,11 +68,13 @@ def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         tune(spec, cell, method, data, storage=storage, progress=stop_after_two)
     stored = optuna.load_study(study_name=study_name(spec, cell, 0), storage=storage)
-    assert len(stored.trials) == 2  # the second one was left unfinished
+    # the first trial told; the second (and the rest of its batch) left running
+    running = max(min(batch_trials, 7), 2) - 1
+    assert [t.state.name for t in stored.trials] == ["COMPLETE"] + ["RUNNING"] * running
     resumed = tune(spec, cell, method, data, storage=storage)[1]
     assert [(t.number, t.params, t.values) for t in resumed] == [(t.number, t.params, t.values) for t in reference]
     again = tune(spec, cell, method, data, storage=storage)[1]  # a finished study runs nothing more
-    assert len(again) == 4
+    assert len(again) == 7
 
 
 def test_a_pruned_trial_stops_early():
@@ -149,3 +154,35 @@ def test_a_diverging_learning_rate_fails_the_cell_and_the_run_exits_non_zero(wor
     err = capsys.readouterr().err
     assert code == 1
     assert "2 cell(s) failed" in err and "non-finite" in err
+
+
+@pytest.mark.parametrize("method", ["tuned_loss", "focal", "smote"])
+def test_stacked_training_changes_speed_not_results(method):
+    """Trials of a batch and the repetitions train as one stack (training.stacked, the
+    default) or one by one: the same trials, choices and test metrics to float tolerance.
+    Resampled training sets share a stack where their sizes agree, and train alone otherwise."""
+    base = _spec(model={"name": "mlp", "hidden_sizes": [8]}, tuning={"n_trials": 6, "batch_trials": 3},
+                 evaluation={"repetitions": 3})
+    runs = {}
+    for stacked in (True, False):
+        runs[stacked] = _run({**base, "training": {**base["training"], "stacked": stacked}}, method)
+    a, b = runs[True], runs[False]
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert [t.state for t in a.trials] == [t.state for t in b.trials]
+    np.testing.assert_allclose([t.value for t in a.trials if t.value is not None],
+                               [t.value for t in b.trials if t.value is not None], rtol=1e-5)
+    assert a.best_params == b.best_params and len(a.repetitions) == 3
+    for ra, rb in zip(a.repetitions, b.repetitions):
+        np.testing.assert_allclose(ra.logits, rb.logits, rtol=1e-4, atol=1e-4)
+        for metric, value in ra.metrics["raw"].items():
+            assert value == pytest.approx(rb.metrics["raw"][metric], rel=1e-4, abs=1e-5), metric
+
+
+def test_batch_trials_are_asked_together_and_trained_as_one():
+    """With batch_trials = 4, the trials of a batch start at the same moment (one stack) and
+    each later batch sees the earlier ones' results."""
+    result = _run(_spec(tuning={"n_trials": 8, "batch_trials": 4}), "focal")
+    starts = [t.start_ms for t in result.trials]
+    assert len(set(starts[:4])) == 1 and len(set(starts[4:])) == 1 and starts[4] >= max(t.end_ms for t in result.trials[:4])
+    one_by_one = _run(_spec(tuning={"n_trials": 8, "batch_trials": 1}), "focal")
+    assert len({t.start_ms for t in one_by_one.trials}) == 8

@@ -1,0 +1,245 @@
+"""K models trained as one: stacked weights, batched matmuls, one optimiser step for all.
+
+The members share an architecture and the size of their training set (not necessarily its
+content: the repetitions of a cell each have their own split), and each keeps its own
+initialisation, shuffling order, loss parameters, learning rate, weight decay, early stopping
+and pruning. Every member computes what :func:`harness.trainer.fit` computes for it alone (the
+tests check this to float tolerance); what changes is the cost: per step, one set of kernels of
+K times the size instead of K sets, which on small tabular models is mostly framework overhead.
+
+Layout: all of a member's weights are one row of a (K, P) tensor; each layer's weight and bias
+are views of it (weights stored transposed, (in, out), for ``baddbmm``), and their gradients
+are views of one (K, P) gradient buffer, so AdamW runs as a few element-wise kernels over the
+whole stack with per-member learning rates. A member that stops is dropped from the stack.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from loss_zoo.batched import MemberLosses, member_losses
+
+from .models import MLP
+from .trainer import TrainConfig, TrainResult
+
+BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW's defaults, as in trainer.fit
+# a (K, 1, 1) bias view and its gradient view have equal strides, which torch still reports
+warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout contract")
+
+
+@dataclass
+class Member:
+    """One model of a batch and how to train it."""
+
+    model: MLP
+    loss: nn.Module
+    train: tuple[torch.Tensor, torch.Tensor]
+    validation: tuple[torch.Tensor, torch.Tensor]
+    lr: float
+    weight_decay: float
+    seed: int
+    on_epoch: Callable[[int, float], bool] | None = None
+
+
+def _linears(model: MLP) -> list[nn.Linear]:
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def can_batch(members: Sequence[Member]) -> bool:
+    """Whether these members can train as one stack: same architecture without dropout, one
+    output, training and validation sets of equal sizes, every loss in the common form."""
+    if len(members) < 2:
+        return False
+    first = members[0]
+    shapes = [tuple(layer.weight.shape) for layer in _linears(first.model)]
+    for m in members:
+        if any(isinstance(x, nn.Dropout) for x in m.model.modules()) or m.model.n_outputs != 1:
+            return False
+        if [tuple(layer.weight.shape) for layer in _linears(m.model)] != shapes:
+            return False
+        if m.train[0].shape != first.train[0].shape or m.validation[0].shape != first.validation[0].shape:
+            return False
+    return member_losses([m.loss for m in members]) is not None
+
+
+def _stack(splits: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(X, y) as (K, ...) tensors, or as (1, ...) when every member has the very same split."""
+    if all(s[0] is splits[0][0] and s[1] is splits[0][1] for s in splits):
+        return splits[0][0].unsqueeze(0), splits[0][1].unsqueeze(0)
+    return torch.stack([s[0] for s in splits]), torch.stack([s[1] for s in splits])
+
+
+class _Stack:
+    """The members' parameters as rows of one flat tensor, with layer views for the forward pass."""
+
+    def __init__(self, models: list[MLP]) -> None:
+        layers = [_linears(m) for m in models]
+        self.shapes = [(layer.in_features, layer.out_features) for layer in layers[0]]
+        rows = []
+        for member_layers in layers:
+            parts = []
+            for layer in member_layers:
+                parts += [layer.weight.detach().t().reshape(-1), layer.bias.detach().reshape(-1)]
+            rows.append(torch.cat(parts))
+        self.flat = torch.stack(rows).contiguous()
+        self.grad = torch.zeros_like(self.flat)
+        self.exp_avg = torch.zeros_like(self.flat)
+        self.exp_avg_sq = torch.zeros_like(self.flat)
+        self._views()
+
+    def _views(self) -> None:
+        """Leaf tensors viewing ``flat``, whose gradients accumulate into views of ``grad``."""
+        k, self.params, offset = self.flat.shape[0], [], 0
+        for n_in, n_out in self.shapes:
+            for shape in ((k, n_in, n_out), (k, 1, n_out)):
+                size = math.prod(shape[1:])
+                view = self.flat[:, offset : offset + size].view(shape).detach().requires_grad_()
+                view.grad = self.grad[:, offset : offset + size].view(shape)
+                self.params.append(view)
+                offset += size
+
+    def keep(self, index: torch.Tensor) -> None:
+        for name in ("flat", "grad", "exp_avg", "exp_avg_sq"):
+            setattr(self, name, getattr(self, name)[index].contiguous())
+        self._views()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(K, B, in) or shared (B, in) inputs to (K, B) logits."""
+        h = x
+        n_layers = len(self.shapes)
+        for i in range(n_layers):
+            w, b = self.params[2 * i], self.params[2 * i + 1]
+            h = torch.baddbmm(b, h, w) if h.dim() == 3 and h.shape[0] == w.shape[0] else torch.matmul(h, w) + b
+            if i < n_layers - 1:
+                h = torch.relu(h)
+        return h.squeeze(-1)
+
+    def unpack_into(self, row: torch.Tensor, model: MLP) -> None:
+        offset = 0
+        with torch.no_grad():
+            for layer, (n_in, n_out) in zip(_linears(model), self.shapes):
+                layer.weight.copy_(row[offset : offset + n_in * n_out].view(n_in, n_out).t())
+                offset += n_in * n_out
+                layer.bias.copy_(row[offset : offset + n_out])
+                offset += n_out
+
+
+@torch.no_grad()
+def _adamw_step(stack: _Stack, lr: torch.Tensor, weight_decay: torch.Tensor, step: int) -> None:
+    """torch.optim.AdamW's update (amsgrad off), with a learning rate and decay per row."""
+    beta1, beta2 = BETAS
+    stack.flat.mul_(1.0 - lr * weight_decay)
+    stack.exp_avg.lerp_(stack.grad, 1.0 - beta1)
+    stack.exp_avg_sq.mul_(beta2).addcmul_(stack.grad, stack.grad, value=1.0 - beta2)
+    bias1, bias2 = 1.0 - beta1**step, 1.0 - beta2**step
+    denom = (stack.exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(EPS)
+    stack.flat.addcdiv_(stack.exp_avg * (lr / bias1), denom, value=-1.0)
+
+
+def fit_batched(
+    members: Sequence[Member],
+    config: TrainConfig,
+    *,
+    score: Callable[[np.ndarray, np.ndarray], float],
+    higher_is_better: bool = True,
+    stop_on: str = "loss",
+) -> list[TrainResult]:
+    """Train every member in place, as :func:`harness.trainer.fit` would one by one (the
+    members' ``lr``, ``weight_decay``, ``seed`` and ``on_epoch`` take the place of the
+    config's and the keyword arguments there); keep each member's best validation epoch."""
+    if not can_batch(members):
+        raise ValueError("members: cannot train as one stack (see can_batch)")
+    k = len(members)
+    stack = _Stack([m.model for m in members])
+    dtype = stack.flat.dtype
+    device = stack.flat.device
+    losses: MemberLosses = member_losses([m.loss for m in members], dtype, device)
+    X, y = _stack([m.train for m in members])
+    X_val, y_val = _stack([m.validation for m in members])
+    y_val_np = [v.cpu().numpy() for v in (y_val if y_val.shape[0] == k else y_val.expand(k, -1))]
+    lr = torch.tensor([m.lr for m in members], dtype=dtype, device=device).unsqueeze(1)
+    wd = torch.tensor([m.weight_decay for m in members], dtype=dtype, device=device).unsqueeze(1)
+    generators = [torch.Generator().manual_seed(m.seed) for m in members]
+    n = X.shape[1]
+    sign = 1.0 if higher_is_better else -1.0
+    active = list(range(k))  # member index of each row of the stack
+    best = [-np.inf] * k
+    best_epoch, best_value = [-1] * k, [float("nan")] * k
+    best_row: list[torch.Tensor | None] = [None] * k
+    curves: list[list[float]] = [[] for _ in range(k)]
+    stopped_by, reasons = ["max_epochs"] * k, [""] * k
+    step = 0
+    for epoch in range(config.max_epochs):
+        rows = len(active)
+        order = torch.stack([torch.randperm(n, generator=generators[i]) for i in active]).to(device)
+        member_x = X.shape[0] > 1
+        select = torch.tensor(active, device=device) if member_x else None
+        Xa = X[select] if member_x else X
+        ya = y[select] if member_x else y
+        arange = torch.arange(rows, device=device).unsqueeze(1)
+        total = torch.zeros(rows, dtype=dtype, device=device)
+        for start in range(0, n, config.batch_size):
+            idx = order[:, start : start + config.batch_size]
+            xb = Xa[arange, idx] if member_x else Xa[0][idx]
+            yb = ya[arange, idx] if member_x else ya[0][idx]
+            loss = losses(stack.forward(xb), yb)
+            stack.grad.zero_()
+            loss.sum().backward()
+            step += 1
+            _adamw_step(stack, lr, wd, step)
+            total += loss.detach()
+        with torch.no_grad():
+            select_val = torch.tensor(active, device=device)
+            Xv = X_val[select_val] if X_val.shape[0] > 1 else X_val[0]
+            val_logits = stack.forward(Xv)
+            yv = y_val[select_val] if y_val.shape[0] > 1 else y_val[0]
+            val_loss = losses(val_logits, yv)
+        finite = torch.isfinite(total).tolist()
+        val_prob = torch.sigmoid(val_logits.double()).cpu().numpy()
+        keep = []
+        for row, i in enumerate(active):
+            if not finite[row]:
+                stopped_by[i], reasons[i] = "diverged", f"non-finite training loss at epoch {epoch}"
+                continue
+            value = float(score(y_val_np[i], val_prob[row]))
+            if not np.isfinite(value):
+                stopped_by[i], reasons[i] = "diverged", f"non-finite validation score at epoch {epoch}"
+                continue
+            curves[i].append(value)
+            monitored = -float(val_loss[row]) if stop_on == "loss" else sign * value
+            if monitored > best[i]:
+                best[i], best_epoch[i], best_value[i] = monitored, epoch, value
+                best_row[i] = stack.flat[row].clone()
+            elif epoch - best_epoch[i] >= config.patience:
+                stopped_by[i] = "early_stopping"
+                continue
+            if members[i].on_epoch is not None and members[i].on_epoch(epoch, value):
+                stopped_by[i] = "pruned"
+                continue
+            keep.append(row)
+        if len(keep) < rows:
+            for row, i in enumerate(active):
+                if row not in keep and best_row[i] is None:  # as fit: no good epoch, the last weights stay
+                    stack.unpack_into(stack.flat[row], members[i].model)
+            index = torch.tensor(keep, dtype=torch.long, device=device)
+            stack.keep(index)
+            losses = losses.select(index)
+            lr, wd = lr[index], wd[index]
+            active = [active[row] for row in keep]
+        if not active:
+            break
+    results = []
+    for i, member in enumerate(members):
+        if best_row[i] is not None:
+            stack.unpack_into(best_row[i], member.model)
+        elif i in active:  # never improved (max_epochs 0): the initial weights stay
+            stack.unpack_into(stack.flat[active.index(i)], member.model)
+        results.append(TrainResult(best_value[i], best_epoch[i], len(curves[i]), stopped_by[i], curves[i], reasons[i]))
+    return results

@@ -1,0 +1,127 @@
+r"""Binary losses of K models trained together, each member with its own loss and parameters.
+
+Every binary loss of the zoo is a case of one per-sample form, with z the logit, y the label
+and p_t = σ(±(z + δ)) the probability of the true class after a logit shift δ:
+
+.. math::  \ell = -w_y \, (1 - p_t)^{\gamma_t} \log p_t, \qquad
+           \gamma_t = g_0 \text{ if } p_t < t \text{ else } g_1
+
+- ``ce``: w = (1, 1), γ = 0;  ``weighted_ce``: w = the class weights;
+- ``focal``: γ, w = (1 - α, α) or (1, 1);  ``class_balanced_focal``: γ, effective-number w;
+- ``focal_flsd``: (t, g_0, g_1) = (0.2, 5, 3) (one threshold), w from α;
+- ``logit_adjusted_ce``: δ = τ log(π_1 / π_0), γ = 0.
+
+:func:`binary_terms` reads a loss module's parameters into that form and
+:func:`member_losses` evaluates K members at once on (K, B) logits, so a batched trainer pays
+for a dozen element-wise kernels per step instead of K loss calls. The tests check each
+member's value and gradient against the loss's own module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .ce import CELoss, LogitAdjustedCELoss, WeightedCELoss
+from .focal import ClassBalancedFocalLoss, FocalFLSDLoss, FocalLoss
+from .weights import class_weights
+
+
+@dataclass(frozen=True)
+class BinaryTerms:
+    """One member's loss in the common form (see the module docstring)."""
+
+    w0: float = 1.0
+    w1: float = 1.0
+    g0: float = 0.0  # γ where p_t < threshold
+    g1: float = 0.0  # γ elsewhere
+    threshold: float = 0.0  # 0: one γ everywhere
+    shift: float = 0.0  # logit shift δ
+
+
+def _alpha(alpha) -> tuple[float, float] | None:
+    if alpha is None:
+        return 1.0, 1.0
+    if isinstance(alpha, Sequence):
+        return None  # per-class α is the multi-class form
+    return 1.0 - float(alpha), float(alpha)
+
+
+def binary_terms(loss: nn.Module) -> BinaryTerms | None:
+    """The module's parameters in the common form; None for a loss (or a configuration) it
+    does not cover, which then trains one model at a time."""
+    if getattr(loss, "reduction", "mean") != "mean":
+        return None
+    if type(loss) is CELoss:
+        return BinaryTerms()
+    if type(loss) is WeightedCELoss:
+        if len(loss.weight) != 2:
+            return None
+        return BinaryTerms(w0=loss.weight[0], w1=loss.weight[1])
+    if type(loss) is FocalLoss:
+        w = _alpha(loss.alpha)
+        return None if w is None else BinaryTerms(w0=w[0], w1=w[1], g0=loss.gamma, g1=loss.gamma)
+    if type(loss) is FocalFLSDLoss:
+        w = _alpha(loss.alpha)
+        if w is None or len(loss.thresholds) != 1:
+            return None
+        return BinaryTerms(w0=w[0], w1=w[1], g0=float(loss.gammas[0]), g1=float(loss.gammas[1]),
+                           threshold=float(loss.thresholds[0]))
+    if type(loss) is ClassBalancedFocalLoss:
+        if len(loss.counts) != 2:
+            return None
+        w = class_weights(loss.counts, scheme="effective_number", beta=loss.beta)
+        return BinaryTerms(w0=float(w[0]), w1=float(w[1]), g0=loss.gamma, g1=loss.gamma)
+    if type(loss) is LogitAdjustedCELoss:
+        if len(loss.prior) != 2:
+            return None
+        prior = torch.tensor(loss.prior, dtype=torch.float64)
+        log_pi = torch.log(prior / prior.sum())
+        return BinaryTerms(shift=float(loss.tau * (log_pi[1] - log_pi[0])))
+    return None
+
+
+class MemberLosses(nn.Module):
+    """K members' binary losses; ``forward((K, B) logits, (K, B) or (B,) targets)`` returns the
+    (K,) per-member means (each member's gradient is its own loss's)."""
+
+    def __init__(self, terms: Sequence[BinaryTerms], dtype: torch.dtype = torch.float32,
+                 device: torch.device | str | None = None) -> None:
+        super().__init__()
+        columns = {name: [getattr(t, name) for t in terms] for name in BinaryTerms.__dataclass_fields__}
+        for name, values in columns.items():
+            self.register_buffer(name, torch.tensor(values, dtype=dtype, device=device).unsqueeze(1))
+        self._shifted = any(v != 0 for v in columns["shift"])
+        self._focal = any(v != 0 for v in columns["g0"] + columns["g1"])
+        self._flsd = any(v != 0 for v in columns["threshold"])
+
+    def select(self, keep: torch.Tensor) -> "MemberLosses":
+        """The members at ``keep`` (indices), in that order."""
+        out = MemberLosses.__new__(MemberLosses)
+        nn.Module.__init__(out)
+        for name in BinaryTerms.__dataclass_fields__:
+            out.register_buffer(name, getattr(self, name)[keep])
+        out._shifted, out._focal, out._flsd = self._shifted, self._focal, self._flsd
+        return out
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        positive = targets.bool().expand_as(logits)
+        z = logits + self.shift if self._shifted else logits
+        signed = torch.where(positive, z, -z)
+        loss = -F.logsigmoid(signed)  # -log p_t
+        if self._focal:
+            with torch.no_grad():
+                gamma = self.g1 if not self._flsd else torch.where(torch.sigmoid(signed) < self.threshold, self.g0, self.g1)
+            loss = torch.exp(gamma * F.logsigmoid(-signed)) * loss
+        loss = torch.where(positive, self.w1, self.w0) * loss
+        return loss.mean(dim=1)
+
+
+def member_losses(losses: Sequence[nn.Module], dtype: torch.dtype = torch.float32, device=None) -> MemberLosses | None:
+    """A :class:`MemberLosses` for these loss modules, or None if one of them has no common form."""
+    terms = [binary_terms(loss) for loss in losses]
+    return None if any(t is None for t in terms) else MemberLosses(terms, dtype, device)
