@@ -422,27 +422,51 @@ def tune(
 
     # Slots go in batches of ``batch_trials``: a batch's trials are asked one after another (each
     # from a TPE seeded by its slot, the earlier ones of the batch as running "liars"), trained
-    # together, then told. A resumed run redoes a slot cut short with the parameters it was
-    # asked with (stored at ask time), so the history every later slot sees is the same.
-    done_slots = {t.user_attrs["slot"] for t in _finished(study)}
-    asked: dict[int, optuna.trial.FrozenTrial] = {}
-    for t in study.trials:
-        if not t.user_attrs.get("done") and "asked_slot" in t.user_attrs:
-            asked[t.user_attrs["asked_slot"]] = t  # the last one asked for the slot
+    # together, then told. The study runs in memory and each finished batch is appended to the
+    # storage whole: per-epoch reports cost nothing, and a run killed inside a batch redoes
+    # that batch from the same history, so a resumed study ends exactly as an uninterrupted one.
     size = spec.tuning.batch_trials
+    persistent, work = (None, study) if storage is None else (study, optuna.create_study(
+        directions=study.directions, pruner=study.pruner, sampler=study.sampler))
+    if persistent is not None:
+        work.add_trials(_complete_batches(persistent, spec.tuning.n_trials, size))
+    study = work  # what train() tells
+    done_slots = {t.user_attrs["slot"] for t in _finished(work)}
     for first in range(0, spec.tuning.n_trials, size):
         slots = [s for s in range(first, min(first + size, spec.tuning.n_trials)) if s not in done_slots]
+        if not slots:
+            continue
+        attempt = len(persistent.trials) if persistent is not None else 0  # tells a redone batch apart
         batch = []
         for slot in slots:
-            study.sampler = _sampler(spec, cell, slot, repetition)
-            if slot in asked and asked[slot].params:
-                study.enqueue_trial(asked[slot].params, skip_if_exists=False)
-            trial = study.ask()
-            trial.set_user_attr("asked_slot", slot)
+            work.sampler = _sampler(spec, cell, slot, repetition)
+            trial = work.ask()
+            trial.set_user_attr("batch", [first, attempt])
             batch.append((trial, slot, method.suggest(trial)))
-        if batch:
-            train(batch)
-    return study, [_record(t, repetition) for t in _finished(study)]
+        train(batch)
+        if persistent is not None:
+            numbers = {trial.number for trial, _, _ in batch}
+            persistent.add_trials([t for t in work.get_trials(deepcopy=False) if t.number in numbers])
+    return work, [_record(t, repetition) for t in _finished(work)]
+
+
+def _complete_batches(study: optuna.Study, n_trials: int, size: int) -> list[optuna.trial.FrozenTrial]:
+    """The stored trials of whole batches (the first whole attempt of each), and the trials of
+    shared tuning (stored one by one); a batch only partly written (a kill while it was being
+    stored) is left out and redone."""
+    attempts: dict[tuple, list[optuna.trial.FrozenTrial]] = {}
+    single = []
+    for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get("done") and t.state.is_finished():
+            if "batch" in t.user_attrs:
+                attempts.setdefault(tuple(t.user_attrs["batch"]), []).append(t)
+            else:
+                single.append(t)
+    chosen: dict[int, list[optuna.trial.FrozenTrial]] = {}
+    for (first, _), trials in sorted(attempts.items()):
+        if first not in chosen and len(trials) == min(size, n_trials - first):
+            chosen[first] = trials
+    return single + [t for first in sorted(chosen) for t in chosen[first]]
 
 
 def param_importances(study: optuna.Study) -> dict[str, float]:
