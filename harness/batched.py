@@ -54,8 +54,9 @@ def _linears(model: MLP) -> list[nn.Linear]:
 
 def can_batch(members: Sequence[Member]) -> bool:
     """Whether these members can train as one stack: same architecture without dropout, one
-    output, training and validation sets of equal sizes, every loss in the common form."""
-    if len(members) < 2:
+    output, training and validation sets of equal sizes, every loss in the common form. A
+    stack of one is the suite's fastest way to train a single model."""
+    if not members:
         return False
     first = members[0]
     shapes = [tuple(layer.weight.shape) for layer in _linears(first.model)]

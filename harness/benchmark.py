@@ -57,6 +57,8 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     Returns the (dataset key, ratio) pairs to skip, with the reason, when the spec says
     ``unreachable_ratio: skip``; otherwise the first data error stops the run.
     """
+    if spec.training.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("training.device: 'cuda', but torch sees no CUDA device here (use 'auto' or 'cpu')")
     skipped = {}
     for ds in spec.datasets:
         for ratio in spec.imbalance_ratios:

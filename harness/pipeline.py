@@ -199,11 +199,11 @@ def _fit_all(spec: Spec, jobs: list[_Job]) -> list[TrainResult]:
     results: dict[int, TrainResult] = {}
     groups: dict[tuple, list[int]] = {}
     for i, job in enumerate(jobs):
-        if spec.training.stacked and can_batch([job.member, job.member]):
+        if spec.training.stacked and can_batch([job.member]):
             key = (tuple(job.member.train[0].shape), tuple(job.member.validation[0].shape))
             groups.setdefault(key, []).append(i)
     for group in groups.values():
-        if len(group) > 1:
+        if group:
             out = fit_batched([jobs[i].member for i in group], config, score=metric.monitor,
                               higher_is_better=metric.higher_is_better, stop_on=stop_on)
             results.update(zip(group, out))

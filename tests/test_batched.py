@@ -85,8 +85,7 @@ def test_a_diverging_member_fails_alone_and_keeps_its_weights_as_fit_does():
 
 def test_what_cannot_share_a_stack():
     members = _members(2, (8,), False)
-    assert can_batch(members)
-    assert not can_batch(members[:1])
+    assert can_batch(members) and can_batch(members[:1]) and not can_batch([])
     dropout = build_model("mlp", 6, hidden_sizes=(8,), dropout=0.2, seed=0)
     assert not can_batch([members[0], Member(dropout, *[getattr(members[1], f) for f in ("loss", "train", "validation", "lr", "weight_decay", "seed")])])
     wider = build_model("mlp", 6, hidden_sizes=(9,), seed=0)
@@ -96,4 +95,5 @@ def test_what_cannot_share_a_stack():
     multi = loss_zoo.get("focal", gamma=1.0, alpha=[0.2, 0.8])
     assert not can_batch([members[0], Member(members[1].model, multi, members[1].train, members[1].validation, 0.01, 0.0, 1)])
     with pytest.raises(ValueError, match="cannot train as one stack"):
-        fit_batched(members[:1], TrainConfig(0.0, 0.0, 1, 64, 1), score=average_precision_score)
+        fit_batched([members[0], Member(wider, members[1].loss, members[1].train, members[1].validation, 0.01, 0.0, 1)],
+                    TrainConfig(0.0, 0.0, 1, 64, 1), score=average_precision_score)

@@ -155,3 +155,21 @@ def test_smoke_benchmark_from_the_command_line(tmp_path):
     for run_id in parents["run_id"]:
         kinds = runs.loc[runs["tags.mlflow.parentRunId"] == run_id, "tags.kind"].value_counts()
         assert kinds.get("trial") == 8 and kinds.get("repetition") == 2
+
+
+def test_device_auto_runs_where_there_is_no_gpu_and_cuda_is_refused(workdir, tiny_spec, capsys):
+    import torch
+
+    tiny_spec.update(imbalance_ratios=[10], methods=["focal"], tuning={"n_trials": 2}, evaluation={"repetitions": 1})
+    tiny_spec["training"]["device"] = "auto"
+    spec_path = write_spec(workdir, tiny_spec)
+    assert runner.main(["run", str(spec_path), "--no-tracking", "--quiet"]) == 0
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: 'cuda' is accepted here")
+    tiny_spec["training"]["device"] = "cuda"
+    write_spec(workdir, tiny_spec)
+    capsys.readouterr()
+    assert runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--results-dir", "other"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: training.device: 'cuda', but torch sees no CUDA device") and err.count("\n") == 1
+    assert not (workdir / "other").exists()
