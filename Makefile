@@ -6,6 +6,8 @@ PY     := $(BIN)/python
 # The CPU wheel of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
 UI_PORT ?= 5000
+# cells in parallel for `make bench` (worker processes; the table is the same for any value)
+JOBS ?= 2
 
 .PHONY: setup test test-slow bench bench-ci baseline report perf ui clean
 
@@ -23,7 +25,7 @@ test-slow:
 	$(PY) -m pytest -q -m slow
 
 bench:
-	$(PY) runner.py run benchmarks/default.yaml
+	$(PY) runner.py run benchmarks/default.yaml --jobs $(JOBS)
 
 bench-ci:
 	$(PY) runner.py run benchmarks/smoke.yaml --fresh --baseline results/baselines/smoke.json

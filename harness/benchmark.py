@@ -87,10 +87,15 @@ def open_storage(url: str | None, journal: Path | None):
 
         journal.parent.mkdir(parents=True, exist_ok=True)
         return optuna.storages.JournalStorage(JournalFileBackend(str(journal)))
-    try:
-        return optuna.storages.get_storage(url)
-    except Exception as exc:  # SQLAlchemy and Optuna raise many types for a bad URL
-        raise UserError(f"storage: cannot open {url!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    for attempt in range(3):
+        try:
+            return optuna.storages.get_storage(url)
+        except Exception as exc:  # SQLAlchemy and Optuna raise many types for a bad URL
+            # workers opening a fresh database at once race to create Optuna's tables: try again
+            if attempt < 2 and ("already exists" in str(exc) or "duplicate key" in str(exc)):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise UserError(f"storage: cannot open {url!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
 def _write_cell_outputs(spec: Spec, result: CellResult, out_dir: Path) -> list[Path]:
@@ -156,22 +161,32 @@ def _worker_tune(config: WorkerConfig, cell: Cell, worker: int) -> int:
         return ran
 
 
+def _noop() -> None:
+    return None
+
+
 def _pool(jobs: int) -> ProcessPoolExecutor:
-    """Worker processes started from a fork server that has imported the harness once."""
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
+    """``jobs`` worker processes, started at once. On Linux they are forked from this process,
+    which has imported everything already (call it before starting threads); elsewhere a fork
+    server that imports the harness once serves them."""
+    if sys.platform.startswith("linux"):
+        ctx = multiprocessing.get_context("fork")
+    elif "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["harness", "torch", "optuna", "sklearn"])
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    pool.submit(_noop)  # starts the workers now
+    return pool
 
 
 @contextlib.contextmanager
-def _executor(kind: str, scheduler: str | None, jobs: int):
+def _executor(kind: str, scheduler: str | None, jobs: int, pool: ProcessPoolExecutor | None = None):
     """(executor, capacity, remote): where cells run, how many at once, and whether the
     workers may not share this machine's files."""
     if kind == "local":
-        with _pool(jobs) as pool:
-            yield pool, (lambda: jobs), False
+        yield pool, (lambda: jobs), False
         return
     try:
         from distributed import Client
@@ -226,6 +241,7 @@ def run_benchmark(
     if tuning_workers > 1 and storage == "memory":
         raise UserError("storage: 'memory' cannot be shared; --tuning-workers needs the journal file or a database URL")
     started = time.perf_counter()
+    parallel = executor == "dask" or jobs > 1 or tuning_workers > 1
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     data = DataProvider(spec)
@@ -236,143 +252,152 @@ def run_benchmark(
     spec_hash = spec.spec_hash()
     out_dir = Path(results_root) / spec.name
     out_csv = out_dir / "results.csv"
-    study_storage = open_storage(storage, out_dir / "optuna.journal")
-    tracker = MlflowTracker(tracking_uri) if tracking_uri else NullTracker()
-    tracker.start(spec, spec_hash)
-    if fresh and study_storage is not None:
-        for cell in cells:
-            for rep in range(spec.evaluation.repetitions):
-                with contextlib.suppress(KeyError):  # no such study yet
-                    optuna.delete_study(study_name=study_name(spec, cell, rep), storage=study_storage)
-    ledger = Ledger(out_dir, cells, spec.name, spec_hash)
-    ledger.remove_stale_temporaries()  # temporary files of a killed run
-    if fresh:
-        with ledger.locked():
-            out_csv.unlink(missing_ok=True)
-    finished = ledger.finished()
-    if finished:
-        print(f"resuming: {len(finished)} of {len(cells)} cells already finished in {out_csv}, skipping them "
-              "(--fresh starts over)", file=sys.stderr)
-    done: dict[int, CellResult] = {}
-    tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
-    per_cell = tunings * spec.tuning.n_trials + spec.evaluation.repetitions
-    status = "FAILED"
-
-    def record(index: int, result: CellResult, artifacts: list[Path]) -> None:
-        done[index] = result
-        rows = results_store.table(spec.name, spec_hash, [result]) if result.status == "ok" else None
-        # merged into the table once the cell is tracked: the table never lists an untracked cell
-        tracker.log_cell(result, artifacts=artifacts, then=lambda: ledger.record(index, rows))
-
-    def next_cells(block: bool = True):
-        """Claim cells one by one; then wait for the cells other runners hold, taking over the
-        cells of runners that died. Not blocking, it yields None where it would wait."""
-        mine: set[int] = set()
-        while True:
-            if mine:
-                tracker.flush()  # our own finished cells are in the table before we look again
-            pending = [i for i in ledger.pending() if i not in mine]
-            if not pending:
-                return
-            progressed = False
-            for i in pending:
-                if ledger.try_claim(i):
-                    mine.add(i)
-                    progressed = True
-                    yield i
-            if not progressed:  # every pending cell is held by another live runner
-                if block:
-                    time.sleep(1.0)
-                else:
-                    yield None
-
+    # worker processes are forked now, before this process starts any thread (MLflow's)
+    local_pool = _pool(jobs) if parallel and executor == "local" else None
     try:
-        with tqdm(total=len(cells) * per_cell, initial=len(finished) * per_cell, desc=spec.name,
-                  unit="fit", file=sys.stderr, disable=not progress, dynamic_ncols=True,
-                  mininterval=0.1 if sys.stderr.isatty() else 5.0) as bar:
-            if jobs <= 1 and executor == "local" and tuning_workers <= 1:
-                for i in next_cells():
-                    cell = cells[i]
-                    bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
-                    before = bar.n
-                    result = run_cell(spec, cell, data, progress=lambda: bar.update(1), storage=study_storage)
-                    bar.update(before + per_cell - bar.n)
-                    record(i, result, _write_cell_outputs(spec, result, out_dir))
-            else:
-                config = WorkerConfig(spec, threads, storage, (out_dir / "optuna.journal").resolve(), out_dir.resolve(),
-                                      write_outputs=executor == "local")
-                counted: dict[int, int] = {}  # fits of a cell already on the bar
+        study_storage = open_storage(storage, out_dir / "optuna.journal")
+        tracker = MlflowTracker(tracking_uri) if tracking_uri else NullTracker()
+        tracker.start(spec, spec_hash)
+        if fresh and study_storage is not None:
+            for cell in cells:
+                for rep in range(spec.evaluation.repetitions):
+                    with contextlib.suppress(KeyError):  # no such study yet
+                        optuna.delete_study(study_name=study_name(spec, cell, rep), storage=study_storage)
+        ledger = Ledger(out_dir, cells, spec.name, spec_hash)
+        ledger.remove_stale_temporaries()  # temporary files of a killed run
+        if fresh:
+            with ledger.locked():
+                out_csv.unlink(missing_ok=True)
+        finished = ledger.finished()
+        if finished:
+            print(f"resuming: {len(finished)} of {len(cells)} cells already finished in {out_csv}, skipping them "
+                  "(--fresh starts over)", file=sys.stderr)
+        done: dict[int, CellResult] = {}
+        tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
+        per_cell = tunings * spec.tuning.n_trials + spec.evaluation.repetitions
+        status = "FAILED"
 
-                def advance(i: int, fits: int) -> None:
-                    fits = min(fits, per_cell - counted.get(i, 0))
-                    counted[i] = counted.get(i, 0) + fits
-                    bar.update(fits)
+        def record(index: int, result: CellResult, artifacts: list[Path]) -> None:
+            done[index] = result
+            rows = results_store.table(spec.name, spec_hash, [result]) if result.status == "ok" else None
+            # merged into the table once the cell is tracked: the table never lists an untracked cell
+            tracker.log_cell(result, artifacts=artifacts, then=lambda: ledger.record(index, rows))
 
-                with _executor(executor, scheduler, jobs) as (pool, capacity, remote):
-                    ready: deque = deque()  # (kind, cell index, tuning worker) to submit
-                    running: dict = {}  # future -> (kind, cell index)
-                    tunes_left: dict[int, int] = {}
-                    claims = next_cells(block=False)
-                    exhausted = False
-                    try:
-                        while True:
-                            while len(running) < capacity():
-                                if ready:
-                                    kind, i, k = ready.popleft()
-                                    future = (pool.submit(_worker_tune, config, cells[i], k) if kind == "tune"
-                                              else pool.submit(_worker_cell, config, i, cells[i]))
-                                    running[future] = (kind, i)
+        def next_cells(block: bool = True, first=None):
+            """Claim cells one by one (in table order, or by the ``first`` key); then wait for the
+            cells other runners hold, taking over the cells of runners that died. Not blocking, it
+            yields None where it would wait."""
+            mine: set[int] = set()
+            while True:
+                if mine:
+                    tracker.flush()  # our own finished cells are in the table before we look again
+                pending = sorted((i for i in ledger.pending() if i not in mine), key=first)
+                if not pending:
+                    return
+                progressed = False
+                for i in pending:
+                    if ledger.try_claim(i):
+                        mine.add(i)
+                        progressed = True
+                        yield i
+                if not progressed:  # every pending cell is held by another live runner
+                    if block:
+                        time.sleep(1.0)
+                    else:
+                        yield None
+
+        try:
+            with tqdm(total=len(cells) * per_cell, initial=len(finished) * per_cell, desc=spec.name,
+                      unit="fit", file=sys.stderr, disable=not progress, dynamic_ncols=True,
+                      mininterval=0.1 if sys.stderr.isatty() else 5.0) as bar:
+                if jobs <= 1 and executor == "local" and tuning_workers <= 1:
+                    for i in next_cells():
+                        cell = cells[i]
+                        bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
+                        before = bar.n
+                        result = run_cell(spec, cell, data, progress=lambda: bar.update(1), storage=study_storage)
+                        bar.update(before + per_cell - bar.n)
+                        record(i, result, _write_cell_outputs(spec, result, out_dir))
+                else:
+                    config = WorkerConfig(spec, threads, storage, (out_dir / "optuna.journal").resolve(), out_dir.resolve(),
+                                          write_outputs=executor == "local")
+                    counted: dict[int, int] = {}  # fits of a cell already on the bar
+
+                    def advance(i: int, fits: int) -> None:
+                        fits = min(fits, per_cell - counted.get(i, 0))
+                        counted[i] = counted.get(i, 0) + fits
+                        bar.update(fits)
+
+                    with _executor(executor, scheduler, jobs, local_pool) as (pool, capacity, remote):
+                        ready: deque = deque()  # (kind, cell index, tuning worker) to submit
+                        running: dict = {}  # future -> (kind, cell index)
+                        tunes_left: dict[int, int] = {}
+                        # biggest training sets first: the last cells to finish are short ones
+                        rows = {i: len(data.prepared(c.dataset, c.ratio, 0).train.y) for i, c in enumerate(cells)}
+                        claims = next_cells(block=False, first=lambda i: (-rows[i], i))
+                        exhausted = False
+                        try:
+                            while True:
+                                while len(running) < capacity():
+                                    if ready:
+                                        kind, i, k = ready.popleft()
+                                        future = (pool.submit(_worker_tune, config, cells[i], k) if kind == "tune"
+                                                  else pool.submit(_worker_cell, config, i, cells[i]))
+                                        running[future] = (kind, i)
+                                        continue
+                                    if exhausted:
+                                        break
+                                    i = next(claims, "end")
+                                    if i == "end":
+                                        exhausted = True
+                                    elif i is None:  # others hold the rest: collect ours, then look again
+                                        if not running:
+                                            time.sleep(1.0)
+                                        break
+                                    elif tuning_workers > 1:
+                                        for rep in range(tunings):  # stale trials of a killed run, before anyone works
+                                            close_stale(open_study(spec, cells[i], rep, study_storage))
+                                        ready.extend(("tune", i, k) for k in range(tuning_workers))
+                                        tunes_left[i] = tuning_workers
+                                    else:
+                                        ready.append(("cell", i, None))
+                                if not running:
+                                    if exhausted and not ready:
+                                        break
                                     continue
-                                if exhausted:
-                                    break
-                                i = next(claims, "end")
-                                if i == "end":
-                                    exhausted = True
-                                elif i is None:  # others hold the rest: collect ours, then look again
-                                    if not running:
-                                        time.sleep(1.0)
-                                    break
-                                elif tuning_workers > 1:
-                                    for rep in range(tunings):  # stale trials of a killed run, before anyone works
-                                        close_stale(open_study(spec, cells[i], rep, study_storage))
-                                    ready.extend(("tune", i, k) for k in range(tuning_workers))
-                                    tunes_left[i] = tuning_workers
-                                else:
-                                    ready.append(("cell", i, None))
-                            if not running:
-                                if exhausted and not ready:
-                                    break
-                                continue
-                            finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
-                            for future in finished_now:
-                                kind, i = running.pop(future)
-                                if kind == "tune":
-                                    advance(i, future.result())
-                                    tunes_left[i] -= 1
-                                    if not tunes_left[i]:  # its trials are in: evaluate it next
-                                        ready.appendleft(("cell", i, None))
-                                    continue
-                                index, result, artifacts = future.result()
-                                if artifacts is None:
-                                    artifacts = _write_cell_outputs(spec, result, out_dir)
-                                advance(i, per_cell)
-                                bar.set_postfix_str(f"{len(done) + 1} cells done here: {result.cell.label}")
-                                record(index, result, artifacts)
-                    except BaseException:
-                        for future in running:
-                            future.cancel()
-                        raise
-        status = "FINISHED"
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
+                                finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
+                                for future in finished_now:
+                                    kind, i = running.pop(future)
+                                    if kind == "tune":
+                                        advance(i, future.result())
+                                        tunes_left[i] -= 1
+                                        if not tunes_left[i]:  # its trials are in: evaluate it next
+                                            ready.appendleft(("cell", i, None))
+                                        continue
+                                    index, result, artifacts = future.result()
+                                    if artifacts is None:
+                                        artifacts = _write_cell_outputs(spec, result, out_dir)
+                                    advance(i, per_cell)
+                                    bar.set_postfix_str(f"{len(done) + 1} cells done here: {result.cell.label}")
+                                    record(index, result, artifacts)
+                        except BaseException:
+                            for future in running:
+                                future.cancel()
+                            raise
+            status = "FINISHED"
+        except KeyboardInterrupt:
+            status = "KILLED"
+            raise
+        finally:
+            tracker.flush()
+            table = ledger.table()
+            summary = results_store.summary(table)
+            tracker.finish(out_csv, summary.to_string() if not summary.empty else "no results", status)
+        done = [done[i] for i in sorted(done)]
+        failed = [r for r in done if r.status != "ok"]
+        return Outcome(table, out_csv, done, failed, time.perf_counter() - started,
+                       tracking_seconds=tracker.seconds, tracking_call_seconds=tracker.call_seconds,
+                       optuna_seconds=sum(r.optuna_seconds for r in done))
     finally:
-        tracker.flush()
-        table = ledger.table()
-        summary = results_store.summary(table)
-        tracker.finish(out_csv, summary.to_string() if not summary.empty else "no results", status)
-    done = [done[i] for i in sorted(done)]
-    failed = [r for r in done if r.status != "ok"]
-    return Outcome(table, out_csv, done, failed, time.perf_counter() - started,
-                   tracking_seconds=tracker.seconds, tracking_call_seconds=tracker.call_seconds,
-                   optuna_seconds=sum(r.optuna_seconds for r in done))
+        if local_pool is not None:
+            local_pool.shutdown(wait=True, cancel_futures=True)

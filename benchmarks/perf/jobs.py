@@ -3,12 +3,16 @@
     python -m benchmarks.perf.jobs [--spec benchmarks/smoke.yaml]
 
 Target (issue 10): at least 1.8x on two cores. Both runs use in-memory Optuna storage and no
-tracking, so only training and evaluation are compared; the tables must be identical.
+tracking, so only training and evaluation are compared; the tables must be identical. The
+ratio is of the runs' own wall time (what the runner prints: from the spec to the table,
+workers started and stopped included); the whole command (interpreter start and imports,
+about 4 s either way) is printed beside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -18,12 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(spec: Path, jobs: int, out: Path) -> float:
+def run(spec: Path, jobs: int, out: Path) -> tuple[float, float]:
+    """(the run's own wall time, the whole command's)."""
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, str(ROOT / "runner.py"), "run", str(spec), "--no-tracking", "--quiet",
-                    "--storage", "memory", "--results-dir", str(out), "--jobs", str(jobs)],
-                   check=True, capture_output=True, text=True)
-    return time.perf_counter() - t0
+    proc = subprocess.run([sys.executable, str(ROOT / "runner.py"), "run", str(spec), "--no-tracking", "--quiet",
+                           "--storage", "memory", "--results-dir", str(out), "--jobs", str(jobs)],
+                          check=True, capture_output=True, text=True)
+    whole = time.perf_counter() - t0
+    return float(re.search(r"wall time ([0-9.]+) s", proc.stdout).group(1)), whole
 
 
 def main(argv: list[str] | None = None) -> list:
@@ -31,14 +37,17 @@ def main(argv: list[str] | None = None) -> list:
     parser.add_argument("--spec", default=str(ROOT / "benchmarks" / "smoke.yaml"))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        one = run(Path(args.spec), 1, Path(tmp) / "one")
-        two = run(Path(args.spec), 2, Path(tmp) / "two")
+        (one, one_cmd) = run(Path(args.spec), 1, Path(tmp) / "one")
+        (two, two_cmd) = run(Path(args.spec), 2, Path(tmp) / "two")
         tables = [next((Path(tmp) / d).glob("*/results.csv")).read_bytes() for d in ("one", "two")]
-    print(f"cells in parallel on {Path(args.spec).name} (whole command, process start included)")
-    print(f"{'--jobs 1':10s} {one:8.1f} s")
-    print(f"{'--jobs 2':10s} {two:8.1f} s   speed-up {one / two:.2f}x   identical tables: {tables[0] == tables[1]}")
+    print(f"cells in parallel on {Path(args.spec).name}: the run's wall time (whole command in brackets)")
+    print(f"{'--jobs 1':10s} {one:8.1f} s  ({one_cmd:.1f} s)")
+    print(f"{'--jobs 2':10s} {two:8.1f} s  ({two_cmd:.1f} s)   speed-up {one / two:.2f}x ({one_cmd / two_cmd:.2f}x)   "
+          f"identical tables: {tables[0] == tables[1]}")
     return [(f"--jobs 2 vs --jobs 1 on {Path(args.spec).name}", f"{one:.1f} s / {two:.1f} s", one / two, "x", 1.8,
-             one / two >= 1.8 and tables[0] == tables[1])]
+             one / two >= 1.8 and tables[0] == tables[1]),
+            ("  (whole command, interpreter start included)", f"{one_cmd:.1f} s / {two_cmd:.1f} s", one_cmd / two_cmd,
+             "x", 1.8, one_cmd / two_cmd >= 1.8)]
 
 
 if __name__ == "__main__":
