@@ -429,7 +429,7 @@ def tune(
     persistent, work = (None, study) if storage is None else (study, optuna.create_study(
         directions=study.directions, pruner=study.pruner, sampler=study.sampler))
     if persistent is not None:
-        work.add_trials(_complete_batches(persistent, spec.tuning.n_trials, size))
+        work.add_trials(_complete_batches(persistent))
     study = work  # what train() tells
     done_slots = {t.user_attrs["slot"] for t in _finished(work)}
     for first in range(0, spec.tuning.n_trials, size):
@@ -441,7 +441,7 @@ def tune(
         for slot in slots:
             work.sampler = _sampler(spec, cell, slot, repetition)
             trial = work.ask()
-            trial.set_user_attr("batch", [first, attempt])
+            trial.set_user_attr("batch", [first, attempt, len(slots)])
             batch.append((trial, slot, method.suggest(trial)))
         train(batch)
         if persistent is not None:
@@ -450,7 +450,7 @@ def tune(
     return work, [_record(t, repetition) for t in _finished(work)]
 
 
-def _complete_batches(study: optuna.Study, n_trials: int, size: int) -> list[optuna.trial.FrozenTrial]:
+def _complete_batches(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """The stored trials of whole batches (the first whole attempt of each), and the trials of
     shared tuning (stored one by one); a batch only partly written (a kill while it was being
     stored) is left out and redone."""
@@ -463,8 +463,8 @@ def _complete_batches(study: optuna.Study, n_trials: int, size: int) -> list[opt
             else:
                 single.append(t)
     chosen: dict[int, list[optuna.trial.FrozenTrial]] = {}
-    for (first, _), trials in sorted(attempts.items()):
-        if first not in chosen and len(trials) == min(size, n_trials - first):
+    for (first, _, expected), trials in sorted(attempts.items()):
+        if first not in chosen and len(trials) == expected:
             chosen[first] = trials
     return single + [t for first in sorted(chosen) for t in chosen[first]]
 

@@ -185,3 +185,21 @@ def test_batch_trials_are_asked_together_and_trained_as_one():
     assert len(set(starts[:4])) == 1 and len(set(starts[4:])) == 1 and starts[4] >= max(t.end_ms for t in result.trials[:4])
     one_by_one = _run(_spec(tuning={"n_trials": 8, "batch_trials": 1}), "focal")
     assert len({t.start_ms for t in one_by_one.trials}) == 8
+
+
+def test_a_batch_stored_only_in_part_is_redone(tmp_path):
+    """A kill while a batch was being written leaves part of it in storage: it is ignored and
+    the batch redone from the same history, so the study still ends as an uninterrupted one."""
+    spec = parse_spec(_spec(tuning={"n_trials": 6, "batch_trials": 3}))
+    cell = Cell(spec.datasets[0], 10.0, "focal")
+    data = DataProvider(spec).prepared(spec.datasets[0], 10.0, 0)
+    method = spec.method("focal")
+    full = optuna.storages.get_storage(f"sqlite:///{tmp_path}/full.db")
+    reference = tune(spec, cell, method, data, storage=full)[1]
+    stored = optuna.load_study(study_name=study_name(spec, cell, 0), storage=full).trials
+    assert [t.user_attrs["batch"][::2] for t in stored] == [[0, 3]] * 3 + [[3, 3]] * 3
+    cut = optuna.storages.get_storage(f"sqlite:///{tmp_path}/cut.db")
+    study = optuna.create_study(storage=cut, study_name=study_name(spec, cell, 0), direction="maximize")
+    study.add_trials(stored[:4])  # batch 0 whole, batch 1 cut after its first trial
+    resumed = tune(spec, cell, method, data, storage=cut)[1]
+    assert [(t.number, t.params, t.values) for t in resumed] == [(t.number, t.params, t.values) for t in reference]
