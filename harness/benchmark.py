@@ -252,11 +252,12 @@ def run_benchmark(
     spec_hash = spec.spec_hash()
     out_dir = Path(results_root) / spec.name
     out_csv = out_dir / "results.csv"
+    tracker = MlflowTracker(tracking_uri) if tracking_uri else NullTracker()
+    tracker.check()  # before anything is written (the storage below creates its journal file)
     # worker processes are forked now, before this process starts any thread (MLflow's)
     local_pool = _pool(jobs) if parallel and executor == "local" else None
     try:
         study_storage = open_storage(storage, out_dir / "optuna.journal")
-        tracker = MlflowTracker(tracking_uri) if tracking_uri else NullTracker()
         tracker.start(spec, spec_hash)
         if fresh and study_storage is not None:
             for cell in cells:

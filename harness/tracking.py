@@ -44,6 +44,9 @@ class NullTracker:
     seconds = 0.0
     call_seconds = 0.0
 
+    def check(self) -> None:  # noqa: D102
+        pass
+
     def start(self, spec, spec_hash: str) -> None:  # noqa: D102
         pass
 
@@ -127,13 +130,18 @@ class MlflowTracker:
             reason = getattr(exc, "reason", exc)
             raise TrackingError(f"tracking store {self.uri}: cannot be reached ({reason})") from None
 
-    def start(self, spec, spec_hash: str) -> None:
-        """Check the store at once (reachable server, writable SQLite folder), then connect and
-        create the experiment and the benchmark run in the background while work begins."""
+    def check(self) -> None:
+        """Fail at once, writing nothing, where the store cannot be used: a server that does not
+        answer its health check, a SQLite file in a folder that is missing or read-only."""
         t0 = time.perf_counter()
         self._check_reachable()
         self._check_sqlite()
         self.seconds += time.perf_counter() - t0
+
+    def start(self, spec, spec_hash: str) -> None:
+        """Check the store at once (see :meth:`check`), then connect and create the experiment
+        and the benchmark run in the background while work begins."""
+        self.check()
         if self._executor is None:
             self._connect(spec, spec_hash)
         else:
