@@ -216,19 +216,6 @@ def _fit_all(spec: Spec, jobs: list[_Job]) -> list[TrainResult]:
     return [results[i] for i in range(len(jobs))]
 
 
-def _train(
-    spec: Spec,
-    method: methods_registry.Method,
-    params: dict[str, Any],
-    data: datasets.Prepared,
-    seed: int,
-    on_epoch: Callable[[int, float], bool] | None = None,
-):
-    """One training on its own: (model, result, training class counts)."""
-    job = _setup(spec, method, params, data, seed, on_epoch)
-    return job.member.model, _fit_all(spec, [job])[0], job.counts
-
-
 def _logit_prior(counts: list[int]) -> float:
     return math.log(counts[1] / counts[0])
 
