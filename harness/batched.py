@@ -70,11 +70,28 @@ def can_batch(members: Sequence[Member]) -> bool:
     return member_losses([m.loss for m in members]) is not None
 
 
-def _stack(splits: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(X, y) as (K, ...) tensors, or as (1, ...) when every member has the very same split."""
-    if all(s[0] is splits[0][0] and s[1] is splits[0][1] for s in splits):
-        return splits[0][0].unsqueeze(0), splits[0][1].unsqueeze(0)
-    return torch.stack([s[0] for s in splits]), torch.stack([s[1] for s in splits])
+class _Split:
+    """A split's (X, y) for the rows of the stack: one copy shared by every row (the trials of
+    a batch), or one per row (the repetitions of a cell), kept in step with the stack."""
+
+    def __init__(self, splits: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        self.shared = all(s[0] is splits[0][0] and s[1] is splits[0][1] for s in splits)
+        if self.shared:
+            self.X, self.y = splits[0]
+        else:
+            self.X, self.y = torch.stack([s[0] for s in splits]), torch.stack([s[1] for s in splits])
+        self._rows = torch.arange(len(splits), device=self.X.device).unsqueeze(1)
+
+    def keep(self, index: torch.Tensor) -> None:
+        if not self.shared:
+            self.X, self.y = self.X[index], self.y[index]
+        self._rows = self._rows[: len(index)]
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Row r's samples ``idx[r]``: (K, B, d) inputs and (K, B) targets."""
+        if self.shared:
+            return self.X[idx], self.y[idx]
+        return self.X[self._rows, idx], self.y[self._rows, idx]
 
 
 class _Stack:
@@ -133,10 +150,11 @@ class _Stack:
 
 
 @torch.no_grad()
-def _adamw_step(stack: _Stack, lr: torch.Tensor, weight_decay: torch.Tensor, step: int) -> None:
-    """torch.optim.AdamW's update (amsgrad off), with a learning rate and decay per row."""
+def _adamw_step(stack: _Stack, lr: torch.Tensor, decay: torch.Tensor, step: int) -> None:
+    """torch.optim.AdamW's update (amsgrad off), with a learning rate and a decoupled weight
+    decay factor ``decay`` = 1 - lr · weight_decay per row."""
     beta1, beta2 = BETAS
-    stack.flat.mul_(1.0 - lr * weight_decay)
+    stack.flat.mul_(decay)
     stack.exp_avg.lerp_(stack.grad, 1.0 - beta1)
     stack.exp_avg_sq.mul_(beta2).addcmul_(stack.grad, stack.grad, value=1.0 - beta2)
     bias1, bias2 = 1.0 - beta1**step, 1.0 - beta2**step
@@ -162,13 +180,12 @@ def fit_batched(
     dtype = stack.flat.dtype
     device = stack.flat.device
     losses: MemberLosses = member_losses([m.loss for m in members], dtype, device)
-    X, y = _stack([m.train for m in members])
-    X_val, y_val = _stack([m.validation for m in members])
-    y_val_np = [v.cpu().numpy() for v in (y_val if y_val.shape[0] == k else y_val.expand(k, -1))]
+    train, validation = _Split([m.train for m in members]), _Split([m.validation for m in members])
+    y_val_np = [m.validation[1].cpu().numpy() for m in members]
     lr = torch.tensor([m.lr for m in members], dtype=dtype, device=device).unsqueeze(1)
-    wd = torch.tensor([m.weight_decay for m in members], dtype=dtype, device=device).unsqueeze(1)
+    decay = 1.0 - lr * torch.tensor([m.weight_decay for m in members], dtype=dtype, device=device).unsqueeze(1)
     generators = [torch.Generator().manual_seed(m.seed) for m in members]
-    n = X.shape[1]
+    n = train.X.shape[-2]
     sign = 1.0 if higher_is_better else -1.0
     active = list(range(k))  # member index of each row of the stack
     best = [-np.inf] * k
@@ -178,30 +195,19 @@ def fit_batched(
     stopped_by, reasons = ["max_epochs"] * k, [""] * k
     step = 0
     for epoch in range(config.max_epochs):
-        rows = len(active)
         order = torch.stack([torch.randperm(n, generator=generators[i]) for i in active]).to(device)
-        member_x = X.shape[0] > 1
-        select = torch.tensor(active, device=device) if member_x else None
-        Xa = X[select] if member_x else X
-        ya = y[select] if member_x else y
-        arange = torch.arange(rows, device=device).unsqueeze(1)
-        total = torch.zeros(rows, dtype=dtype, device=device)
+        total = torch.zeros(len(active), dtype=dtype, device=device)
         for start in range(0, n, config.batch_size):
-            idx = order[:, start : start + config.batch_size]
-            xb = Xa[arange, idx] if member_x else Xa[0][idx]
-            yb = ya[arange, idx] if member_x else ya[0][idx]
+            xb, yb = train.batch(order[:, start : start + config.batch_size])
             loss = losses(stack.forward(xb), yb)
             stack.grad.zero_()
             loss.sum().backward()
             step += 1
-            _adamw_step(stack, lr, wd, step)
+            _adamw_step(stack, lr, decay, step)
             total += loss.detach()
         with torch.no_grad():
-            select_val = torch.tensor(active, device=device)
-            Xv = X_val[select_val] if X_val.shape[0] > 1 else X_val[0]
-            val_logits = stack.forward(Xv)
-            yv = y_val[select_val] if y_val.shape[0] > 1 else y_val[0]
-            val_loss = losses(val_logits, yv)
+            val_logits = stack.forward(validation.X)
+            val_loss = losses(val_logits, validation.y)
         finite = torch.isfinite(total).tolist()
         val_prob = torch.sigmoid(val_logits.double()).cpu().numpy()
         keep = []
@@ -225,14 +231,16 @@ def fit_batched(
                 stopped_by[i] = "pruned"
                 continue
             keep.append(row)
-        if len(keep) < rows:
+        if len(keep) < len(active):
             for row, i in enumerate(active):
                 if row not in keep and best_row[i] is None:  # as fit: no good epoch, the last weights stay
                     stack.unpack_into(stack.flat[row], members[i].model)
             index = torch.tensor(keep, dtype=torch.long, device=device)
             stack.keep(index)
+            train.keep(index)
+            validation.keep(index)
             losses = losses.select(index)
-            lr, wd = lr[index], wd[index]
+            lr, decay = lr[index], decay[index]
             active = [active[row] for row in keep]
         if not active:
             break
@@ -240,7 +248,7 @@ def fit_batched(
     for i, member in enumerate(members):
         if best_row[i] is not None:
             stack.unpack_into(best_row[i], member.model)
-        elif i in active:  # never improved (max_epochs 0): the initial weights stay
+        elif i in active:  # never improved (a NaN validation loss throughout): the last weights stay
             stack.unpack_into(stack.flat[active.index(i)], member.model)
         results.append(TrainResult(best_value[i], best_epoch[i], len(curves[i]), stopped_by[i], curves[i], reasons[i]))
     return results

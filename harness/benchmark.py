@@ -142,11 +142,11 @@ def _worker_state(config: WorkerConfig) -> dict:
     return _WORKER
 
 
-def _worker_cell(config: WorkerConfig, index: int, cell: Cell) -> tuple[int, CellResult, list[Path] | None]:
+def _worker_cell(config: WorkerConfig, cell: Cell) -> tuple[CellResult, list[Path] | None]:
     with _WORKER_LOCK:
         state = _worker_state(config)
         result = run_cell(config.spec, cell, state["data"], storage=state["storage"])
-        return index, result, _write_cell_outputs(config.spec, result, config.out_dir) if config.write_outputs else None
+        return result, _write_cell_outputs(config.spec, result, config.out_dir) if config.write_outputs else None
 
 
 def _worker_tune(config: WorkerConfig, cell: Cell, worker: int) -> int:
@@ -183,10 +183,9 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
 
 @contextlib.contextmanager
 def _executor(kind: str, scheduler: str | None, jobs: int, pool: ProcessPoolExecutor | None = None):
-    """(executor, capacity, remote): where cells run, how many at once, and whether the
-    workers may not share this machine's files."""
+    """(executor, capacity): where cells run, and how many at once."""
     if kind == "local":
-        yield pool, (lambda: jobs), False
+        yield pool, (lambda: jobs)
         return
     try:
         from distributed import Client
@@ -197,7 +196,7 @@ def _executor(kind: str, scheduler: str | None, jobs: int, pool: ProcessPoolExec
     except (OSError, TimeoutError, ValueError) as exc:
         raise UserError(f"scheduler: cannot connect to {scheduler!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     try:
-        yield client.get_executor(pure=False), (lambda: max(1, sum(client.nthreads().values()))), True
+        yield client.get_executor(pure=False), (lambda: max(1, sum(client.nthreads().values())))
     finally:
         client.close()
 
@@ -307,11 +306,86 @@ def run_benchmark(
                     else:
                         yield None
 
+        def run_parallel(bar) -> None:
+            """Cells (or, with ``tuning_workers``, their tuning tasks and then the cell) as
+            tasks of the local pool or the Dask cluster, as many at once as it has room for."""
+            config = WorkerConfig(spec, threads, storage, (out_dir / "optuna.journal").resolve(), out_dir.resolve(),
+                                  write_outputs=executor == "local")  # a cluster's files are not ours
+            counted: dict[int, int] = {}  # fits of a cell already on the bar
+            ready: deque = deque()  # (kind, cell index, tuning worker) to submit
+            running: dict = {}  # future -> (kind, cell index)
+            tunes_left: dict[int, int] = {}
+            # biggest training sets first: the last cells to finish are short ones
+            rows = {i: len(data.prepared(c.dataset, c.ratio, 0).train.y) for i, c in enumerate(cells)}
+            claims = next_cells(block=False, first=lambda i: (-rows[i], i))
+            exhausted = False
+
+            def advance(i: int, fits: int) -> None:
+                fits = min(fits, per_cell - counted.get(i, 0))
+                counted[i] = counted.get(i, 0) + fits
+                bar.update(fits)
+
+            def fill(pool, capacity) -> None:
+                nonlocal exhausted
+                while len(running) < capacity():
+                    if ready:
+                        kind, i, k = ready.popleft()
+                        future = (pool.submit(_worker_tune, config, cells[i], k) if kind == "tune"
+                                  else pool.submit(_worker_cell, config, cells[i]))
+                        running[future] = (kind, i)
+                        continue
+                    if exhausted:
+                        return
+                    i = next(claims, "end")
+                    if i == "end":
+                        exhausted = True
+                    elif i is None:  # others hold the rest: collect ours, then look again
+                        if not running:
+                            time.sleep(1.0)
+                        return
+                    elif tuning_workers > 1:
+                        for rep in range(tunings):  # stale trials of a killed run, before anyone works
+                            close_stale(open_study(spec, cells[i], rep, study_storage))
+                        ready.extend(("tune", i, k) for k in range(tuning_workers))
+                        tunes_left[i] = tuning_workers
+                    else:
+                        ready.append(("cell", i, None))
+
+            def collect(future) -> None:
+                kind, i = running.pop(future)
+                if kind == "tune":
+                    advance(i, future.result())
+                    tunes_left[i] -= 1
+                    if not tunes_left[i]:  # its trials are in: evaluate it next
+                        ready.appendleft(("cell", i, None))
+                    return
+                result, artifacts = future.result()
+                if artifacts is None:
+                    artifacts = _write_cell_outputs(spec, result, out_dir)
+                advance(i, per_cell)
+                bar.set_postfix_str(f"{len(done) + 1} cells done here: {result.cell.label}")
+                record(i, result, artifacts)
+
+            with _executor(executor, scheduler, jobs, local_pool) as (pool, capacity):
+                try:
+                    while True:
+                        fill(pool, capacity)
+                        if not running:
+                            if exhausted and not ready:
+                                return
+                            continue
+                        for future in wait(running, return_when=FIRST_COMPLETED)[0]:
+                            collect(future)
+                except BaseException:
+                    for future in running:
+                        future.cancel()
+                    raise
+
         try:
             with tqdm(total=len(cells) * per_cell, initial=len(finished) * per_cell, desc=spec.name,
                       unit="fit", file=sys.stderr, disable=not progress, dynamic_ncols=True,
                       mininterval=0.1 if sys.stderr.isatty() else 5.0) as bar:
-                if jobs <= 1 and executor == "local" and tuning_workers <= 1:
+                if not parallel:
                     for i in next_cells():
                         cell = cells[i]
                         bar.set_postfix_str(f"cell {i + 1}/{len(cells)}: {cell.label}")
@@ -320,71 +394,7 @@ def run_benchmark(
                         bar.update(before + per_cell - bar.n)
                         record(i, result, _write_cell_outputs(spec, result, out_dir))
                 else:
-                    config = WorkerConfig(spec, threads, storage, (out_dir / "optuna.journal").resolve(), out_dir.resolve(),
-                                          write_outputs=executor == "local")
-                    counted: dict[int, int] = {}  # fits of a cell already on the bar
-
-                    def advance(i: int, fits: int) -> None:
-                        fits = min(fits, per_cell - counted.get(i, 0))
-                        counted[i] = counted.get(i, 0) + fits
-                        bar.update(fits)
-
-                    with _executor(executor, scheduler, jobs, local_pool) as (pool, capacity, remote):
-                        ready: deque = deque()  # (kind, cell index, tuning worker) to submit
-                        running: dict = {}  # future -> (kind, cell index)
-                        tunes_left: dict[int, int] = {}
-                        # biggest training sets first: the last cells to finish are short ones
-                        rows = {i: len(data.prepared(c.dataset, c.ratio, 0).train.y) for i, c in enumerate(cells)}
-                        claims = next_cells(block=False, first=lambda i: (-rows[i], i))
-                        exhausted = False
-                        try:
-                            while True:
-                                while len(running) < capacity():
-                                    if ready:
-                                        kind, i, k = ready.popleft()
-                                        future = (pool.submit(_worker_tune, config, cells[i], k) if kind == "tune"
-                                                  else pool.submit(_worker_cell, config, i, cells[i]))
-                                        running[future] = (kind, i)
-                                        continue
-                                    if exhausted:
-                                        break
-                                    i = next(claims, "end")
-                                    if i == "end":
-                                        exhausted = True
-                                    elif i is None:  # others hold the rest: collect ours, then look again
-                                        if not running:
-                                            time.sleep(1.0)
-                                        break
-                                    elif tuning_workers > 1:
-                                        for rep in range(tunings):  # stale trials of a killed run, before anyone works
-                                            close_stale(open_study(spec, cells[i], rep, study_storage))
-                                        ready.extend(("tune", i, k) for k in range(tuning_workers))
-                                        tunes_left[i] = tuning_workers
-                                    else:
-                                        ready.append(("cell", i, None))
-                                if not running:
-                                    if exhausted and not ready:
-                                        break
-                                    continue
-                                finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
-                                for future in finished_now:
-                                    kind, i = running.pop(future)
-                                    if kind == "tune":
-                                        advance(i, future.result())
-                                        tunes_left[i] -= 1
-                                        if not tunes_left[i]:  # its trials are in: evaluate it next
-                                            ready.appendleft(("cell", i, None))
-                                        continue
-                                    index, result, artifacts = future.result()
-                                    if artifacts is None:
-                                        artifacts = _write_cell_outputs(spec, result, out_dir)
-                                    advance(i, per_cell)
-                                    bar.set_postfix_str(f"{len(done) + 1} cells done here: {result.cell.label}")
-                                    record(index, result, artifacts)
-                        except BaseException:
-                            for future in running:
-                                future.cancel()
-                            raise
+                    run_parallel(bar)
             status = "FINISHED"
         except KeyboardInterrupt:
             status = "KILLED"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from imblearn.metrics import geometric_mean_score
+from scipy.stats import rankdata
 from sklearn import metrics as skm
 
 N_BINS = 15
@@ -171,8 +172,6 @@ def _fast_average_precision(y: np.ndarray, s: np.ndarray) -> float:
 
 def _fast_roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     """ROC AUC as the Mann-Whitney statistic with mid-ranks for ties (= scikit-learn's)."""
-    from scipy.stats import rankdata
-
     positive = y.astype(bool)
     n1 = int(positive.sum())
     n0 = y.size - n1

@@ -203,10 +203,9 @@ def _fit_all(spec: Spec, jobs: list[_Job]) -> list[TrainResult]:
             key = (tuple(job.member.train[0].shape), tuple(job.member.validation[0].shape))
             groups.setdefault(key, []).append(i)
     for group in groups.values():
-        if group:
-            out = fit_batched([jobs[i].member for i in group], config, score=metric.monitor,
-                              higher_is_better=metric.higher_is_better, stop_on=stop_on)
-            results.update(zip(group, out))
+        out = fit_batched([jobs[i].member for i in group], config, score=metric.monitor,
+                          higher_is_better=metric.higher_is_better, stop_on=stop_on)
+        results.update(zip(group, out))
     for i, job in enumerate(jobs):
         if i not in results:
             m = job.member
@@ -299,8 +298,6 @@ def close_stale(study: optuna.Study) -> None:
 def _tell(study: optuna.Study, trial, outcome: dict) -> None:
     state = optuna.trial.TrialState[outcome["state"]]
     values = outcome["values"] if state == optuna.trial.TrialState.COMPLETE else None
-    if state == optuna.trial.TrialState.FAIL and outcome.get("values") is not None:
-        values = None
     study.tell(trial, values=values, state=state, skip_if_finished=True)
 
 

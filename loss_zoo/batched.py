@@ -92,25 +92,20 @@ class MemberLosses(nn.Module):
     def __init__(self, terms: Sequence[BinaryTerms], dtype: torch.dtype = torch.float32,
                  device: torch.device | str | None = None) -> None:
         super().__init__()
-        columns = {name: [getattr(t, name) for t in terms] for name in BinaryTerms.__dataclass_fields__}
+        self.terms = list(terms)
+        columns = {name: [getattr(t, name) for t in self.terms] for name in BinaryTerms.__dataclass_fields__}
         for name, values in columns.items():
             self.register_buffer(name, torch.tensor(values, dtype=dtype, device=device).unsqueeze(1))
-        self._shifted = any(v != 0 for v in columns["shift"])
-        self._focal = any(v != 0 for v in columns["g0"] + columns["g1"])
-        self._flsd = any(v != 0 for v in columns["threshold"])
+        self.shifted = any(v != 0 for v in columns["shift"])
+        self.focal = any(v != 0 for v in columns["g0"] + columns["g1"])
+        self.flsd = any(v != 0 for v in columns["threshold"])
 
     def select(self, keep: torch.Tensor) -> "MemberLosses":
         """The members at ``keep`` (indices), in that order."""
-        out = MemberLosses.__new__(MemberLosses)
-        nn.Module.__init__(out)
-        for name in BinaryTerms.__dataclass_fields__:
-            out.register_buffer(name, getattr(self, name)[keep])
-        out._shifted, out._focal, out._flsd = self._shifted, self._focal, self._flsd
-        return out
+        return MemberLosses([self.terms[i] for i in keep.tolist()], self.w0.dtype, self.w0.device)
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        positive = targets.bool().expand_as(logits)
-        return _MemberLoss.apply(logits, positive, self, self._shifted, self._focal, self._flsd)
+        return _MemberLoss.apply(logits, targets.bool().expand_as(logits), self)
 
 
 class _MemberLoss(torch.autograd.Function):
@@ -122,17 +117,17 @@ class _MemberLoss(torch.autograd.Function):
     (γ per sample is piecewise constant in FLSD, so it has no gradient)."""
 
     @staticmethod
-    def forward(ctx, logits, positive, terms: MemberLosses, shifted: bool, focal: bool, flsd: bool):
-        z = logits + terms.shift if shifted else logits
+    def forward(ctx, logits, positive, terms: MemberLosses):
+        z = logits + terms.shift if terms.shifted else logits
         sign = torch.where(positive, 1.0, -1.0).to(logits.dtype)
-        s = z * sign
-        nll = F.softplus(-s)  # -log p_t
-        q = torch.sigmoid(-s)  # 1 - p_t
+        t = z * -sign  # -s
+        nll = F.softplus(t)  # -log p_t
+        q = torch.sigmoid(t)  # 1 - p_t
         m = torch.where(positive, terms.w1, terms.w0)
         gamma = None
-        if focal:
-            gamma = torch.where(torch.sigmoid(s) < terms.threshold, terms.g0, terms.g1) if flsd else terms.g1
-            m = torch.exp(gamma * F.logsigmoid(-s)) * m
+        if terms.focal:
+            gamma = torch.where(torch.sigmoid(-t) < terms.threshold, terms.g0, terms.g1) if terms.flsd else terms.g1
+            m = torch.exp(gamma * F.logsigmoid(t)) * m
         ctx.save_for_backward(sign, nll, q, m, gamma)
         ctx.n = logits.shape[-1]
         return (m * nll).mean(dim=-1)
@@ -142,7 +137,7 @@ class _MemberLoss(torch.autograd.Function):
         sign, nll, q, m, gamma = ctx.saved_tensors
         d = q * m if gamma is None else torch.addcmul(q, gamma * nll, 1.0 - q).mul_(m)  # m (1 - b p_t)
         grad = d.mul_(sign).mul_(grad_out.unsqueeze(-1) / -ctx.n)
-        return grad, None, None, None, None, None
+        return grad, None, None
 
 
 def member_losses(losses: Sequence[nn.Module], dtype: torch.dtype = torch.float32, device=None) -> MemberLosses | None:

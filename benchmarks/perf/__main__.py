@@ -13,13 +13,14 @@ import platform
 import torch
 
 from . import bookkeeping, jobs, losses, training
+from ._table import Row, markdown
 
 
-def _loss_rows(measured: list[tuple[str, float]]) -> list:
+def _loss_rows(measured: list[tuple[str, float]]) -> list[Row]:
     times = dict(measured)
     bce, focal = times["bce_with_logits"], times["focal γ=2"]
-    return [("focal γ=2 fwd+bwd vs BCE-with-logits", f"{focal * 1e3:.2f} ms / {bce * 1e3:.2f} ms", focal / bce, "x",
-             1.5, focal / bce <= 1.5)]
+    return [Row("focal γ=2 fwd+bwd vs BCE-with-logits", f"{focal * 1e3:.2f} ms / {bce * 1e3:.2f} ms", focal / bce, "x",
+                1.5, "<=")]
 
 
 if __name__ == "__main__":
@@ -32,8 +33,4 @@ if __name__ == "__main__":
     rows += _loss_rows(losses.main([]))
     print(f"\nsummary ({platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s) "
           f"in the timed loops, torch {torch.__version__})")
-    print(f"| {'measure':44s} | {'raw':>34s} | {'measured':>9s} | {'target':>8s} | met |")
-    print(f"|{'-' * 46}|{'-' * 36}:|{'-' * 10}:|{'-' * 9}:|-----|")
-    for what, raw, value, unit, target, met in rows:
-        sense = "<=" if what.startswith(("focal", "MLflow")) else ">="
-        print(f"| {what.strip():44s} | {raw:>34s} | {value:7.2f} {unit:1s} | {sense} {target:g} {unit:1s} | {'yes' if met else 'NO'} |")
+    markdown(rows)

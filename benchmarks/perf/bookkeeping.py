@@ -14,6 +14,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from ._table import Row, show
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,10 +33,9 @@ def measure(spec_path: Path) -> dict:
             "optuna": out.optuna_seconds, "cells": len(out.cells)}
 
 
-def rows(m: dict) -> list[tuple[str, str, float, str, float, bool]]:
-    share = 100 * (m["mlflow"] + m["optuna"]) / m["wall"]
-    return [("MLflow + Optuna share of smoke wall time",
-             f"{m['mlflow']:.1f} s + {m['optuna']:.1f} s of {m['wall']:.1f} s", share, "%", 5.0, share <= 5.0)]
+def rows(m: dict) -> list[Row]:
+    return [Row("MLflow + Optuna share of smoke wall time", f"{m['mlflow']:.1f} s + {m['optuna']:.1f} s of {m['wall']:.1f} s",
+                100 * (m["mlflow"] + m["optuna"]) / m["wall"], "%", 5.0, "<=")]
 
 
 def main(argv: list[str] | None = None) -> list:
@@ -44,8 +45,7 @@ def main(argv: list[str] | None = None) -> list:
     m = measure(Path(args.spec))
     print(f"bookkeeping on {Path(args.spec).name}: {m['cells']} cells in {m['wall']:.1f} s; waited {m['mlflow']:.2f} s "
           f"for MLflow ({m['mlflow_calls']:.1f} s in its calls, overlapped), {m['optuna']:.2f} s in Optuna")
-    for what, raw, value, unit, target, met in rows(m):
-        print(f"  {what:42s} {raw:>32s}  {value:7.2f} {unit}  (target <= {target:g} {unit}: {'met' if met else 'MISSED'})")
+    show(rows(m))
     return rows(m)
 
 

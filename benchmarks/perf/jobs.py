@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ._table import Row
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,10 +46,9 @@ def main(argv: list[str] | None = None) -> list:
     print(f"{'--jobs 1':10s} {one:8.1f} s  ({one_cmd:.1f} s)")
     print(f"{'--jobs 2':10s} {two:8.1f} s  ({two_cmd:.1f} s)   speed-up {one / two:.2f}x ({one_cmd / two_cmd:.2f}x)   "
           f"identical tables: {tables[0] == tables[1]}")
-    return [(f"--jobs 2 vs --jobs 1 on {Path(args.spec).name}", f"{one:.1f} s / {two:.1f} s", one / two, "x", 1.8,
-             one / two >= 1.8 and tables[0] == tables[1]),
-            ("  (whole command, interpreter start included)", f"{one_cmd:.1f} s / {two_cmd:.1f} s", one_cmd / two_cmd,
-             "x", 1.8, one_cmd / two_cmd >= 1.8)]
+    return [Row(f"--jobs 2 vs --jobs 1 on {Path(args.spec).name}", f"{one:.1f} s / {two:.1f} s", one / two, "x", 1.8,
+                valid=tables[0] == tables[1]),
+            Row("(whole command, interpreter start included)", f"{one_cmd:.1f} s / {two_cmd:.1f} s", one_cmd / two_cmd, "x")]
 
 
 if __name__ == "__main__":

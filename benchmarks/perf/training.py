@@ -29,6 +29,8 @@ from harness.metrics import get as get_metric
 from harness.models import build_model
 from harness.trainer import TrainConfig, as_tensors, fit
 
+from ._table import Row, show
+
 HIDDEN = (64, 32)  # benchmarks/default.yaml
 BATCH = 128
 
@@ -135,22 +137,22 @@ def measure(epochs: int, k: int, repeats: int = 5) -> dict:
     return out
 
 
-def rows(m: dict) -> list[tuple[str, str, float, str, float, bool]]:
-    """(what, raw times, measured, unit, target, met) for the summary table."""
+def rows(m: dict) -> list[Row]:
+    matmul = m["matmul_flops"]
+
+    def speed(what: str, slow: str, fast: str, target: float | None) -> Row:
+        return Row(what, f"{m[slow]:.2f} s / {m[fast]:.2f} s", m[slow] / m[fast], "x", target)
+
+    def share(what: str, key: str) -> Row:
+        return Row(what, f"{m[key] / 1e9:.2f} / {matmul / 1e9:.1f} GFLOP/s", 100 * m[key] / matmul, "%", 25.0)
+
     return [
-        ("trainer vs DataLoader loop", f"{m['dataloader_s']:.2f} s / {m['trainer_s']:.2f} s",
-         m["dataloader_s"] / m["trainer_s"], "x", 2.5, m["dataloader_s"] / m["trainer_s"] >= 2.5),
-        ("  (nn.Module loop trainer.fit vs DataLoader)", f"{m['dataloader_s']:.2f} s / {m['fit_s']:.2f} s",
-         m["dataloader_s"] / m["fit_s"], "x", 2.5, m["dataloader_s"] / m["fit_s"] >= 2.5),
-        (f"stacked K={m['k']} vs one by one, per model",
-         f"{m['one_by_one_s']:.2f} s / {m['stacked_s']:.2f} s", m["one_by_one_s"] / m["stacked_s"], "x", 4.0,
-         m["one_by_one_s"] / m["stacked_s"] >= 4.0),
-        ("FLOP efficiency, trainer (64-32 MLP)", f"{m['trainer_flops'] / 1e9:.2f} / {m['matmul_flops'] / 1e9:.1f} GFLOP/s",
-         100 * m["trainer_flops"] / m["matmul_flops"], "%", 25.0, m["trainer_flops"] / m["matmul_flops"] >= 0.25),
-        (f"FLOP efficiency, stacked K={m['k']} (64-32)", f"{m['stacked_flops'] / 1e9:.2f} / {m['matmul_flops'] / 1e9:.1f} GFLOP/s",
-         100 * m["stacked_flops"] / m["matmul_flops"], "%", 25.0, m["stacked_flops"] / m["matmul_flops"] >= 0.25),
-        (f"FLOP efficiency, stacked K={m['k']} (512-512)", f"{m['wide_flops'] / 1e9:.2f} / {m['matmul_flops'] / 1e9:.1f} GFLOP/s",
-         100 * m["wide_flops"] / m["matmul_flops"], "%", 25.0, m["wide_flops"] / m["matmul_flops"] >= 0.25),
+        speed("trainer vs DataLoader loop", "dataloader_s", "trainer_s", 2.5),
+        speed("(nn.Module loop trainer.fit vs DataLoader)", "dataloader_s", "fit_s", None),
+        speed(f"stacked K={m['k']} vs one by one, per model", "one_by_one_s", "stacked_s", 4.0),
+        share("FLOP efficiency, trainer (64-32 MLP)", "trainer_flops"),
+        share(f"FLOP efficiency, stacked K={m['k']} (64-32)", "stacked_flops"),
+        share(f"FLOP efficiency, stacked K={m['k']} (512-512)", "wide_flops"),
     ]
 
 
@@ -164,8 +166,7 @@ def main(argv: list[str] | None = None) -> list:
     m = measure(args.epochs, args.k)
     print(f"training: synthetic/gaussian ρ=5, {m['n_train']} train / {m['n_val']} validation rows, {m['d']} features, "
           f"MLP {HIDDEN}, batch {BATCH}, {m['epochs']} epochs, focal loss, {args.threads} thread(s)")
-    for what, raw, value, unit, target, met in rows(m):
-        print(f"  {what:42s} {raw:>32s}  {value:7.2f} {unit}  (target >= {target:g} {unit}: {'met' if met else 'MISSED'})")
+    show(rows(m))
     return rows(m)
 
 
