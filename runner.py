@@ -17,7 +17,7 @@ from pathlib import Path
 def _cmd_list(args: argparse.Namespace) -> int:
     from harness import expand, load_spec
     from harness.benchmark import check_plan
-    from harness.pipeline import DataProvider
+    from harness.data import DataProvider
 
     spec = load_spec(args.spec)
     skipped = check_plan(spec, DataProvider(spec))
@@ -33,9 +33,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from harness import load_spec, run_benchmark
+    from harness import load_spec, quiet, run_benchmark
     from harness.results import HEADLINE, summary
     from harness.tracking import resolve_tracking_uri
+
+    quiet.libraries()
 
     spec = load_spec(args.spec)
     baseline = None

@@ -30,8 +30,6 @@ from .models import MLP
 from .trainer import TrainConfig, TrainResult
 
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW's defaults, as in trainer.fit
-# a (K, 1, 1) bias view and its gradient view have equal strides, which torch still reports
-warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout contract")
 
 
 @dataclass
@@ -162,6 +160,101 @@ def _adamw_step(stack: _Stack, lr: torch.Tensor, decay: torch.Tensor, step: int)
     stack.flat.addcdiv_(stack.exp_avg * (lr / bias1), denom, value=-1.0)
 
 
+@dataclass
+class _Book:
+    """Per member: the best epoch so far, its weights, the curve and how training ended."""
+
+    k: int
+    sign: float
+    stop_on: str
+    patience: int
+
+    def __post_init__(self) -> None:
+        self.best = [-np.inf] * self.k
+        self.best_epoch, self.best_value = [-1] * self.k, [float("nan")] * self.k
+        self.best_row: list[torch.Tensor | None] = [None] * self.k
+        self.curves: list[list[float]] = [[] for _ in range(self.k)]
+        self.stopped_by, self.reasons = ["max_epochs"] * self.k, [""] * self.k
+
+    def judge(self, i: int, epoch: int, finite: bool, value: float, val_loss: float, row: torch.Tensor,
+              on_epoch: Callable[[int, float], bool] | None) -> bool:
+        """Record member ``i``'s epoch; whether it trains on (as :func:`harness.trainer.fit` decides)."""
+        if not finite:
+            self.stopped_by[i], self.reasons[i] = "diverged", f"non-finite training loss at epoch {epoch}"
+            return False
+        if not np.isfinite(value):
+            self.stopped_by[i], self.reasons[i] = "diverged", f"non-finite validation score at epoch {epoch}"
+            return False
+        self.curves[i].append(value)
+        monitored = -val_loss if self.stop_on == "loss" else self.sign * value
+        if monitored > self.best[i]:
+            self.best[i], self.best_epoch[i], self.best_value[i] = monitored, epoch, value
+            self.best_row[i] = row.clone()
+        elif epoch - self.best_epoch[i] >= self.patience:
+            self.stopped_by[i] = "early_stopping"
+            return False
+        if on_epoch is not None and on_epoch(epoch, value):
+            self.stopped_by[i] = "pruned"
+            return False
+        return True
+
+    def result(self, i: int) -> TrainResult:
+        return TrainResult(self.best_value[i], self.best_epoch[i], len(self.curves[i]), self.stopped_by[i],
+                           self.curves[i], self.reasons[i])
+
+
+@dataclass
+class _Run:
+    """The stack in training: its rows' members, data, losses and optimiser rates."""
+
+    stack: _Stack
+    train: _Split
+    validation: _Split
+    losses: MemberLosses
+    lr: torch.Tensor
+    decay: torch.Tensor
+    active: list[int]  # member index of each row of the stack
+
+    def keep(self, keep: list[int], members: Sequence[Member], book: _Book) -> None:
+        """Drop the rows not in ``keep``; a member with no good epoch keeps its last weights (as fit)."""
+        for row, i in enumerate(self.active):
+            if row not in keep and book.best_row[i] is None:
+                self.stack.unpack_into(self.stack.flat[row], members[i].model)
+        index = torch.tensor(keep, dtype=torch.long, device=self.stack.flat.device)
+        self.stack.keep(index)
+        self.train.keep(index)
+        self.validation.keep(index)
+        self.losses = self.losses.select(index)
+        self.lr, self.decay = self.lr[index], self.decay[index]
+        self.active = [self.active[row] for row in keep]
+
+
+def _start(members: Sequence[Member]) -> _Run:
+    stack = _Stack([m.model for m in members])
+    dtype, device = stack.flat.dtype, stack.flat.device
+    lr = torch.tensor([m.lr for m in members], dtype=dtype, device=device).unsqueeze(1)
+    decay = 1.0 - lr * torch.tensor([m.weight_decay for m in members], dtype=dtype, device=device).unsqueeze(1)
+    return _Run(stack, _Split([m.train for m in members]), _Split([m.validation for m in members]),
+                member_losses([m.loss for m in members], dtype, device), lr, decay, list(range(len(members))))
+
+
+def _epoch(run: _Run, generators: list[torch.Generator], batch_size: int, step: int) -> tuple[torch.Tensor, int]:
+    """One pass over the training data for every row; the rows' summed losses and the step count."""
+    stack = run.stack
+    n = run.train.X.shape[-2]
+    order = torch.stack([torch.randperm(n, generator=generators[i]) for i in run.active]).to(stack.flat.device)
+    total = torch.zeros(len(run.active), dtype=stack.flat.dtype, device=stack.flat.device)
+    for start in range(0, n, batch_size):
+        xb, yb = run.train.batch(order[:, start : start + batch_size])
+        loss = run.losses(stack.forward(xb), yb)
+        stack.grad.zero_()
+        loss.sum().backward()
+        step += 1
+        _adamw_step(stack, run.lr, run.decay, step)
+        total += loss.detach()
+    return total, step
+
+
 def fit_batched(
     members: Sequence[Member],
     config: TrainConfig,
@@ -175,80 +268,31 @@ def fit_batched(
     config's and the keyword arguments there); keep each member's best validation epoch."""
     if not can_batch(members):
         raise ValueError("members: cannot train as one stack (see can_batch)")
-    k = len(members)
-    stack = _Stack([m.model for m in members])
-    dtype = stack.flat.dtype
-    device = stack.flat.device
-    losses: MemberLosses = member_losses([m.loss for m in members], dtype, device)
-    train, validation = _Split([m.train for m in members]), _Split([m.validation for m in members])
+    run = _start(members)
+    book = _Book(len(members), 1.0 if higher_is_better else -1.0, stop_on, config.patience)
     y_val_np = [m.validation[1].cpu().numpy() for m in members]
-    lr = torch.tensor([m.lr for m in members], dtype=dtype, device=device).unsqueeze(1)
-    decay = 1.0 - lr * torch.tensor([m.weight_decay for m in members], dtype=dtype, device=device).unsqueeze(1)
     generators = [torch.Generator().manual_seed(m.seed) for m in members]
-    n = train.X.shape[-2]
-    sign = 1.0 if higher_is_better else -1.0
-    active = list(range(k))  # member index of each row of the stack
-    best = [-np.inf] * k
-    best_epoch, best_value = [-1] * k, [float("nan")] * k
-    best_row: list[torch.Tensor | None] = [None] * k
-    curves: list[list[float]] = [[] for _ in range(k)]
-    stopped_by, reasons = ["max_epochs"] * k, [""] * k
     step = 0
-    for epoch in range(config.max_epochs):
-        order = torch.stack([torch.randperm(n, generator=generators[i]) for i in active]).to(device)
-        total = torch.zeros(len(active), dtype=dtype, device=device)
-        for start in range(0, n, config.batch_size):
-            xb, yb = train.batch(order[:, start : start + config.batch_size])
-            loss = losses(stack.forward(xb), yb)
-            stack.grad.zero_()
-            loss.sum().backward()
-            step += 1
-            _adamw_step(stack, lr, decay, step)
-            total += loss.detach()
-        with torch.no_grad():
-            val_logits = stack.forward(validation.X)
-            val_loss = losses(val_logits, validation.y)
-        finite = torch.isfinite(total).tolist()
-        val_prob = torch.sigmoid(val_logits.double()).cpu().numpy()
-        keep = []
-        for row, i in enumerate(active):
-            if not finite[row]:
-                stopped_by[i], reasons[i] = "diverged", f"non-finite training loss at epoch {epoch}"
-                continue
-            value = float(score(y_val_np[i], val_prob[row]))
-            if not np.isfinite(value):
-                stopped_by[i], reasons[i] = "diverged", f"non-finite validation score at epoch {epoch}"
-                continue
-            curves[i].append(value)
-            monitored = -float(val_loss[row]) if stop_on == "loss" else sign * value
-            if monitored > best[i]:
-                best[i], best_epoch[i], best_value[i] = monitored, epoch, value
-                best_row[i] = stack.flat[row].clone()
-            elif epoch - best_epoch[i] >= config.patience:
-                stopped_by[i] = "early_stopping"
-                continue
-            if members[i].on_epoch is not None and members[i].on_epoch(epoch, value):
-                stopped_by[i] = "pruned"
-                continue
-            keep.append(row)
-        if len(keep) < len(active):
-            for row, i in enumerate(active):
-                if row not in keep and best_row[i] is None:  # as fit: no good epoch, the last weights stay
-                    stack.unpack_into(stack.flat[row], members[i].model)
-            index = torch.tensor(keep, dtype=torch.long, device=device)
-            stack.keep(index)
-            train.keep(index)
-            validation.keep(index)
-            losses = losses.select(index)
-            lr, decay = lr[index], decay[index]
-            active = [active[row] for row in keep]
-        if not active:
-            break
-    results = []
+    with warnings.catch_warnings():
+        # a (K, 1, 1) bias view and its gradient view have equal strides, which torch still reports
+        warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout contract")
+        for epoch in range(config.max_epochs):
+            total, step = _epoch(run, generators, config.batch_size, step)
+            with torch.no_grad():
+                val_logits = run.stack.forward(run.validation.X)
+                val_loss = run.losses(val_logits, run.validation.y)
+            finite = torch.isfinite(total).tolist()
+            val_prob = torch.sigmoid(val_logits.double()).cpu().numpy()
+            keep = [row for row, i in enumerate(run.active)
+                    if book.judge(i, epoch, finite[row], float(score(y_val_np[i], val_prob[row])) if finite[row] else 0.0,
+                                  float(val_loss[row]), run.stack.flat[row], members[i].on_epoch)]
+            if len(keep) < len(run.active):
+                run.keep(keep, members, book)
+            if not run.active:
+                break
     for i, member in enumerate(members):
-        if best_row[i] is not None:
-            stack.unpack_into(best_row[i], member.model)
-        elif i in active:  # never improved (a NaN validation loss throughout): the last weights stay
-            stack.unpack_into(stack.flat[active.index(i)], member.model)
-        results.append(TrainResult(best_value[i], best_epoch[i], len(curves[i]), stopped_by[i], curves[i], reasons[i]))
-    return results
+        if book.best_row[i] is not None:
+            run.stack.unpack_into(book.best_row[i], member.model)
+        elif i in run.active:  # never improved (a NaN validation loss throughout): the last weights stay
+            run.stack.unpack_into(run.stack.flat[run.active.index(i)], member.model)
+    return [book.result(i) for i in range(len(members))]

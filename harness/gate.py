@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import metrics as metrics_registry
 from .errors import UserError
-from .results import write_atomic
+from .files import write_atomic
 
 FORMAT = 1
 DEFAULT_RULE = {"k": 3.0, "abs_floor": 0.01, "rel_floor": 0.05, "calibrations": ["raw"]}

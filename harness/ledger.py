@@ -5,41 +5,30 @@ one results folder (after a kill, or two runners started on the same spec at onc
 - taken: ``claims/<cell>.claim`` names a live runner (host and pid);
 - failed: ``claims/<cell>.failed`` names a live runner, so its siblings stop waiting for it.
 
-Every read-modify-write of the table happens under an exclusive ``flock`` on ``.results.lock``
-(and a thread lock, since cells are recorded from the tracking thread). Claims by runners that
-no longer live are taken over; claims by other hosts are trusted.
+Every read-modify-write of the table happens under an exclusive file lock on ``.results.lock``
+(``filelock``, portable; and a thread lock, since cells are recorded from the tracking
+thread). Claims by runners that no longer live are taken over; claims by other hosts are
+trusted.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import socket
 import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock
 
 from . import results as results_store
-from .cells import Cell
+from .processes import holder_alive as _alive
+from .processes import me
 
-_HOST = socket.gethostname()
-
-
-def _alive(text: str) -> bool:
-    host, _, pid = text.strip().partition(" ")
-    if host != _HOST:
-        return True  # another machine's runner: trust its claim
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+if TYPE_CHECKING:
+    from .cells import Cell
 
 
 class Ledger:
@@ -48,18 +37,15 @@ class Ledger:
         self.csv = out_dir / "results.csv"
         self.claims = out_dir / "claims"
         self._thread_lock = threading.Lock()
-        self._me = f"{_HOST} {os.getpid()}"
+        self._me = me()
         out_dir.mkdir(parents=True, exist_ok=True)
         self.claims.mkdir(exist_ok=True)
+        self._file_lock = FileLock(out_dir / ".results.lock")
 
     @contextmanager
     def locked(self):
-        with self._thread_lock, open(self.out_dir / ".results.lock", "a+") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with self._thread_lock, self._file_lock:
+            yield
 
     def _slug(self, index: int) -> str:
         cell = self.cells[index]
@@ -132,3 +118,29 @@ class Ledger:
             finished = self._finished()
             return [i for i in range(len(self.cells)) if i not in finished
                     and not ((h := self._holder(self.claims / f"{self._slug(i)}.failed")) and _alive(h))]
+
+    def claim_all(self, order: Callable[[int], object] | None = None, *, wait: bool = True,
+                  before_look: Callable[[], None] = lambda: None) -> Iterator[int | None]:
+        """Claim the pending cells one by one (in table order, or by the ``order`` key) and
+        yield each; then wait for the cells other runners hold, taking over those of runners
+        that died. Where every pending cell is held by another live runner it sleeps a second
+        and looks again, or, with ``wait=False``, yields None instead (the caller has its own
+        work to collect). ``before_look`` runs before each look once a cell was claimed."""
+        mine: set[int] = set()
+        while True:
+            if mine:
+                before_look()
+            pending = sorted((i for i in self.pending() if i not in mine), key=order)
+            if not pending:
+                return
+            progressed = False
+            for i in pending:
+                if self.try_claim(i):
+                    mine.add(i)
+                    progressed = True
+                    yield i
+            if not progressed:  # another runner's cells: nothing to do here but wait for them
+                if wait:
+                    time.sleep(1.0)
+                else:
+                    yield None

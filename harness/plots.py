@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import precision_recall_curve
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.metrics import precision_recall_curve  # noqa: E402
-
-from .pipeline import CellResult  # noqa: E402
+from .files import write_atomic
+from .records import CellResult
 
 
-def save_figure(fig, path: Path, dpi: int = 90) -> Path:
-    """Write ``fig`` as PNG through a temporary file (never a truncated image) and close it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=dpi, format="png")
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], layout: str | None = None,
+               **subplots) -> tuple[Figure, object]:
+    """A figure and its axes, made without pyplot: no backend is chosen, no global state
+    changes, nothing stays open (``subplots`` go to :meth:`Figure.subplots`)."""
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(nrows, ncols, **subplots)
+
+
+def save_figure(fig: Figure, path: Path, dpi: int = 90) -> Path:
+    """Write ``fig`` as PNG, atomically (never a truncated image)."""
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
 
 
 _MARGINS = {"left": 0.1, "right": 0.98, "bottom": 0.12, "top": 0.87, "wspace": 0.25}
@@ -33,7 +34,7 @@ def cell_figure(result: CellResult, path: Path) -> Path:
     """Reliability diagram (all repetitions pooled, one line per calibration variant) and
     precision-recall curves (one per repetition), written to ``path`` as PNG."""
     # fixed margins: a layout engine would measure every text box, which costs more than drawing
-    fig, (ax_rel, ax_pr) = plt.subplots(1, 2, figsize=(10, 4.4), gridspec_kw=_MARGINS)
+    fig, (ax_rel, ax_pr) = new_figure(1, 2, figsize=(10, 4.4), gridspec_kw=_MARGINS)
     y = np.concatenate([r.y_true for r in result.repetitions])
     for variant in result.repetitions[0].probs:
         p = np.concatenate([r.probs[variant] for r in result.repetitions])
@@ -62,7 +63,7 @@ def tuning_figure(result: CellResult, path: Path, metric: str) -> Path:
     from . import metrics as metrics_registry
 
     higher = metrics_registry.get(metric).higher_is_better
-    fig, (ax_h, ax_i) = plt.subplots(1, 2, figsize=(10, 4.0), gridspec_kw={**_MARGINS, "wspace": 0.68})
+    fig, (ax_h, ax_i) = new_figure(1, 2, figsize=(10, 4.0), gridspec_kw={**_MARGINS, "wspace": 0.68})
     trials = [t for t in result.trials if t.repetition == 0]
     done = [(t.number, t.value) for t in trials if t.value is not None]
     stopped = [(t.number, t.curve[-1]) for t in trials if t.value is None and t.curve]

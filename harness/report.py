@@ -12,21 +12,18 @@ import html
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import scikit_posthocs as sp
+from scipy import stats as sps
+from sklearn.calibration import calibration_curve
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import scikit_posthocs as sp  # noqa: E402
-from scipy import stats as sps  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
-
-from . import metrics as metrics_registry  # noqa: E402
-from . import stats  # noqa: E402
-from .errors import UserError  # noqa: E402
-from .plots import save_figure  # noqa: E402
-from .results import slugify, write_atomic  # noqa: E402
+from . import metrics as metrics_registry
+from . import stats
+from .errors import UserError
+from .plots import new_figure, save_figure
+from .files import write_atomic
+from .results import slugify
 
 HEADLINE = ["average_precision", "roc_auc", "ece", "brier", "log_loss"]
 
@@ -43,7 +40,7 @@ def metric_vs_ratio_figure(table: pd.DataFrame, dataset: str, path: Path) -> Pat
     """One panel per headline metric: mean over repetitions and its 95 % t-interval, vs ρ."""
     df = table[(table["dataset"] == dataset) & (table["calibration"] == "raw")]
     metrics = [m for m in HEADLINE if m in set(df["metric"])]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.8), constrained_layout=True, squeeze=False)
+    fig, axes = new_figure(1, len(metrics), figsize=(3.6 * len(metrics), 3.8), layout="constrained", squeeze=False)
     ratios = sorted(df["imbalance_ratio"].astype(str).unique(), key=_ratio_key)
     x = np.arange(len(ratios))
     methods = list(dict.fromkeys(df["method"]))
@@ -89,7 +86,7 @@ def reliability_figure(predictions: Path, dataset_slug: str, ratios: list[str], 
             panels.append((ratio, curves))
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.8 * len(panels), 3.8), constrained_layout=True, squeeze=False)
+    fig, axes = new_figure(1, len(panels), figsize=(3.8 * len(panels), 3.8), layout="constrained", squeeze=False)
     styles = {"ce raw": "-o", "focal raw": "--s", "focal closed_form": "-.^"}
     for ax, (ratio, curves) in zip(axes[0], panels):
         for label, y, p in curves:
@@ -105,7 +102,7 @@ def reliability_figure(predictions: Path, dataset_slug: str, ratios: list[str], 
 
 def cd_figure(means: pd.DataFrame, metric: str, friedman: stats.Friedman, path: Path) -> Path:
     ranks = stats.average_ranks(means, metric)
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(ranks) + 1.8))
+    fig, ax = new_figure(figsize=(10, 0.45 * len(ranks) + 1.8))
     fig.subplots_adjust(left=0.22, right=0.78, top=0.8, bottom=0.05)
     sp.critical_difference_diagram(ranks, friedman.nemenyi, ax=ax)
     fig.suptitle(f"{metric}: average ranks over {friedman.n_blocks} cells (1 = best); "
@@ -124,7 +121,7 @@ def calibration_table(table: pd.DataFrame, metric: str = "ece") -> pd.DataFrame:
 
 
 def calibration_figure(cal: pd.DataFrame, metric: str, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(cal)), 3.8), constrained_layout=True)
+    fig, ax = new_figure(figsize=(max(6, 0.9 * len(cal)), 3.8), layout="constrained")
     width = 0.8 / max(len(cal.columns), 1)
     x = np.arange(len(cal))
     for i, variant in enumerate(cal.columns):

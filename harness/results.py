@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .faults import fault_point
-from .pipeline import CellResult
+from .files import write_atomic
 from .provenance import git_commit, versions_string
+
+if TYPE_CHECKING:
+    from .records import CellResult
 
 COLUMNS = [
     "benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler", "repetition", "seed",
@@ -75,23 +76,6 @@ def write_predictions(result: CellResult, directory: Path) -> Path | None:
 def table(benchmark: str, spec_hash: str, results: Iterable[CellResult]) -> pd.DataFrame:
     data = [row for r in results for row in rows(benchmark, spec_hash, r)]
     return pd.DataFrame(data, columns=COLUMNS)
-
-
-def write_atomic(path: Path, write, fault: str = "write") -> None:
-    """Write through ``write(tmp_path)`` to a temporary file beside ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)
-        write(Path(tmp))
-        fault_point(fault)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_csv(path: Path) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
-from .pipeline import CellResult, now_ms
+from .records import CellResult, now_ms
 from .provenance import git_commit, package_versions
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"

@@ -8,11 +8,13 @@ an ``on_epoch`` callback.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+
+from .learners.base import FitReport
 
 
 @dataclass(frozen=True)
@@ -24,20 +26,8 @@ class TrainConfig:
     patience: int
 
 
-@dataclass
-class TrainResult:
-    """What one training produced: the validation score of the kept epoch and how training ended.
-
-    ``stopped_by`` is one of "max_epochs", "early_stopping", "pruned", "diverged".
-    ``curve`` holds the validation score of every epoch.
-    """
-
-    best_score: float
-    best_epoch: int
-    epochs_run: int
-    stopped_by: str
-    curve: list[float] = field(default_factory=list)
-    reason: str = ""
+# what one training produced: the learners' report (no torch in it), under the trainer's name
+TrainResult = FitReport
 
 
 def as_tensors(X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

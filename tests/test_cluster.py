@@ -14,19 +14,13 @@ from conftest import run_runner, write_spec
 import runner
 from harness import load_spec
 from harness.cells import expand
-from harness.pipeline import (
-    DataProvider,
-    close_stale,
-    free_slot,
-    open_study,
-    study_name,
-    tune,
-)
+from harness.data import DataProvider
+from harness.tuning import close_stale, free_slot, open_study, study_name, tune
 
 
 def _share_study(spec_path: str, storage_url: str, worker: int, barrier) -> int:
     """One of several processes tuning the same cell's study; returns the trials it ran."""
-    from harness.benchmark import open_storage
+    from harness.storage import open_storage
 
     spec = load_spec(spec_path)
     cell = expand(spec)[0]
@@ -47,7 +41,7 @@ def _check_two_workers_share_one_study(tmp_path, tiny_spec, storage_url: str) ->
     barrier = ctx.Manager().Barrier(2)
     with ctx.Pool(2) as pool:
         ran = pool.starmap(_share_study, [(str(spec_path), storage_url, k, barrier) for k in (0, 1)])
-    from harness.benchmark import open_storage
+    from harness.storage import open_storage
 
     storage = open_storage(storage_url, None)
     study = optuna.load_study(study_name=study_name(spec, cell, 0), storage=storage)
@@ -140,9 +134,9 @@ def test_dask_cluster_gives_the_local_results_and_logs_to_the_server(tmp_path, t
         proc = run_runner("run", str(spec_path), "--quiet", "--results-dir", "dask", "--executor", "dask",
                           "--scheduler", cluster.scheduler_address, "--tracking-uri", mlflow_server, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        from harness import benchmark
+        from harness import workers
 
-        used = client.run(lambda: bool(benchmark._WORKER.get("key")))
+        used = client.run(lambda: bool(workers._WORKER.get("key")))
         assert len(used) == 2 and all(used.values()), used
     local = (tmp_path / "local" / "tiny" / "results.csv").read_bytes()
     assert (tmp_path / "dask" / "tiny" / "results.csv").read_bytes() == local

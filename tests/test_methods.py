@@ -7,7 +7,8 @@ import pytest
 
 from harness import methods, samplers
 from harness.cells import Cell
-from harness.pipeline import DataProvider, run_cell
+from harness.data import DataProvider
+from harness.pipeline import run_cell
 from harness.spec import parse_spec
 
 

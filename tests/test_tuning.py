@@ -9,7 +9,9 @@ import pytest
 
 from harness import methods
 from harness.cells import Cell
-from harness.pipeline import DataProvider, pick_best, run_cell, study_name, tune
+from harness.data import DataProvider
+from harness.pipeline import run_cell
+from harness.tuning import pick_best, study_name, tune
 from harness.spec import parse_spec
 
 

@@ -1,0 +1,112 @@
+"""The torch learner: a logistic model or an MLP, trained with any loss of the zoo.
+
+Tasks whose models share an architecture and data sizes, and whose losses have the common
+per-sample form, train as one stacked model (``training.stacked``, :mod:`harness.batched`);
+the others one by one with :func:`harness.trainer.fit`. Each model gets what training it
+alone gives, to float tolerance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+import loss_zoo
+
+from .. import metrics as metrics_registry
+from ..batched import Member, can_batch, fit_batched
+from ..models import build_model
+from ..spec import Spec
+from ..trainer import TrainConfig, as_tensors, fit, predict_logits
+from .base import FitReport, FitTask, Fitted
+
+
+def resolve_device(name: str) -> torch.device:
+    """``training.device``: "auto" is CUDA when torch sees a GPU, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+@dataclass(frozen=True)
+class TorchLearner:
+    """Fits :class:`~harness.learners.base.FitTask` objects with AdamW (``lr``,
+    ``weight_decay`` from each task's parameters) and early stopping.
+
+    ``score`` is the validation score watched per epoch (reported to ``on_step``; with
+    ``stop_on="score"`` also what early stopping follows), ``stop_on="loss"`` follows the
+    task's own loss on the validation split.
+    """
+
+    name: str
+    hidden_sizes: tuple[int, ...]
+    dropout: float
+    config: TrainConfig
+    score: Callable[[np.ndarray, np.ndarray], float]
+    higher_is_better: bool
+    stop_on: str
+    stacked: bool
+    device: torch.device
+
+    @classmethod
+    def from_spec(cls, spec: Spec) -> TorchLearner:
+        metric = metrics_registry.get(spec.tuning.metrics[0])
+        training = spec.training
+        config = TrainConfig(lr=0.0, weight_decay=0.0, max_epochs=training.max_epochs,
+                             batch_size=training.batch_size, patience=training.patience)
+        return cls(spec.model.name, tuple(spec.model.hidden_sizes), spec.model.dropout, config,
+                   metric.monitor, metric.higher_is_better,
+                   "loss" if training.early_stopping == "loss" else "score",
+                   training.stacked, resolve_device(training.device))
+
+    def _member(self, task: FitTask, tensors: dict) -> Member:
+        def cached(X: np.ndarray, y: np.ndarray):
+            # tasks on the same arrays share one copy: the stack then gathers from it
+            key = (id(X), id(y))
+            if key not in tensors:
+                tensors[key] = (X, y, tuple(t.to(self.device) for t in as_tensors(X, y)))
+            return tensors[key][2]
+
+        counts = np.bincount(task.y_train, minlength=2).tolist()
+        model = build_model(self.name, task.X_train.shape[1], hidden_sizes=self.hidden_sizes,
+                            dropout=self.dropout, prior=counts[1] / sum(counts), seed=task.seed).to(self.device)
+        return Member(model, loss_zoo.get(task.loss, **task.loss_params),
+                      cached(task.X_train, task.y_train), cached(task.X_val, task.y_val),
+                      task.params["lr"], task.params["weight_decay"], task.seed, task.on_step)
+
+    def _stack_groups(self, members: list[Member]) -> list[list[int]]:
+        """Indices of the members that train as one stack, grouped by data sizes."""
+        if not self.stacked:
+            return []
+        groups: dict[tuple, list[int]] = {}
+        for i, m in enumerate(members):
+            if can_batch([m]):
+                groups.setdefault((tuple(m.train[0].shape), tuple(m.validation[0].shape)), []).append(i)
+        return list(groups.values())
+
+    def fit(self, tasks: Sequence[FitTask]) -> list[Fitted]:
+        """Fit every task: stacks where they can share one, the rest one by one."""
+        tensors: dict = {}
+        members = [self._member(task, tensors) for task in tasks]
+        reports: dict[int, FitReport] = {}
+        for group in self._stack_groups(members):
+            out = fit_batched([members[i] for i in group], self.config, score=self.score,
+                              higher_is_better=self.higher_is_better, stop_on=self.stop_on)
+            reports.update(zip(group, out))
+        for i, m in enumerate(members):
+            if i not in reports:
+                reports[i] = fit(m.model, m.loss, m.train, m.validation,
+                                 replace(self.config, lr=m.lr, weight_decay=m.weight_decay), seed=m.seed,
+                                 score=self.score, higher_is_better=self.higher_is_better,
+                                 on_epoch=m.on_epoch, stop_on=self.stop_on)
+        return [Fitted(reports[i], _predictor(m.model)) for i, m in enumerate(members)]
+
+
+def _predictor(model: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    def predict(X: np.ndarray) -> np.ndarray:
+        return predict_logits(model, torch.as_tensor(X, dtype=torch.float32)).double().cpu().numpy()
+
+    return predict
