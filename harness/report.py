@@ -144,29 +144,28 @@ def _md_table(frame: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
     return "\n".join(lines)
 
 
-def build(results_dir: Path) -> tuple[Path, Path, list[Path]]:
-    """Write ``report.md`` and ``report.html`` for a results folder; returns their paths and the figures."""
+def _load(results_dir: Path) -> pd.DataFrame:
     csv = results_dir / "results.csv"
     if not csv.is_file():
         raise UserError(f"report: no results.csv in {str(results_dir)!r}; run the benchmark first")
     table = pd.read_csv(csv, dtype={"imbalance_ratio": str})
     if table.empty:
         raise UserError(f"report: {csv} holds no results")
-    figdir = results_dir / "report"
-    name = str(table["benchmark"].iloc[0])
-    datasets = list(dict.fromkeys(table["dataset"]))
-    methods = list(dict.fromkeys(table["method"]))
-    ratios = sorted(table["imbalance_ratio"].unique(), key=_ratio_key)
-    figures: list[Path] = []
-    md: list[str] = [f"# Report: {name}", ""]
-    md.append(f"{len(datasets)} datasets × {len(ratios)} ratios ({', '.join(ratios)}) × {len(methods)} methods "
-              f"({', '.join(methods)}), {table['repetition'].nunique()} repetitions. Spec hash "
-              f"`{table['spec_hash'].iloc[0]}`, code `{table['git_commit'].iloc[0]}`, {table['versions'].iloc[0]}.")
-    md.append("")
+    return table
 
-    # plain-words summary first: what the statistics support
+
+def _header(table: pd.DataFrame) -> list[str]:
+    datasets, methods = list(dict.fromkeys(table["dataset"])), list(dict.fromkeys(table["method"]))
+    ratios = sorted(table["imbalance_ratio"].unique(), key=_ratio_key)
+    return [f"# Report: {table['benchmark'].iloc[0]}", "",
+            f"{len(datasets)} datasets × {len(ratios)} ratios ({', '.join(ratios)}) × {len(methods)} methods "
+            f"({', '.join(methods)}), {table['repetition'].nunique()} repetitions. Spec hash "
+            f"`{table['spec_hash'].iloc[0]}`, code `{table['git_commit'].iloc[0]}`, {table['versions'].iloc[0]}.", ""]
+
+
+def _summary_section(table: pd.DataFrame, cal: pd.DataFrame) -> list[str]:
+    """The plain-words summary first: what the statistics support."""
     sentences = stats.summary_sentences(table, [m for m in HEADLINE if m in set(table["metric"])])
-    cal = calibration_table(table, "ece")
     if not cal.empty and "closed_form" in cal:
         for method in cal.index:
             raw, fixed = cal.loc[method, "raw"], cal.loc[method, "closed_form"]
@@ -174,21 +173,23 @@ def build(results_dir: Path) -> tuple[Path, Path, list[Path]]:
                 change = "lowers" if fixed < raw else "does not lower"
                 sentences.append(f"The closed-form correction {change} the ECE of {method}, averaged over all "
                                  f"cells and repetitions ({raw:.4f} → {fixed:.4f}; descriptive, not tested).")
-    md += ["## Summary", ""] + [f"- {s}" for s in sentences] + [""]
-    md.append("Tests: each method against `ce` with the Wilcoxon signed-rank test over cells (a cell is a "
-              "dataset at a ratio, its value the mean over repetitions), Holm-corrected across methods per "
-              "metric; a tie is a difference of at most 0.001. Fewer than "
-              f"{stats.MIN_CELLS_FOR_TEST} cells cannot reach p < 0.05 and are reported without a claim.")
-    md.append("")
+    return ["## Summary", ""] + [f"- {s}" for s in sentences] + [
+        "", "Tests: each method against `ce` with the Wilcoxon signed-rank test over cells (a cell is a "
+        "dataset at a ratio, its value the mean over repetitions), Holm-corrected across methods per "
+        "metric; a tie is a difference of at most 0.001. Fewer than "
+        f"{stats.MIN_CELLS_FOR_TEST} cells cannot reach p < 0.05 and are reported without a claim.", ""]
 
-    md += ["## Metrics against the imbalance ratio", ""]
+
+def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path]) -> list[str]:
+    """Metrics against ρ per dataset, and CE vs focal reliability diagrams where both ran."""
+    datasets = list(dict.fromkeys(table["dataset"]))
+    md = ["## Metrics against the imbalance ratio", ""]
     for ds in datasets:
         fig = metric_vs_ratio_figure(table, ds, figdir / f"metrics_{slugify(ds)}.png")
         figures.append(fig)
         md += [f"![{ds}](report/{fig.name})", ""]
-
     predictions = results_dir / "predictions"
-    if predictions.is_dir() and {"ce", "focal"} <= set(methods):
+    if predictions.is_dir() and {"ce", "focal"} <= set(table["method"]):
         md += ["## Reliability: CE vs focal, raw and corrected", ""]
         for ds in datasets:
             ds_ratios = sorted(table.loc[table["dataset"] == ds, "imbalance_ratio"].unique(), key=_ratio_key)
@@ -196,53 +197,62 @@ def build(results_dir: Path) -> tuple[Path, Path, list[Path]]:
             if fig is not None:
                 figures.append(fig)
                 md += [f"![reliability {ds}](report/{fig.name})", ""]
+    return md
 
+
+def _rank_section(table: pd.DataFrame, metric: str, figdir: Path, figures: list[Path]) -> list[str]:
+    """Average ranks, the Friedman test (and its diagram where it rejects), each method vs CE."""
+    means = stats.cell_means(table, metric)
+    if means.empty:
+        return []
+    ranks = stats.average_ranks(means, metric)
+    fr = stats.friedman_nemenyi(means, metric)
+    md = [f"### {metric}", "",
+          _md_table(ranks.rename("average rank").reset_index().rename(columns={"index": "method"}), "{:.2f}"), ""]
+    if fr is None:
+        md.append("Too few methods or cells for the Friedman test.")
+    else:
+        md.append(f"Friedman χ² = {fr.statistic:.2f}, p = {fr.p_value:.3g} over {fr.n_blocks} cells; "
+                  f"Nemenyi critical difference {fr.critical_difference:.2f} ranks (Demšar 2006).")
+        if fr.p_value < 0.05:
+            fig = cd_figure(means, metric, fr, figdir / f"cd_{metric}.png")
+            figures.append(fig)
+            md += ["", f"![critical difference {metric}](report/{fig.name})"]
+        else:
+            md.append("The Friedman test does not reject equal ranks, so no post-hoc comparison is drawn.")
+    md.append("")
+    vs = stats.versus_baseline(means, metric)
+    if not vs.empty:
+        md += ["Against `ce` (positive median difference = better than `ce`):", "",
+               _md_table(vs[["method", "cells", "wins", "ties", "losses", "median_diff", "p", "p_holm"]]), ""]
+    return md
+
+
+def _calibration_section(table: pd.DataFrame, cal: pd.DataFrame, figdir: Path, figures: list[Path]) -> list[str]:
+    if cal.empty:
+        return []
+    md = ["## Calibration before and after post-hoc correction", "",
+          "Mean ECE (15 equal-width bins) over cells and repetitions, per method and calibration variant:", "",
+          _md_table(cal.reset_index()), ""]
+    fig = calibration_figure(cal, "ece", figdir / "calibration_ece.png")
+    figures.append(fig)
+    md += [f"![calibration](report/{fig.name})", ""]
+    tce = calibration_table(table, "true_calibration_error")
+    if not tce.empty:
+        md += ["Against the true posterior (synthetic data), mean |p − η|:", "", _md_table(tce.reset_index()), ""]
+    return md
+
+
+def build(results_dir: Path) -> tuple[Path, Path, list[Path]]:
+    """Write ``report.md`` and ``report.html`` for a results folder; returns their paths and the figures."""
+    table = _load(results_dir)
+    figdir, figures = results_dir / "report", []
+    cal = calibration_table(table, "ece")
+    md = _header(table) + _summary_section(table, cal) + _figure_sections(table, results_dir, figdir, figures)
     md += ["## Ranks across datasets and ratios", ""]
     for metric in [m for m in HEADLINE if m in set(table["metric"])]:
-        means = stats.cell_means(table, metric)
-        if means.empty:
-            continue
-        ranks = stats.average_ranks(means, metric)
-        fr = stats.friedman_nemenyi(means, metric)
-        md.append(f"### {metric}")
-        md.append("")
-        md.append(_md_table(ranks.rename("average rank").reset_index().rename(columns={"index": "method"}), "{:.2f}"))
-        md.append("")
-        if fr is None:
-            md.append("Too few methods or cells for the Friedman test.")
-        else:
-            md.append(f"Friedman χ² = {fr.statistic:.2f}, p = {fr.p_value:.3g} over {fr.n_blocks} cells; "
-                      f"Nemenyi critical difference {fr.critical_difference:.2f} ranks (Demšar 2006).")
-            if fr.p_value < 0.05:
-                fig = cd_figure(means, metric, fr, figdir / f"cd_{metric}.png")
-                figures.append(fig)
-                md += ["", f"![critical difference {metric}](report/{fig.name})"]
-            else:
-                md.append("The Friedman test does not reject equal ranks, so no post-hoc comparison is drawn.")
-        md.append("")
-        vs = stats.versus_baseline(means, metric)
-        if not vs.empty:
-            md.append("Against `ce` (positive median difference = better than `ce`):")
-            md.append("")
-            md.append(_md_table(vs[["method", "cells", "wins", "ties", "losses", "median_diff", "p", "p_holm"]]))
-            md.append("")
-
-    if not cal.empty:
-        md += ["## Calibration before and after post-hoc correction", ""]
-        md.append("Mean ECE (15 equal-width bins) over cells and repetitions, per method and calibration variant:")
-        md.append("")
-        md.append(_md_table(cal.reset_index()))
-        md.append("")
-        fig = calibration_figure(cal, "ece", figdir / "calibration_ece.png")
-        figures.append(fig)
-        md += [f"![calibration](report/{fig.name})", ""]
-        tce = calibration_table(table, "true_calibration_error")
-        if not tce.empty:
-            md.append("Against the true posterior (synthetic data), mean |p − η|:")
-            md.append("")
-            md.append(_md_table(tce.reset_index()))
-            md.append("")
-
+        md += _rank_section(table, metric, figdir, figures)
+    md += _calibration_section(table, cal, figdir, figures)
     text = "\n".join(md) + "\n"
     md_path, html_path = results_dir / "report.md", results_dir / "report.html"
     write_atomic(md_path, lambda tmp: tmp.write_text(text))
