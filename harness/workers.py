@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 from . import quiet
-from .data import DataProvider
 from .cells import Cell
+from .data import DataProvider
 from .outputs import write_cell_outputs
 from .pipeline import run_cell
 from .records import CellResult
@@ -54,9 +54,8 @@ def _state(config: WorkerConfig) -> dict:
     return _WORKER
 
 
-def cell_task(config: WorkerConfig, cell: Cell, *_after) -> tuple[CellResult, list[Path] | None]:
-    """Run ``cell``; its result and, where this worker writes them, its output files.
-    Extra arguments are the tasks it waited for (their results are not needed)."""
+def cell_task(config: WorkerConfig, cell: Cell) -> tuple[CellResult, list[Path] | None]:
+    """Run ``cell``; its result and, where this worker writes them, its output files."""
     with _WORKER_LOCK:
         state = _state(config)
         result = run_cell(config.spec, cell, state["data"], storage=state["storage"])

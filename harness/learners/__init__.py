@@ -7,9 +7,12 @@ one entry in :data:`_FACTORIES`: a function from the spec to the configured lear
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ..spec import Spec
 from .base import FitReport, FitTask, Fitted, Learner
+
+if TYPE_CHECKING:
+    from ..spec import Spec
 
 
 def _torch_learner(spec: Spec) -> Learner:

@@ -1,0 +1,73 @@
+"""The house rules, checked: small functions, reading results without the training stack, and
+no global state changed on import."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_LINES = 60
+
+
+def _functions(folder: str):
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield f"{path.relative_to(ROOT)}::{node.name}", node.end_lineno - node.lineno + 1
+
+
+def test_no_function_in_harness_is_longer_than_a_screen():
+    long = {name: n for name, n in _functions("harness") if n > MAX_LINES}
+    assert not long, f"functions over {MAX_LINES} lines: {long}"
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_report_and_gate_import_neither_torch_nor_optuna(tmp_path):
+    """`runner.py report` and `runner.py gate` read results only: torch and Optuna stay unloaded."""
+    results = tmp_path / "r"
+    results.mkdir()
+    table = ROOT / "tests" / "data" / "results_small.csv"
+    (results / "results.csv").write_text(table.read_text())
+    code = f"""
+        import sys, runner
+        assert runner.main(["baseline", {str(results)!r}, "--out", {str(tmp_path / 'b.json')!r}]) == 0
+        assert runner.main(["gate", {str(results)!r}, "--baseline", {str(tmp_path / 'b.json')!r}]) == 0
+        assert runner.main(["report", {str(results)!r}, "--no-tracking"]) == 0
+        print(sorted(m for m in ("torch", "optuna", "mlflow") if m in sys.modules))
+    """
+    proc = _python(code)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
+
+
+def test_importing_the_suite_changes_no_global_state():
+    """Warning filters, the matplotlib backend, Optuna's log level and torch's RNG are as
+    before after importing every module of harness, loss_zoo and datasets."""
+    code = """
+        import importlib, pkgutil, warnings, logging
+        import matplotlib, torch, optuna
+        before = (list(warnings.filters), dict.__getitem__(matplotlib.rcParams, "backend"),
+                  optuna.logging.get_verbosity(), torch.random.get_rng_state().sum().item(),
+                  torch.get_num_threads())
+        import harness, loss_zoo, datasets
+        for package in (harness, loss_zoo, datasets):
+            for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+                importlib.import_module(info.name)
+        after = (list(warnings.filters), dict.__getitem__(matplotlib.rcParams, "backend"),
+                 optuna.logging.get_verbosity(), torch.random.get_rng_state().sum().item(),
+                 torch.get_num_threads())
+        assert before == after, [(b, a) for b, a in zip(before, after) if b != a]
+        print("ok")
+    """
+    proc = _python(code)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
