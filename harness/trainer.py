@@ -98,45 +98,33 @@ def _fit_without_validation(model: nn.Module, loss_fn: nn.Module, train: tuple[t
     return TrainResult(float("nan"), config.max_epochs - 1, config.max_epochs, "max_epochs")
 
 
-def fit(
-    model: nn.Module,
-    loss_fn: nn.Module,
-    train: tuple[torch.Tensor, torch.Tensor],
-    validation: tuple[torch.Tensor, torch.Tensor] | None,
-    config: TrainConfig,
-    *,
-    seed: int,
-    score: Callable[[np.ndarray, np.ndarray], float],
-    higher_is_better: bool = True,
-    on_epoch: Callable[[int, float], bool] | None = None,
-    stop_on: str = "loss",
-) -> TrainResult:
+def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
+        validation: tuple[torch.Tensor, torch.Tensor] | None, config: TrainConfig, *, seed: int,
+        score: Callable[[np.ndarray, np.ndarray], float], higher_is_better: bool = True,
+        on_epoch: Callable[[int, float], bool] | None = None, stop_on: str = "loss") -> TrainResult:
     """Train ``model`` in place with AdamW; keep the weights of the best validation epoch.
 
     Parameters
     ----------
     train, validation : (X float32 (N, d), y long (N,))
-        ``validation`` None: no validation; train ``config.max_epochs`` epochs (unless the
-        loss diverges) and keep the last weights (``best_score`` is NaN, ``curve`` empty).
+        ``validation`` None: train ``config.max_epochs`` epochs (unless the loss diverges) and
+        keep the last weights; ``best_score`` is NaN and ``curve`` empty.
     score : callable(y_true, prob) -> float
         Validation score computed after each epoch (reported, and the trial's value). ``prob``
         is :func:`probabilities` of the logits: (N,) for a binary model, (N, C) for C outputs.
     on_epoch : callable(epoch, score) -> bool, optional
         Called after each epoch; returning True stops training as "pruned".
     stop_on : {"loss", "score"}
-        What early stopping and the kept epoch follow: the training loss measured on the
-        validation split (default), or ``score``. A ranking score such as average precision
-        can saturate after one epoch while probabilities are still far from trained, so
-        stopping on it alone leaves under-trained models.
+        What early stopping and the kept epoch follow: the training loss on the validation
+        split (default), or ``score`` (a ranking score such as average precision can saturate
+        after one epoch while probabilities are still far from trained).
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     if validation is None:
         return _fit_without_validation(model, loss_fn, train, optimizer, config, seed)
-    generator = torch.Generator().manual_seed(seed)
-    n = len(train[0])
-    X_val, y_val = validation
+    generator, n = torch.Generator().manual_seed(seed), len(train[0])
+    (X_val, y_val), sign = validation, 1.0 if higher_is_better else -1.0
     y_val_np = y_val.cpu().numpy()
-    sign = 1.0 if higher_is_better else -1.0
     best, best_epoch, best_state, best_value = -np.inf, -1, None, float("nan")
     curve: list[float] = []
     stopped_by, reason = "max_epochs", ""
