@@ -33,9 +33,9 @@ class Range:
 
     def __post_init__(self) -> None:
         if not self.low <= self.high:
-            raise ValueError(f"Range: expected low <= high, got [{self.low}, {self.high}]")
+            raise ValueError(f"low, high: expected low <= high, got [{self.low}, {self.high}]")
         if self.log and self.optional:
-            raise ValueError("Range: expected log or optional, got both")
+            raise ValueError("log, optional: expected at most one of them, got both")
 
     @property
     def fallback(self) -> float | None:

@@ -52,6 +52,11 @@ def register(new: LossEntry, *, replace: bool = False) -> LossEntry:
         raise TypeError(f"entry: expected a LossEntry, got {type(new).__name__}")
     if new.name in _REGISTRY and not replace:
         raise ValueError(f"entry.name: expected a new name, got {new.name!r} (already registered; pass replace=True)")
+    taken = {p: e.name for e in _REGISTRY.values() if e.name != new.name for p in e.space}
+    clashes = sorted(p for p in new.space if p in taken)
+    if clashes:
+        raise ValueError(f"entry.space: expected parameter names of its own (e.g. {new.name}_<param>), "
+                         f"got {clashes}, already tuned by {sorted({taken[p] for p in clashes})}")
     _REGISTRY[new.name] = new
     return new
 

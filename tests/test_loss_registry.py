@@ -3,6 +3,7 @@ loss registered only here (positive-weighted cross-entropy) runs through the who
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -169,6 +170,9 @@ def test_registration_is_undone_and_a_known_name_is_not_overwritten():
         parse_spec({**TINY_SPEC, "methods": ["pos_weighted_ce"]})
     with pytest.raises(ValueError, match="entry.name: expected a new name, got 'focal'"):
         loss_zoo.register(loss_zoo.entry("focal"))
+    clash = dataclasses.replace(POS_WEIGHTED_CE, space={"focal_gamma": Range(0.0, 1.0)})
+    with pytest.raises(ValueError, match=r"entry.space: expected parameter names of its own .* got \['focal_gamma'\]"):
+        loss_zoo.register(clash)
     with loss_zoo.registered(POS_WEIGHTED_CE):
         assert list(loss_zoo.available())[-1] == "pos_weighted_ce"
         assert parse_spec({**TINY_SPEC, "methods": ["pos_weighted_ce"]}).methods == ["pos_weighted_ce"]
