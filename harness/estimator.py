@@ -9,17 +9,23 @@ Works with ``clone``, ``GridSearchCV`` and imbalanced-learn pipelines; binary an
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 import loss_zoo
 
 from .models import MLP, build_model
+from .trainer import TrainConfig, as_tensors, fit
+
+
+def _accuracy(y_true: np.ndarray, prob: np.ndarray) -> float:
+    """Validation accuracy from the trainer's probabilities ((N,) binary or (N, C))."""
+    predicted = (prob > 0.5).astype(int) if prob.ndim == 1 else prob.argmax(axis=1)
+    return float(np.mean(predicted == y_true))
 
 
 class LossClassifier(ClassifierMixin, BaseEstimator):
@@ -28,7 +34,9 @@ class LossClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     loss : str, default "focal"
-        A name from ``loss_zoo.available()``.
+        A name from ``loss_zoo.available()``. Its entry (``LossEntry.estimator``) says which of
+        ``gamma``, ``alpha``, ``beta``, ``tau`` it reads; its other tuned parameters take their
+        declared defaults.
     gamma : float, default 2.0
         Focusing parameter (focal, class_balanced_focal).
     alpha : float, sequence or None, default None
@@ -45,7 +53,8 @@ class LossClassifier(ClassifierMixin, BaseEstimator):
     max_epochs, batch_size : int
     early_stopping : bool, default False
         Hold out ``validation_fraction`` (stratified) and stop after ``n_iter_no_change``
-        epochs without improvement of the validation loss, keeping the best weights.
+        epochs without improvement of the validation loss, keeping the best weights. False:
+        train ``max_epochs`` epochs on all of the data and keep the last weights.
     random_state : int, RandomState or None
     """
 
@@ -86,24 +95,29 @@ class LossClassifier(ClassifierMixin, BaseEstimator):
 
     # -- helpers -----------------------------------------------------------------------------
     def _loss_params(self, counts: list[int]) -> dict:
-        counts = [max(int(c), 1) for c in counts]
-        return {
-            "ce": {},
-            "weighted_ce": {"weight": loss_zoo.class_weights(counts, beta=self.beta)},
-            "focal": {"gamma": self.gamma, "alpha": self.alpha},
-            "focal_flsd": {"alpha": self.alpha},
-            "class_balanced_focal": {"counts": counts, "beta": self.beta, "gamma": self.gamma},
-            "logit_adjusted_ce": {"prior": [c / sum(counts) for c in counts], "tau": self.tau},
-        }[self.loss]
+        """The loss's own parameters: the entry maps this estimator's keywords (``gamma``,
+        ``alpha``, ``beta``, ``tau``) to its tuned parameters; others take their defaults."""
+        entry = loss_zoo.entry(self.loss)
+        tuned = {name: getattr(self, keyword) for keyword, name in entry.estimator.items()}
+        return entry.loss_params(tuned, [max(int(c), 1) for c in counts])
 
     def _check_params(self) -> None:
-        if self.loss not in loss_zoo.available():
-            raise ValueError(f"loss: unknown name {self.loss!r}; known: {', '.join(sorted(loss_zoo.available()))}")
+        loss_zoo.entry(self.loss)  # unknown names list the known ones
         for name in ("lr", "max_epochs", "batch_size", "n_iter_no_change"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: expected a value > 0, got {getattr(self, name)!r}")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction: expected a value in (0, 1), got {self.validation_fraction!r}")
+
+    def _build_model(self, n_features: int, counts: list[int], seed: int) -> MLP:
+        hidden = tuple(self.hidden_sizes)
+        if len(counts) == 2:
+            return build_model("mlp", n_features, hidden_sizes=hidden, dropout=self.dropout,
+                               prior=max(counts[1], 1) / sum(counts), seed=seed)
+        torch_gen = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
+            return MLP(n_features, hidden, self.dropout, n_outputs=len(counts))
 
     def _logits(self, X: np.ndarray) -> torch.Tensor:
         self.model_.eval()
@@ -112,7 +126,10 @@ class LossClassifier(ClassifierMixin, BaseEstimator):
 
     # -- scikit-learn API ----------------------------------------------------------------------
     def fit(self, X, y):
-        """Fit on (X, y); y may hold any labels (they are encoded as ``classes_``)."""
+        """Fit on (X, y); y may hold any labels (they are encoded as ``classes_``).
+
+        Trains with :func:`harness.trainer.fit`, the benchmark's trainer.
+        """
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
@@ -120,56 +137,23 @@ class LossClassifier(ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         if n_classes < 2:
             raise ValueError(f"y: expected at least 2 classes, got 1 class ({self.classes_[0]!r})")
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(0, 2**31 - 1))
-        X_train, y_train, X_val, y_val = X, y_enc, None, None
+        entry = loss_zoo.entry(self.loss)
+        if not (entry.binary if n_classes == 2 else entry.multiclass):
+            only = "binary" if entry.binary else "multi-class"
+            raise ValueError(f"loss: expected a loss for {n_classes}-class problems, got {self.loss!r} ({only} only)")
+        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        train, validation = (np.array(X, dtype=np.float32), y_enc), None  # a copy: X may be read-only
         if self.early_stopping:
-            from sklearn.model_selection import train_test_split
-
             X_train, X_val, y_train, y_val = train_test_split(
                 X, y_enc, test_size=self.validation_fraction, stratify=y_enc, random_state=seed)
-        counts = np.bincount(y_train, minlength=n_classes).tolist()
-        params = self._loss_params(counts)
-        loss_fn = loss_zoo.get(self.loss, **params)
-        binary = n_classes == 2
-        if binary:
-            self.model_ = build_model("mlp", X.shape[1], hidden_sizes=tuple(self.hidden_sizes), dropout=self.dropout,
-                                      prior=max(counts[1], 1) / sum(counts), seed=seed)
-        else:
-            torch_gen = torch.Generator().manual_seed(seed)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
-                self.model_ = MLP(X.shape[1], tuple(self.hidden_sizes), self.dropout, n_outputs=n_classes)
-        self.loss_params_ = params
-        Xt = torch.tensor(X_train, dtype=torch.float32)  # a copy: inputs may be read-only
-        yt = torch.as_tensor(y_train, dtype=torch.long)
-        optimizer = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        gen = torch.Generator().manual_seed(seed)
-        best, best_state, since = math.inf, None, 0
-        self.n_iter_ = 0
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            for epoch in range(self.max_epochs):
-                self.model_.train()
-                order = torch.randperm(len(Xt), generator=gen)
-                for start in range(0, len(Xt), self.batch_size):
-                    idx = order[start:start + self.batch_size]
-                    loss = loss_fn(self.model_(Xt[idx]), yt[idx])
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                self.n_iter_ = epoch + 1
-                if X_val is not None:
-                    value = float(loss_fn(self._logits(X_val).float(), torch.as_tensor(y_val, dtype=torch.long)))
-                    if value < best:
-                        best, since = value, 0
-                        best_state = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
-                    else:
-                        since += 1
-                        if since >= self.n_iter_no_change:
-                            break
-        if best_state is not None:
-            self.model_.load_state_dict(best_state)
+            train, validation = (X_train, y_train), as_tensors(X_val, y_val)
+        counts = np.bincount(train[1], minlength=n_classes).tolist()
+        self.loss_params_ = self._loss_params(counts)
+        loss_fn = loss_zoo.get(self.loss, **self.loss_params_)
+        self.model_ = self._build_model(X.shape[1], counts, seed)
+        config = TrainConfig(self.lr, self.weight_decay, self.max_epochs, self.batch_size, self.n_iter_no_change)
+        result = fit(self.model_, loss_fn, as_tensors(*train), validation, config, seed=seed, score=_accuracy)
+        self.n_iter_ = result.epochs_run
         return self
 
     def decision_function(self, X):

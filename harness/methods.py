@@ -2,8 +2,8 @@
 
 A method trains with a loss, optionally on a resampled training split:
 
-- a loss name (``ce``, ``weighted_ce``, ``focal``, ``focal_flsd``, ``class_balanced_focal``,
-  ``logit_adjusted_ce``);
+- a loss name: any loss registered in loss_zoo (its entry declares its tuned parameters and
+  their map to the loss's own parameters);
 - ``<loss>+<sampler>``, or a sampler alone meaning ``ce+<sampler>``;
 - ``tuned_loss``: the loss (and optionally the sampler) is itself a categorical hyperparameter,
   with each choice's own parameters conditional on it, tuned with the same trial budget.
@@ -39,38 +39,44 @@ NO_SAMPLER = "none"
 
 @dataclass(frozen=True)
 class LossSpace:
-    """A loss's tuned parameters and the map from them (and training class counts) to the
-    loss's own parameters, which build the module and select its posterior correction."""
+    """A loss's tuned parameters as search-space distributions, and the map from them (and
+    training class counts) to the loss's own parameters, read from its loss_zoo entry."""
 
     name: str
     space: Mapping[str, Dist]
     params: Callable[[Mapping[str, Any], list[int]], dict[str, Any]]
 
 
-def _prior(counts: list[int]) -> list[float]:
-    total = sum(counts)
-    return [c / total for c in counts]
+def _dist(r: loss_zoo.Range) -> Dist:
+    """The distribution of a loss's declared range."""
+    if r.optional:
+        return OptionalFloat(r.low, r.high, valid=r.valid)
+    return Float(r.low, r.high, log=r.log, valid=r.valid)
 
 
-LOSSES: dict[str, LossSpace] = {
-    s.name: s
-    for s in (
-        LossSpace("ce", {}, lambda p, counts: {}),
-        LossSpace("weighted_ce", {"weighted_ce_beta": Float(0.0, 1.0, valid=(0.0, 1.0))},
-                  lambda p, counts: {"weight": loss_zoo.class_weights(counts, beta=p["weighted_ce_beta"])}),
-        LossSpace("focal", {"focal_gamma": Float(0.0, 5.0, valid=(0.0, INF)),
-                            "focal_alpha": OptionalFloat(0.05, 0.95, valid=(0.0, 1.0))},
-                  lambda p, counts: {"gamma": p["focal_gamma"], "alpha": p["focal_alpha"]}),
-        LossSpace("focal_flsd", {}, lambda p, counts: {}),
-        LossSpace("class_balanced_focal",
-                  {"class_balanced_focal_beta": Float(0.9, 0.9999, valid=(0.0, 0.999999)),
-                   "class_balanced_focal_gamma": Float(0.0, 5.0, valid=(0.0, INF))},
-                  lambda p, counts: {"counts": list(counts), "beta": p["class_balanced_focal_beta"],
-                                     "gamma": p["class_balanced_focal_gamma"]}),
-        LossSpace("logit_adjusted_ce", {"logit_adjusted_ce_tau": Float(0.0, 2.0, valid=(0.0, INF))},
-                  lambda p, counts: {"prior": _prior(counts), "tau": p["logit_adjusted_ce_tau"]}),
-    )
-}
+def loss_space(name: str) -> LossSpace:
+    """The search space and parameter map of the registered loss ``name``."""
+    entry = loss_zoo.entry(name)
+    return LossSpace(entry.name, {k: _dist(r) for k, r in entry.space.items()}, entry.params)
+
+
+class _LossSpaces(Mapping):
+    """Every registered loss's :class:`LossSpace`, by name: a live, read-only view of the loss_zoo
+    registry (a loss registered later appears here, and in every method built after)."""
+
+    def __getitem__(self, name: str) -> LossSpace:
+        if name not in loss_zoo.available():
+            raise KeyError(name)
+        return loss_space(name)
+
+    def __iter__(self):
+        return iter(loss_zoo.available())
+
+    def __len__(self) -> int:
+        return len(loss_zoo.available())
+
+
+LOSSES: Mapping[str, LossSpace] = _LossSpaces()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ and p_t = σ(±(z + δ)) the probability of the true class after a logit shift �
 - ``focal_flsd``: (t, g_0, g_1) = (0.2, 5, 3) (one threshold), w from α;
 - ``logit_adjusted_ce``: δ = τ log(π_1 / π_0), γ = 0.
 
-:func:`binary_terms` reads a loss module's parameters into that form and
+:func:`binary_terms` reads a loss module's parameters into that form through its registry
+entry (:attr:`loss_zoo.LossEntry.binary_terms`; a loss without one trains alone) and
 :func:`member_losses` evaluates K members at once on (K, B) logits, so a batched trainer pays
 for a dozen element-wise kernels per step instead of K loss calls. The tests check each
 member's value and gradient against the loss's own module.
@@ -20,69 +21,24 @@ member's value and gradient against the loss's own module.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .ce import CELoss, LogitAdjustedCELoss, WeightedCELoss
-from .focal import ClassBalancedFocalLoss, FocalFLSDLoss, FocalLoss
-from .weights import class_weights
-
-
-@dataclass(frozen=True)
-class BinaryTerms:
-    """One member's loss in the common form (see the module docstring)."""
-
-    w0: float = 1.0
-    w1: float = 1.0
-    g0: float = 0.0  # γ where p_t < threshold
-    g1: float = 0.0  # γ elsewhere
-    threshold: float = 0.0  # 0: one γ everywhere
-    shift: float = 0.0  # logit shift δ
-
-
-def _alpha(alpha) -> tuple[float, float] | None:
-    if alpha is None:
-        return 1.0, 1.0
-    if isinstance(alpha, Sequence):
-        return None  # per-class α is the multi-class form
-    return 1.0 - float(alpha), float(alpha)
+from .entry import BinaryTerms
+from .registry import entry_of
 
 
 def binary_terms(loss: nn.Module) -> BinaryTerms | None:
-    """The module's parameters in the common form; None for a loss (or a configuration) it
-    does not cover, which then trains one model at a time."""
+    """The module's parameters in the common form, from its registry entry; None for a loss
+    (or a configuration) without one, which then trains one model at a time."""
     if getattr(loss, "reduction", "mean") != "mean":
         return None
-    if type(loss) is CELoss:
-        return BinaryTerms()
-    if type(loss) is WeightedCELoss:
-        if len(loss.weight) != 2:
-            return None
-        return BinaryTerms(w0=loss.weight[0], w1=loss.weight[1])
-    if type(loss) is FocalLoss:
-        w = _alpha(loss.alpha)
-        return None if w is None else BinaryTerms(w0=w[0], w1=w[1], g0=loss.gamma, g1=loss.gamma)
-    if type(loss) is FocalFLSDLoss:
-        w = _alpha(loss.alpha)
-        if w is None or len(loss.thresholds) != 1:
-            return None
-        return BinaryTerms(w0=w[0], w1=w[1], g0=float(loss.gammas[0]), g1=float(loss.gammas[1]),
-                           threshold=float(loss.thresholds[0]))
-    if type(loss) is ClassBalancedFocalLoss:
-        if len(loss.counts) != 2:
-            return None
-        w = class_weights(loss.counts, scheme="effective_number", beta=loss.beta)
-        return BinaryTerms(w0=float(w[0]), w1=float(w[1]), g0=loss.gamma, g1=loss.gamma)
-    if type(loss) is LogitAdjustedCELoss:
-        if len(loss.prior) != 2:
-            return None
-        prior = torch.tensor(loss.prior, dtype=torch.float64)
-        log_pi = torch.log(prior / prior.sum())
-        return BinaryTerms(shift=float(loss.tau * (log_pi[1] - log_pi[0])))
-    return None
+    found = entry_of(loss)
+    if found is None or found.binary_terms is None:
+        return None
+    return found.binary_terms(loss)
 
 
 class MemberLosses(nn.Module):

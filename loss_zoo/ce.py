@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -15,6 +16,9 @@ from ._checks import (
     class_weight_tensor,
     reduce,
 )
+from .corrections import logit_adjusted_posterior_logits, weighted_ce_posterior_logits
+from .entry import INF, BinaryTerms, LossEntry, Range
+from .weights import class_weights
 
 
 def _log_p_target(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -163,3 +167,49 @@ class LogitAdjustedCELoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return logit_adjusted_ce_loss(logits, targets, prior=self.prior, tau=self.tau, reduction=self.reduction)
+
+
+# -- registry entries ---------------------------------------------------------------------------
+def _identity_posterior(logits, **params) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    return z.copy() if z.ndim == 1 else z - np.logaddexp.reduce(z, axis=1, keepdims=True)
+
+
+def _prior(counts: list[int]) -> list[float]:
+    total = sum(counts)
+    return [c / total for c in counts]
+
+
+def _weighted_terms(loss: WeightedCELoss) -> BinaryTerms | None:
+    return BinaryTerms(w0=loss.weight[0], w1=loss.weight[1]) if len(loss.weight) == 2 else None
+
+
+def _logit_adjusted_terms(loss: LogitAdjustedCELoss) -> BinaryTerms | None:
+    if len(loss.prior) != 2:
+        return None
+    prior = torch.tensor(loss.prior, dtype=torch.float64)
+    log_pi = torch.log(prior / prior.sum())
+    return BinaryTerms(shift=float(loss.tau * (log_pi[1] - log_pi[0])))
+
+
+CE = LossEntry(
+    "ce", ce_loss, CELoss, "maximum likelihood",
+    binary_terms=lambda loss: BinaryTerms(), posterior=_identity_posterior,
+)
+
+WEIGHTED_CE = LossEntry(
+    "weighted_ce", weighted_ce_loss, WeightedCELoss,
+    "class-weighted cross-entropy; weights from loss_zoo.class_weights",
+    params=lambda p, counts: {"weight": class_weights(counts, beta=p["weighted_ce_beta"])},
+    space={"weighted_ce_beta": Range(0.0, 1.0, valid=(0.0, 1.0), default=1.0)},
+    estimator={"beta": "weighted_ce_beta"},
+    binary_terms=_weighted_terms, posterior=weighted_ce_posterior_logits,
+)
+
+LOGIT_ADJUSTED_CE = LossEntry(
+    "logit_adjusted_ce", logit_adjusted_ce_loss, LogitAdjustedCELoss, "Menon et al., ICLR 2021",
+    params=lambda p, counts: {"prior": _prior(counts), "tau": p["logit_adjusted_ce_tau"]},
+    space={"logit_adjusted_ce_tau": Range(0.0, 2.0, valid=(0.0, INF), default=1.0)},
+    estimator={"tau": "logit_adjusted_ce_tau"},
+    binary_terms=_logit_adjusted_terms, posterior=logit_adjusted_posterior_logits,
+)

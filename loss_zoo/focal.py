@@ -18,6 +18,8 @@ from ._checks import (
     class_weight_tensor,
     reduce,
 )
+from .corrections import focal_posterior_logits
+from .entry import INF, BinaryTerms, LossEntry, Range
 from .weights import class_weights
 
 
@@ -283,3 +285,73 @@ class ClassBalancedFocalLoss(nn.Module):
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return class_balanced_focal_loss(logits, targets, counts=self.counts, beta=self.beta,
                                          gamma=self.gamma, reduction=self.reduction)
+
+
+# -- registry entries ---------------------------------------------------------------------------
+def _binary_alpha(alpha) -> tuple[float, float] | None:
+    """(w0, w1) of a binary α (None: (1, 1)); None for a per-class α (the multi-class form)."""
+    if alpha is None:
+        return 1.0, 1.0
+    if isinstance(alpha, Sequence):
+        return None
+    return 1.0 - float(alpha), float(alpha)
+
+
+def _focal_terms(loss: FocalLoss) -> BinaryTerms | None:
+    w = _binary_alpha(loss.alpha)
+    return None if w is None else BinaryTerms(w0=w[0], w1=w[1], g0=loss.gamma, g1=loss.gamma)
+
+
+def _flsd_terms(loss: FocalFLSDLoss) -> BinaryTerms | None:
+    w = _binary_alpha(loss.alpha)
+    if w is None or len(loss.thresholds) != 1:
+        return None
+    return BinaryTerms(w0=w[0], w1=w[1], g0=float(loss.gammas[0]), g1=float(loss.gammas[1]),
+                       threshold=float(loss.thresholds[0]))
+
+
+def _class_balanced_terms(loss: ClassBalancedFocalLoss) -> BinaryTerms | None:
+    if len(loss.counts) != 2:
+        return None
+    w = class_weights(loss.counts, scheme="effective_number", beta=loss.beta)
+    return BinaryTerms(w0=float(w[0]), w1=float(w[1]), g0=loss.gamma, g1=loss.gamma)
+
+
+def _flsd_params(tuned, counts) -> dict:
+    """FLSD keeps the paper's (thresholds, γs); α is not tuned, but LossClassifier may set it."""
+    alpha = tuned.get("focal_flsd_alpha")
+    return {} if alpha is None else {"alpha": alpha}
+
+
+def _focal_posterior(logits, *, gamma: float = 2.0, alpha=None):
+    return focal_posterior_logits(logits, gamma=gamma, alpha=alpha)
+
+
+def _class_balanced_posterior(logits, *, counts, beta: float = 0.999, gamma: float = 2.0):
+    weight = class_weights(counts, scheme="effective_number", beta=beta)
+    return focal_posterior_logits(logits, gamma=gamma, weight=weight)
+
+
+FOCAL = LossEntry(
+    "focal", focal_loss, FocalLoss, "Lin et al., ICCV 2017",
+    params=lambda p, counts: {"gamma": p["focal_gamma"], "alpha": p["focal_alpha"]},
+    space={"focal_gamma": Range(0.0, 5.0, valid=(0.0, INF), default=2.0),
+           "focal_alpha": Range(0.05, 0.95, valid=(0.0, 1.0), optional=True)},
+    estimator={"gamma": "focal_gamma", "alpha": "focal_alpha"},
+    binary_terms=_focal_terms, posterior=_focal_posterior,
+)
+
+FOCAL_FLSD = LossEntry(
+    "focal_flsd", focal_flsd_loss, FocalFLSDLoss, "Mukhoti et al., NeurIPS 2020",
+    params=_flsd_params, estimator={"alpha": "focal_flsd_alpha"}, binary_terms=_flsd_terms,
+)
+
+CLASS_BALANCED_FOCAL = LossEntry(
+    "class_balanced_focal", class_balanced_focal_loss, ClassBalancedFocalLoss, "Cui et al., CVPR 2019",
+    params=lambda p, counts: {"counts": list(counts), "beta": p["class_balanced_focal_beta"],
+                              "gamma": p["class_balanced_focal_gamma"]},
+    space={"class_balanced_focal_beta": Range(0.9, 0.9999, valid=(0.0, 0.999999), default=0.999),
+           "class_balanced_focal_gamma": Range(0.0, 5.0, valid=(0.0, INF), default=2.0)},
+    estimator={"beta": "class_balanced_focal_beta", "gamma": "class_balanced_focal_gamma"},
+    binary_terms=_class_balanced_terms, posterior=_class_balanced_posterior,
+)

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from conftest import write_spec
 
+import loss_zoo
 import runner
-from harness import gate, methods
+from harness import gate
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def _baseline(workdir, spec_path, capsys):
     return json.loads((workdir / "base.json").read_text())
 
 
-def test_gate_passes_unperturbed_and_bites_on_a_bad_gamma(workdir, gate_spec, capsys, monkeypatch):
+def test_gate_passes_unperturbed_and_bites_on_a_bad_gamma(workdir, gate_spec, capsys):
     spec_path = write_spec(workdir, gate_spec)
     base = _baseline(workdir, spec_path, capsys)
     assert {e["method"] for e in base["entries"]} == {"ce", "focal"}
@@ -40,9 +41,9 @@ def test_gate_passes_unperturbed_and_bites_on_a_bad_gamma(workdir, gate_spec, ca
     assert "gate PASSED" in out and "0 regressions" in out
 
     # a regression in focal loss: γ forced to 5 with α = 0.95, whatever was tuned
-    broken = dataclasses.replace(methods.LOSSES["focal"], params=lambda p, counts: {"gamma": 5.0, "alpha": 0.95})
-    monkeypatch.setitem(methods.LOSSES, "focal", broken)
-    code = runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--fresh", "--baseline", "base.json"])
+    broken = dataclasses.replace(loss_zoo.entry("focal"), params=lambda p, counts: {"gamma": 5.0, "alpha": 0.95})
+    with loss_zoo.registered(broken):
+        code = runner.main(["run", str(spec_path), "--no-tracking", "--quiet", "--fresh", "--baseline", "base.json"])
     out = capsys.readouterr().out
     assert code == 1
     assert "REGRESSIONS" in out and "gate FAILED" in out

@@ -1,0 +1,124 @@
+"""What a loss declares about itself, in one place: :class:`LossEntry`.
+
+An entry holds the loss's pure function and module, its tuned parameters (:class:`Range`, flat
+names namespaced by the loss, e.g. ``focal_gamma``), the map from tuned values and training
+class counts to the loss's own parameters, its per-sample form for the stacked trainer
+(:class:`BinaryTerms`), its posterior correction and its citation. The harness reads entries
+and never names a concrete loss. Only the standard library here: the entry modules (``ce``,
+``focal``) and the registry import this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class Range:
+    """A tuned float in [low, high] (log scale when ``log``); ``optional``: None is also a
+    choice (the parameter ``<name>_enabled``). ``valid`` bounds what a spec may narrow or fix
+    it to; ``default`` is the value when nothing tunes or sets it (None: ``low``, or disabled
+    when ``optional``)."""
+
+    low: float
+    high: float
+    log: bool = False
+    valid: tuple[float, float] = (-INF, INF)
+    optional: bool = False
+    default: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high:
+            raise ValueError(f"low, high: expected low <= high, got [{self.low}, {self.high}]")
+        if self.log and self.optional:
+            raise ValueError("log, optional: expected at most one of them, got both")
+
+    @property
+    def fallback(self) -> float | None:
+        """The value used when the parameter is neither tuned nor set."""
+        if self.default is not None or self.optional:
+            return self.default
+        return self.low
+
+
+@dataclass(frozen=True)
+class BinaryTerms:
+    r"""One binary loss in the common per-sample form of the stacked trainer:
+    :math:`\ell = -w_y (1 - p_t)^{\gamma_t} \log p_t`, p_t = σ(±(z + shift)),
+    γ_t = g0 where p_t < threshold, else g1 (see :mod:`loss_zoo.batched`)."""
+
+    w0: float = 1.0
+    w1: float = 1.0
+    g0: float = 0.0  # γ where p_t < threshold
+    g1: float = 0.0  # γ elsewhere
+    threshold: float = 0.0  # 0: one γ everywhere
+    shift: float = 0.0  # logit shift δ
+
+
+def no_params(tuned: Mapping[str, Any], counts: list[int]) -> dict[str, Any]:
+    """The loss params of a loss without tuned or count-derived parameters: none."""
+    return {}
+
+
+@dataclass(frozen=True)
+class LossEntry:
+    """Everything about one loss; :func:`loss_zoo.register` adds one.
+
+    Parameters
+    ----------
+    name : str
+        The name in specs, results and ``loss_zoo.get``.
+    function : callable(logits, targets, **params, reduction="mean") -> Tensor
+        The pure function; ``module(**params)`` must compute the same.
+    module : type of nn.Module
+        Its thin module form, built as ``module(**params)``.
+    citation : str
+        Where the loss comes from.
+    params : callable(tuned, counts) -> dict, default: no parameters
+        The loss's own ``params`` from the tuned values (keys of ``space``) and the training
+        class counts (index = class).
+    space : mapping of str to Range, default empty
+        The tuned parameters, in the order they are drawn.
+    estimator : mapping of str to str, default empty
+        ``LossClassifier`` keyword -> the key of ``tuned`` it sets (a tuned parameter, e.g.
+        ``gamma`` -> ``focal_gamma``, or one that ``params`` reads but nothing tunes); tuned
+        parameters without one take their :attr:`Range.fallback`.
+    binary_terms : callable(module) -> BinaryTerms or None, optional
+        The module in the stacked trainer's common form (None: that configuration, or the
+        whole loss when the field is None, trains one model at a time).
+    posterior : callable(logits, **params) -> ndarray, optional
+        Posterior logits (binary: logit η, (N,); multi-class: log η, (N, C)) from the logits of
+        a model trained with this loss; None: no closed form.
+    binary, multiclass : bool, default True
+        The problem types it supports: (N,) logits with {0, 1} targets, (N, C) logits.
+    """
+
+    name: str
+    function: Callable[..., Any]
+    module: type
+    citation: str
+    params: Callable[[Mapping[str, Any], list[int]], dict[str, Any]] = no_params
+    space: Mapping[str, Range] = field(default_factory=dict)
+    estimator: Mapping[str, str] = field(default_factory=dict)
+    binary_terms: Callable[[Any], BinaryTerms | None] | None = None
+    posterior: Callable[..., Any] | None = None
+    binary: bool = True
+    multiclass: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or "+" in self.name:
+            raise ValueError(f"name: expected a non-empty string without '+', got {self.name!r}")
+        if not (self.binary or self.multiclass):
+            raise ValueError(f"{self.name}: expected binary or multiclass support, got neither")
+
+    def defaults(self) -> dict[str, Any]:
+        """Each tuned parameter's value when nothing tunes or sets it."""
+        return {name: r.fallback for name, r in self.space.items()}
+
+    def loss_params(self, tuned: Mapping[str, Any], counts: list[int]) -> dict[str, Any]:
+        """The loss's own parameters for tuned values (missing ones take their defaults)."""
+        return self.params({**self.defaults(), **tuned}, list(counts))
