@@ -113,22 +113,20 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    import datasets
     import harness  # noqa: F401  (makes the checkout's `datasets` importable)
+    from datasets import DataError, catalogue
+    from harness.errors import UserError
 
-    fractions, min_test = (0.6, 0.2, 0.2), args.min_test_minority
-    print(f"{'name':28s} {'rows':>6s} {'features':>8s} {'classes':>7s} {'natural ρ':>9s} {'largest ρ':>9s}  source")
-    for name, source in sorted(datasets.available().items()):
-        if name == "csv":
-            print(f"{name:28s} {'':>6s} {'':>8s} {'':>7s} {'':>9s} {'':>9s}  {source.description}")
-            continue
-        data = datasets.load(name)
-        reach = datasets.largest_reachable_ratio(data.y, fractions, min_test)
-        largest = f"{reach:9.2f}" if reach >= 1 else f"{'none':>9s}"
-        print(f"{name:28s} {len(data.y):6d} {data.X.shape[1]:8d} {data.n_classes:7d} "
-              f"{datasets.natural_ratio(data.y):9.2f} {largest}  {source.citation}")
-    print(f"\nlargest ρ: with a 60/20/20 split and at least {min_test} samples of the smallest class in test "
-          "(spec key min_test_minority); multi-class ρ follows the long-tailed profile n_k = n_max·ρ^(-k/(C-1)).")
+    filters = catalogue.Filters(collection=args.collection, task=args.task, max_rows=args.max_rows,
+                                min_natural_ratio=args.min_ratio, max_natural_ratio=args.max_ratio)
+    try:
+        found = catalogue.entries(filters, min_test_minority=args.min_test_minority)
+    except DataError as exc:
+        raise UserError(f"datasets: {exc}") from None
+    print("\n".join(catalogue.render(found, min_test_minority=args.min_test_minority)))
+    if filters == catalogue.Filters():
+        print("csv: your own CSV or Parquet file (spec entry {name: csv, params: {path, target, positive}}, "
+              "or runner.py run --data FILE --target COLUMN)")
     return 0
 
 
@@ -200,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_compare)
     p = sub.add_parser("datasets", help="list the dataset catalogue")
     p.add_argument("--min-test-minority", type=int, default=10, help="as the spec key (default 10)")
+    p.add_argument("--task", choices=("binary", "multiclass"), help="only binary or only multi-class sets")
+    p.add_argument("--max-rows", type=int, help="at most this many rows")
+    p.add_argument("--min-ratio", type=float, help="natural ratio n_max / n_min at least R")
+    p.add_argument("--max-ratio", type=float, help="natural ratio n_max / n_min at most R")
+    p.add_argument("--collection", help="one collection (keel-binary, keel-multiclass, krnn-binary, krnn-multiclass, "
+                   "sklearn, synthetic) or a name prefix (keel, krnn)")
     p.set_defaults(func=_cmd_datasets)
     p = sub.add_parser("baseline", help="write a regression baseline from a results folder")
     p.add_argument("results", help="results folder, e.g. results/smoke")
