@@ -109,6 +109,7 @@ def info(name: str) -> Info:
     return source.info if source.info is not None else _loaded_info(name)
 
 
+@lru_cache(maxsize=None)
 def largest_ratio(counts: tuple[int, ...], fractions: tuple[float, float, float], min_test: int) -> float:
     """The largest reachable ρ for these class counts (see :func:`largest_reachable_ratio`)."""
     return largest_reachable_ratio(np.repeat(np.arange(len(counts)), counts), fractions, min_test)
