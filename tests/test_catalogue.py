@@ -40,7 +40,7 @@ def _our_summary_names() -> dict[tuple[str, str], str]:
     return names
 
 
-@pytest.mark.slow  # loads all 144 shipped sets (fars alone: 100968 rows); about a minute
+@pytest.mark.slow  # loads all 144 shipped sets (fars alone: 100968 rows); 20 s or more
 def test_whole_catalogue_loads_and_matches_the_package_summary():
     summary, ours = _package_summary(), _our_summary_names()
     assert set(summary) == set(ours), set(summary) ^ set(ours)  # every shipped set has one entry
