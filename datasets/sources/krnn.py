@@ -92,7 +92,7 @@ def _satimage_4():
 def _spectf():
     parts = [_read(f"spect_f/SPECTF.{p}.txt") for p in ("train", "test")]
     frame, labels = _split(pd.concat(parts, ignore_index=True), 0)
-    return frame, labels, "0"  # 0 = abnormal... the rarer diagnosis
+    return frame, labels, "0"  # 0 = normal, the rarer diagnosis
 
 
 def _sylva():
