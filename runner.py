@@ -3,6 +3,8 @@
 
     python runner.py list benchmarks/smoke.yaml
     python runner.py run benchmarks/smoke.yaml [--tracking-uri URI | --no-tracking]
+    python runner.py run --data my.csv --target label [--positive yes]
+    python runner.py datasets [--collection keel-binary] [--task binary] [--max-rows N] [--min-ratio R]
 """
 
 from __future__ import annotations
@@ -33,13 +35,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from harness import load_spec, quiet, run_benchmark
+    from harness import quiet, run_benchmark
     from harness.results import HEADLINE, summary
     from harness.tracking import resolve_tracking_uri
 
     quiet.libraries()
 
-    spec = load_spec(args.spec)
+    spec = _run_spec(args)
     baseline = None
     if args.baseline:
         from harness import gate
@@ -68,6 +70,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"bookkeeping: waited {outcome.tracking_seconds:.1f} s for MLflow ({100 * outcome.tracking_seconds / wall:.1f} % "
               f"of the wall time; {outcome.tracking_call_seconds:.1f} s in MLflow calls, overlapped with training), "
               f"{outcome.optuna_seconds:.1f} s in Optuna ({100 * outcome.optuna_seconds / wall:.1f} %)")
+    if args.data:
+        from harness import report
+
+        md, page, figures = report.build(outcome.results_csv.parent)
+        print(f"report: {md} and {page} ({len(figures)} figures)")
+        if uri:
+            from harness.tracking import log_report
+
+            log_report(uri, outcome.results_csv.parent, [md, page, *figures])
     code = 0
     if outcome.failed:
         print(f"{len(outcome.failed)} cell(s) failed:", file=sys.stderr)
@@ -79,6 +90,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("\n" + gate.format_report(report))
         code = code or (0 if report.passed else 1)
     return code
+
+
+def _run_spec(args: argparse.Namespace):
+    """The spec file, or the built-in spec for ``--data`` (with the hidden budget overrides)."""
+    from harness import load_spec
+    from harness.errors import UserError
+
+    if (args.spec is None) == (args.data is None):
+        raise UserError("run: expected a spec file or --data FILE --target COLUMN, got "
+                        + ("both" if args.spec else "neither"))
+    if args.spec:
+        extra = [f for f in ("target", "positive", "n_trials", "repetitions", "max_epochs", "methods")
+                 if getattr(args, f) is not None]
+        if extra:
+            raise UserError(f"--{extra[0].replace('_', '-')}: applies to --data only; a spec file sets its own")
+        return load_spec(args.spec)
+    if args.target is None:
+        raise UserError("--target: expected the name of the label column of --data, got none")
+    from harness.userdata import data_spec
+
+    overrides = {"tuning": {"n_trials": args.n_trials} if args.n_trials else {},
+                 "evaluation": {"repetitions": args.repetitions} if args.repetitions else {},
+                 "training": {"max_epochs": args.max_epochs} if args.max_epochs else {}}
+    overrides = {k: v for k, v in overrides.items() if v} | ({"methods": args.methods} if args.methods else {})
+    return data_spec(args.data, args.target, args.positive, overrides=overrides)
 
 
 def _read_results(folder: str):
@@ -113,22 +149,20 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    import datasets
     import harness  # noqa: F401  (makes the checkout's `datasets` importable)
+    from datasets import DataError, catalogue
+    from harness.errors import UserError
 
-    fractions, min_test = (0.6, 0.2, 0.2), args.min_test_minority
-    print(f"{'name':28s} {'rows':>6s} {'features':>8s} {'classes':>7s} {'natural ρ':>9s} {'largest ρ':>9s}  source")
-    for name, source in sorted(datasets.available().items()):
-        if name == "csv":
-            print(f"{name:28s} {'':>6s} {'':>8s} {'':>7s} {'':>9s} {'':>9s}  {source.description}")
-            continue
-        data = datasets.load(name)
-        reach = datasets.largest_reachable_ratio(data.y, fractions, min_test)
-        largest = f"{reach:9.2f}" if reach >= 1 else f"{'none':>9s}"
-        print(f"{name:28s} {len(data.y):6d} {data.X.shape[1]:8d} {data.n_classes:7d} "
-              f"{datasets.natural_ratio(data.y):9.2f} {largest}  {source.citation}")
-    print(f"\nlargest ρ: with a 60/20/20 split and at least {min_test} samples of the smallest class in test "
-          "(spec key min_test_minority); multi-class ρ follows the long-tailed profile n_k = n_max·ρ^(-k/(C-1)).")
+    filters = catalogue.Filters(collection=args.collection, task=args.task, max_rows=args.max_rows,
+                                min_natural_ratio=args.min_ratio, max_natural_ratio=args.max_ratio)
+    try:
+        found = catalogue.entries(filters, min_test_minority=args.min_test_minority)
+    except DataError as exc:
+        raise UserError(f"datasets: {exc}") from None
+    print("\n".join(catalogue.render(found, min_test_minority=args.min_test_minority)))
+    if filters == catalogue.Filters():
+        print("csv: your own CSV or Parquet file (spec entry {name: csv, params: {path, target, positive}}, "
+              "or runner.py run --data FILE --target COLUMN)")
     return 0
 
 
@@ -167,8 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="print the cells of a spec without running them")
     p.add_argument("spec", help="benchmark spec (YAML)")
     p.set_defaults(func=_cmd_list)
-    p = sub.add_parser("run", help="run a benchmark spec")
-    p.add_argument("spec", help="benchmark spec (YAML)")
+    p = sub.add_parser("run", help="run a benchmark spec, or the default methods on your own file (--data)")
+    p.add_argument("spec", nargs="?", help="benchmark spec (YAML)")
+    p.add_argument("--data", help="your CSV or Parquet file instead of a spec: the default methods at its natural "
+                   "and two controlled ratios, then the report")
+    p.add_argument("--target", help="with --data: the label column")
+    p.add_argument("--positive", help="with --data: the positive (minority) label (default: the rarest label)")
+    for flag in ("--n-trials", "--repetitions", "--max-epochs"):  # hidden: a smaller budget for --data (tests)
+        p.add_argument(flag, type=int, help=argparse.SUPPRESS)
+    p.add_argument("--methods", type=lambda text: text.split(","), help=argparse.SUPPRESS)
     track = p.add_mutually_exclusive_group()
     track.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     track.add_argument("--no-tracking", action="store_true", help="run without MLflow")
@@ -200,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_compare)
     p = sub.add_parser("datasets", help="list the dataset catalogue")
     p.add_argument("--min-test-minority", type=int, default=10, help="as the spec key (default 10)")
+    p.add_argument("--task", choices=("binary", "multiclass"), help="only binary or only multi-class sets")
+    p.add_argument("--max-rows", type=int, help="at most this many rows")
+    p.add_argument("--min-ratio", type=float, help="natural ratio n_max / n_min at least R")
+    p.add_argument("--max-ratio", type=float, help="natural ratio n_max / n_min at most R")
+    p.add_argument("--collection", help="one collection (keel-binary, keel-multiclass, krnn-binary, krnn-multiclass, "
+                   "sklearn, synthetic) or a name prefix (keel, krnn)")
     p.set_defaults(func=_cmd_datasets)
     p = sub.add_parser("baseline", help="write a regression baseline from a results folder")
     p.add_argument("results", help="results folder, e.g. results/smoke")

@@ -15,7 +15,7 @@ from difflib import get_close_matches
 from typing import Any
 
 from . import sources as _sources
-from .base import DataError, Dataset, Prepared, Source, Split
+from .base import DataError, Dataset, Info, Prepared, Source, Split
 from .imbalance import NATURAL, fingerprint, largest_reachable_ratio, natural_ratio, prepare
 
 
@@ -66,6 +66,8 @@ def load(name: str, params: dict[str, Any] | None = None, *, seed: int = 0) -> D
     return check_dataset(source.load(source.make_params(params), seed))
 
 
+from . import catalogue  # noqa: E402  (after the registry it describes)
+
 __all__ = [
     "NATURAL",
     "DataError",
@@ -73,7 +75,9 @@ __all__ = [
     "Prepared",
     "Source",
     "Split",
+    "Info",
     "available",
+    "catalogue",
     "check_dataset",
     "fingerprint",
     "get_source",

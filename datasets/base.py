@@ -28,6 +28,9 @@ class Dataset:
     log_likelihood_ratio : ndarray of float64, shape (n,), optional
         ``log p(x | y=1) - log p(x | y=0)`` where the generating process is known; the Bayes
         posterior at class prior π is then ``sigmoid(llr + log(π / (1 - π)))``.
+    kinds : (int, int), optional
+        (numeric, categorical) counts of the original columns before one-hot encoding;
+        None: every column of ``X`` is numeric.
     """
 
     name: str
@@ -35,6 +38,12 @@ class Dataset:
     y: np.ndarray
     citation: str
     log_likelihood_ratio: np.ndarray | None = None
+    kinds: tuple[int, int] | None = None
+
+    @property
+    def feature_kinds(self) -> tuple[int, int]:
+        """(numeric, categorical) original columns."""
+        return self.kinds if self.kinds is not None else (int(self.X.shape[1]), 0)
 
     @property
     def n_classes(self) -> int:
@@ -42,10 +51,43 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class Info:
+    """What a fixed dataset holds, known without loading it (checked against the files by a test).
+
+    Attributes
+    ----------
+    rows : int
+    numeric, categorical : int
+        Original columns of each kind (categorical ones are one-hot encoded on loading).
+    class_counts : tuple of int
+        Samples per class label 0..C-1 (binary: negative, positive).
+    """
+
+    rows: int
+    numeric: int
+    categorical: int
+    class_counts: tuple[int, ...]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_counts)
+
+    @property
+    def task(self) -> str:
+        return "binary" if self.n_classes == 2 else "multiclass"
+
+    @property
+    def natural_ratio(self) -> float:
+        return max(self.class_counts) / min(self.class_counts)
+
+
+@dataclass(frozen=True)
 class Source:
     """One catalogue entry: a name, a parameter dataclass and a loader.
 
     ``load(params, seed)`` returns a :class:`Dataset`; ``seed`` only matters for generated data.
+    ``collection`` groups entries for specs and filters (e.g. ``keel-binary``); ``info``
+    describes a fixed dataset without loading it (None: load the defaults to describe it).
     """
 
     name: str
@@ -53,6 +95,8 @@ class Source:
     load: Callable[[Any, int], Dataset]
     citation: str
     description: str
+    collection: str = ""
+    info: Info | None = None
 
     def make_params(self, values: Mapping[str, Any] | None):
         """Validate ``values`` against the parameter dataclass; unknown keys name the known ones."""

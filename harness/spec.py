@@ -65,6 +65,40 @@ class DatasetSpec(_Strict):
         return self.label or self.identity
 
 
+class CollectionSpec(_Strict):
+    """A collection with filters in ``datasets:``, e.g. ``{collection: keel-binary, max_rows: 20000}``.
+
+    Expanded when the spec is parsed into one explicit entry per dataset, sorted by name (so the
+    expanded spec, its hash and its cells do not depend on the order of the catalogue's files).
+    """
+
+    collection: str
+    task: Literal["binary", "multiclass"] | None = None
+    max_rows: int | None = Field(None, ge=1)
+    min_natural_ratio: float | None = Field(None, ge=1, allow_inf_nan=False)
+    max_natural_ratio: float | None = Field(None, ge=1, allow_inf_nan=False)
+
+    def names(self) -> list[str]:
+        """The selected catalogue names; none selected raises ``DataError`` naming the filters."""
+        return datasets.catalogue.select(datasets.catalogue.Filters(**self.model_dump()))
+
+
+def _expand_collection(entry: dict, where: str) -> list[dict]:
+    """Explicit ``{name: ...}`` entries for one collection entry; errors name the field."""
+    try:
+        collection = CollectionSpec.model_validate(entry)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(map(str, err["loc"]))
+        if err["type"] == "extra_forbidden":
+            raise ValueError(f"{where}.{field}: unknown key; known keys here: {', '.join(CollectionSpec.model_fields)}") from None
+        raise ValueError(f"{where}.{field}: {err['msg']}, got {err.get('input')!r}") from None
+    try:
+        return [{"name": name} for name in collection.names()]
+    except datasets.DataError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
 class ModelSpec(_Strict):
     name: Literal["logistic", "mlp"] = "mlp"
     hidden_sizes: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32])
@@ -195,6 +229,29 @@ class Spec(_Strict):
     unreachable_ratio: Literal["error", "skip"] = Field(
         "error", description="a ratio a dataset cannot reach: stop with an error, or skip those cells"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_collections(cls, data: Any) -> Any:
+        """Replace ``{collection: ..., filters}`` entries of ``datasets`` by the entries they select."""
+        entries = data.get("datasets") if isinstance(data, dict) else None
+        if not isinstance(entries, list) or not any(isinstance(e, dict) and "collection" in e for e in entries):
+            return data
+        expanded = []
+        for i, entry in enumerate(entries):
+            if isinstance(entry, dict) and "collection" in entry:
+                expanded += _expand_collection(entry, f"datasets[{i}]")
+            else:
+                expanded.append(entry)
+        return {**data, "datasets": expanded}
+
+    @field_validator("imbalance_ratios", mode="before")
+    @classmethod
+    def _finite_ratios(cls, value: Any) -> Any:
+        for ratio in value if isinstance(value, list) else ():
+            if isinstance(ratio, float) and not math.isfinite(ratio):
+                raise ValueError(f"expected finite numbers >= 1 or 'natural', got {ratio!r}")
+        return value
 
     @field_validator("methods")
     @classmethod

@@ -30,15 +30,20 @@ class FileParams:
 
 
 def read_table(path: Path) -> pd.DataFrame:
+    """The file as a table; a missing, unreadable or row-less file raises ``DataError`` naming it."""
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path)
     except FileNotFoundError:
         raise DataError(f"csv: path: file {str(path)!r} does not exist") from None
     except (OSError, ValueError, pd.errors.ParserError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"csv: path: cannot read {str(path)!r}: {first}") from None
+    if frame.empty:
+        raise DataError(f"csv: path: {str(path)!r} has no rows (columns: {', '.join(map(str, frame.columns)) or 'none'})")
+    return frame
 
 
 def _load(params: FileParams, seed: int) -> Dataset:
