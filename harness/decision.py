@@ -44,6 +44,8 @@ SIZE_BUCKETS = (("n_test < 200", 0, 200), ("n_test 200–2k", 200, 2000), ("n_te
 P_DECIDE = 0.95
 MIN_CELLS = 5  # the signed-rank posterior cannot reach P_DECIDE with fewer cells under a prior of 0.5
 ALL = "all cells"
+COLUMNS = ["regime", "family", "metric", "cells", "method", "wins", "ties", "losses", "median_diff", "ci_low",
+           "ci_high", "rope", "p_worse", "p_equivalent", "p_better", "p", "p_holm"]
 BASELINE = "ce"
 
 
@@ -116,7 +118,7 @@ def comparisons(table: pd.DataFrame, *, rope: float = bayes.ROPE, seed: int = 0,
                 vs = bayes.against_baseline(means, metric, baseline=BASELINE, rope=rope, seed=seed,
                                             n_samples=n_samples, label=regime)
                 rows += [{**base, **r} for r in vs.to_dict("records")]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _shown_diff(row) -> tuple[float, float, float]:
@@ -148,7 +150,7 @@ def decide(rows: pd.DataFrame) -> tuple[str, str, pd.Series | None]:
     if rows.empty:
         return "absent", "—", None
     cells = int(rows["cells"].max())
-    if cells < MIN_CELLS or "p_better" not in rows or rows["p_better"].isna().all():
+    if cells < MIN_CELLS or rows["p_better"].isna().all():
         return "too_few", f"too few cells ({cells} < {MIN_CELLS})", None
     kind, row = _verdict(rows.dropna(subset=["p_better"]))
     if kind == "winner":
@@ -166,8 +168,7 @@ def decision_table(comp: pd.DataFrame, regime_cells: dict[str, int]) -> pd.DataF
     for regime, cells in regime_cells.items():
         entry = {"regime": regime, "cells": cells}
         for family in FAMILIES:
-            sub = comp[(comp["regime"] == regime) & (comp["family"] == family)] if not comp.empty else comp
-            kind, text, _ = decide(sub)
+            kind, text, _ = decide(comp[(comp["regime"] == regime) & (comp["family"] == family)])
             entry[family] = f"too few cells ({cells} < {MIN_CELLS})" if kind == "absent" and cells < MIN_CELLS else text
         rows.append(entry)
     return pd.DataFrame(rows)
@@ -203,16 +204,14 @@ def summary(comp: pd.DataFrame, regime_cells: dict[str, int], *, rope: float, ex
              f"{P_DECIDE} with a ROPE of ±{rope:g} (log loss: ±{rope:.0%} of {BASELINE}'s median), over "
              f"cells (dataset × ratio, mean of repetitions); at least {MIN_CELLS} cells per regime."]
     for family in FAMILIES:
-        sub = comp[(comp["regime"] == ALL) & (comp["family"] == family)] if not comp.empty else comp
-        kind, _, row = decide(sub)
+        kind, _, row = decide(comp[(comp["regime"] == ALL) & (comp["family"] == family)])
         lines.append(f"All {regime_cells[ALL]} cells, " + _in_words(family, kind, row))
     lines += list(extra)
     regimes = [r for r in regime_cells if r != ALL]
     wins = []
     for regime in regimes:
         for family in FAMILIES:
-            kind, _, row = decide(comp[(comp["regime"] == regime) & (comp["family"] == family)]
-                                  if not comp.empty else comp)
+            kind, _, row = decide(comp[(comp["regime"] == regime) & (comp["family"] == family)])
             if kind == "winner":
                 wins.append(f"In {regime}: " + _in_words(family, kind, row))
     few = sum(regime_cells[r] < MIN_CELLS for r in regimes)

@@ -130,7 +130,7 @@ def _decision_section(table: pd.DataFrame, comp: pd.DataFrame, counts: dict[str,
 
 def _versus_ce_section(comp: pd.DataFrame) -> list[str]:
     """The long per-method lists, as tables: every method against ce over all cells, per metric."""
-    pooled = comp[comp["regime"] == decision.ALL].dropna(subset=["p_better"]) if not comp.empty else comp
+    pooled = comp[comp["regime"] == decision.ALL].dropna(subset=["p_better"])
     if pooled.empty:
         return []
     cols = ["method", "cells", "wins", "ties", "losses", "median_diff", "ci_low", "ci_high", "p_better",

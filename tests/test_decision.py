@@ -128,3 +128,12 @@ def test_report_rope_flag(tmp_path):
     assert "ROPE of ±0.2" in md and "| all cells | 6 | no practical difference |" in md  # 0.05 < 0.2 on AP
     assert runner.main(["report", str(folder), "--no-tracking"]) == 0
     assert "| all cells | 6 | **focal**: " in (folder / "report.md").read_text()
+
+
+def test_report_with_too_few_cells_everywhere_names_nothing(tmp_path):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    _table(_planted, seed=0, noise=0.001, n_datasets=1).to_csv(folder / "results.csv", index=False)
+    assert runner.main(["report", str(folder), "--no-tracking"]) == 0
+    md = (folder / "report.md").read_text()
+    assert "| all cells | 2 | too few cells (2 < 5) |" in md and "**focal**" not in md
