@@ -114,9 +114,9 @@ def cd_figure(means: pd.DataFrame, metric: str, path: Path, alpha: float = 0.05)
     ranks = stats.average_ranks(means, metric)
     pvalues = stats.pairwise_wilcoxon_holm(means)
     fig, ax = new_figure(figsize=(9, 0.45 * len(ranks) + 1.8))
-    fig.subplots_adjust(left=0.22, right=0.78, top=0.8, bottom=0.05)
+    fig.subplots_adjust(left=0.22, right=0.78, top=0.76, bottom=0.05)
     sp.critical_difference_diagram(ranks, pvalues, alpha=alpha, ax=ax)
-    fig.suptitle(f"{metric}: average ranks over {len(means)} cells (1 = best); bars join methods that "
+    fig.suptitle(f"{metric}: average ranks over {len(means)} cells (1 = best)\nbars join methods that "
                  f"pairwise Wilcoxon–Holm tests do not separate (α = {alpha})", fontsize=9)
     return _save(fig, path)
 
