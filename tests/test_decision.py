@@ -11,7 +11,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 import runner
-from harness import bayes, decision, stats
+from harness import bayes, decision, report_sections, stats
 from harness.seeding import derive_seed
 
 METRICS = {"average_precision": 1.0, "roc_auc": 1.0, "ece": -1.0, "log_loss": -1.0}
@@ -137,3 +137,19 @@ def test_report_with_too_few_cells_everywhere_names_nothing(tmp_path):
     assert runner.main(["report", str(folder), "--no-tracking"]) == 0
     md = (folder / "report.md").read_text()
     assert "| all cells | 2 | too few cells (2 < 5) |" in md and "**focal**" not in md
+
+
+def test_tuned_loss_regret_and_choices():
+    table = _table(_planted, seed=3, noise=0.001)
+    tuned = table[((table["method"] == "focal") & (table["imbalance_ratio"] == "100"))
+                  | ((table["method"] == "ce") & (table["imbalance_ratio"] == "2"))].copy()
+    tuned["method"] = "tuned_loss"
+    table = decision.with_regimes(pd.concat([table, tuned], ignore_index=True), {})
+    md, words = report_sections.tuned_loss_section(table, rope=0.01, seed=0)
+    text = "\n".join(md)
+    regret = text.split("| average_precision | 24 | ")[1].split(" | ")
+    assert abs(float(regret[0])) < 0.002  # median regret against the best fixed loss in hindsight
+    assert "| binary · spec model · ρ ≥ 50 · size unknown | 0 | 24 |" in text  # focal chosen at ρ = 100
+    assert words and words[0].startswith("tuned_loss: median regret on average_precision")
+    md, words = report_sections.tuned_loss_section(table[table["method"] != "tuned_loss"], rope=0.01, seed=0)
+    assert md[2].startswith("Skipped") and not words
