@@ -17,6 +17,15 @@ def _inline(text: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text).replace("`", "")
 
 
+def _cell(text: str) -> str:
+    """A table cell: numbers right-aligned, text left-aligned."""
+    try:
+        float(text)
+        return f"<td class='n'>{text}</td>"
+    except ValueError:
+        return f"<td>{_inline(text)}</td>"
+
+
 def md_table(frame: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
     """A Markdown table of ``frame`` (floats through ``floatfmt``, NaN as "—")."""
 
@@ -39,7 +48,7 @@ def to_html(markdown: str, base: Path) -> str:
         if table_rows:
             head, *body = table_rows
             out.append("<div class='wide'><table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head)
-                       + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r)
+                       + "</tr></thead><tbody>" + "".join("<tr>" + "".join(_cell(c) for c in r)
                                                           + "</tr>" for r in body) + "</tbody></table></div>")
             table_rows.clear()
 
@@ -73,7 +82,7 @@ def to_html(markdown: str, base: Path) -> str:
         out.append("</ul>")
     style = ("body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}"
              "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;"
-             "text-align:right}th{background:#f3f3f3}img{max-width:100%;height:auto}"
-             ".wide{overflow-x:auto;max-width:100%}table.decision td{text-align:left}"
+             "text-align:left}td.n{text-align:right}th{background:#f3f3f3}img{max-width:100%;height:auto}"
+             ".wide{overflow-x:auto;max-width:100%}"
              "p,li,td{overflow-wrap:anywhere}")
     return f"<!doctype html><html><head><meta charset='utf-8'><title>report</title><style>{style}</style></head><body>{''.join(out)}</body></html>\n"
