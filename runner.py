@@ -170,7 +170,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from harness import report
 
     folder = Path(args.results)
-    md, page, figures = report.build(folder)
+    md, page, figures = report.build(folder, rope=args.rope)
     print(f"report: {md} and {page} ({len(figures)} figures in {folder / 'report'})")
     if not args.no_tracking:
         from harness.tracking import log_report, resolve_tracking_uri
@@ -193,6 +193,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     with pd.option_context("display.max_rows", None, "display.width", 200):
         print(diff.to_string(float_format=lambda v: f"{v:.4f}"))
     return 0
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("report", help="write report.md and report.html for a results folder")
     p.add_argument("results", help="results folder, e.g. results/default")
+    p.add_argument("--rope", type=_non_negative, default=0.01,
+                   help="region of practical equivalence of the Bayesian tests: absolute on [0, 1] metrics, "
+                        "relative to ce's median on log loss (default 0.01)")
     track = p.add_mutually_exclusive_group()
     track.add_argument("--tracking-uri", help="MLflow store holding the benchmark run (default as for run)")
     track.add_argument("--no-tracking", action="store_true", help="do not log the report to MLflow")

@@ -1,8 +1,10 @@
-"""Statistics over benchmark cells: ranks, Friedman + Nemenyi (Demšar 2006), and each method
-against a baseline with Wilcoxon signed-rank tests and Holm's correction (Benavoli et al. 2016).
+"""Statistics over benchmark cells: ranks, the Friedman test, each method against a baseline and
+every pair of methods with Wilcoxon signed-rank tests and Holm's correction (Benavoli et al. 2016).
 
-A *cell* here is a (dataset, imbalance ratio) block; its value for a method is the mean over
-repetitions. Tests use only blocks where every compared method has a value.
+A *cell* here is a (dataset, imbalance ratio[, model]) block; its value for a method is the mean
+over repetitions. Tests use only blocks where every compared method has a value. The Nemenyi
+post-hoc test is kept for reference only: its outcome depends on which other methods are in the
+pool (Benavoli, Corani & Mangili, JMLR 2016), so the report never separates methods with it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def cell_means(table: pd.DataFrame, metric: str, calibration: str = "raw") -> pd
     df = table[(table["metric"] == metric) & (table["calibration"] == calibration)]
     if df.empty:
         return pd.DataFrame()
-    wide = df.groupby(BLOCK + ["method"])["value"].mean().unstack("method")
+    block = BLOCK + (["model"] if "model" in df.columns else [])
+    wide = df.groupby(block + ["method"])["value"].mean().unstack("method")
     return wide.dropna(axis=0, how="any")
 
 
@@ -91,6 +94,33 @@ def versus_baseline(means: pd.DataFrame, metric: str, baseline: str = "ce", tie:
     out["p_holm"] = float("nan")
     if tested.any():
         out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p"].to_numpy(), method="holm")[1]
+    return out
+
+
+def pairwise_wilcoxon_holm(means: pd.DataFrame) -> pd.DataFrame:
+    """Holm-adjusted p-values of two-sided Wilcoxon signed-rank tests between every pair of methods.
+
+    The construction of the critical-difference diagram of Ismail Fawaz et al. (2019, "Deep
+    learning for time series classification: a review"; after Benavoli et al. 2016): Holm's
+    correction runs over all pairs. A pair whose differences are all zero gets p = 1; fewer than
+    :data:`MIN_CELLS_FOR_TEST` cells give p = 1 (no test can reject).
+
+    Returns
+    -------
+    DataFrame of shape (n_methods, n_methods)
+        Symmetric, 1 on the diagonal, indexed and labelled by method.
+    """
+    methods = list(means.columns)
+    pairs = [(a, b) for i, a in enumerate(methods) for b in methods[i + 1:]]
+    raw = []
+    for a, b in pairs:
+        diff = (means[a] - means[b]).to_numpy()
+        tested = len(diff) >= MIN_CELLS_FOR_TEST and np.any(diff != 0)
+        raw.append(float(stats.wilcoxon(diff, zero_method="wilcox").pvalue) if tested else 1.0)
+    out = pd.DataFrame(1.0, index=methods, columns=methods)
+    if pairs:
+        for (a, b), p in zip(pairs, multipletests(raw, method="holm")[1]):
+            out.loc[a, b] = out.loc[b, a] = float(p)
     return out
 
 

@@ -1,0 +1,155 @@
+"""The decision table: a planted winner is named in its regime and nowhere else, pure noise names
+no winner, and the Bayesian probabilities are baycomp's own on the same inputs."""
+
+from __future__ import annotations
+
+import baycomp
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+
+import runner
+from harness import bayes, decision, report_sections, stats
+from harness.seeding import derive_seed
+
+METRICS = {"average_precision": 1.0, "roc_auc": 1.0, "ece": -1.0, "log_loss": -1.0}
+
+
+def _table(effect, seed: int, *, noise: float, n_datasets: int = 12, ratios=("2", "100"), reps: int = 2,
+           extra: dict | None = None) -> pd.DataFrame:
+    """Long results where ``effect(method, ratio)`` shifts a method's ranking metrics up and its
+    ECE and log loss down (better), plus Gaussian noise of sd ``noise`` per repetition."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(n_datasets):
+        for ratio in ratios:
+            base = {"average_precision": rng.uniform(0.3, 0.8), "roc_auc": rng.uniform(0.7, 0.9),
+                    "ece": rng.uniform(0.05, 0.1), "log_loss": rng.uniform(0.2, 0.5)}
+            for method in ("ce", "focal", "weighted_ce"):
+                for rep in range(reps):
+                    for metric, sign in METRICS.items():
+                        value = base[metric] + sign * effect(method, ratio) + rng.normal(0, noise)
+                        rows.append({"benchmark": "hand", "dataset": f"d{d}", "imbalance_ratio": ratio,
+                                     "method": method, "loss": method, "sampler": "none", "repetition": rep,
+                                     "seed": rep, "calibration": "raw", "metric": metric, "value": value, "spec_hash": "h",
+                                     "git_commit": "c", "versions": "torch=1",
+                                     **(extra or {})})
+    return pd.DataFrame(rows)
+
+
+def _decide(table: pd.DataFrame, rope: float = bayes.ROPE) -> pd.DataFrame:
+    table = decision.with_regimes(table, {})
+    comp = decision.comparisons(table, rope=rope, n_samples=4000)
+    return decision.decision_table(comp, decision.regime_cell_counts(table)).set_index("regime")
+
+
+def _planted(method: str, ratio: str) -> float:
+    return 0.05 if (method, ratio) == ("focal", "100") else 0.0
+
+
+def test_a_planted_winner_is_named_in_its_regime_and_equivalence_elsewhere():
+    table = _decide(_table(_planted, seed=0, noise=0.001))
+    rare, common = "binary · spec model · ρ ≥ 50 · size unknown", "binary · spec model · ρ 1–3 · size unknown"
+    assert table.loc[rare, "cells"] == table.loc[common, "cells"] == 12
+    assert table.loc[rare, "ranking"].startswith("**focal**: ")
+    assert "P(better) 1.00" in table.loc[rare, "ranking"]
+    assert table.loc[rare, "probabilities"].startswith("**focal**: ")
+    assert table.loc[common, "ranking"] == table.loc[common, "probabilities"] == "no practical difference"
+    assert table.loc[common, "decisions"] == "—"  # F1 and MCC were not measured
+
+
+def test_a_wider_rope_swallows_the_planted_effect():
+    table = _decide(_table(_planted, seed=0, noise=0.001), rope=0.2)
+    assert not table["ranking"].str.contains("focal").any()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pure_noise_names_no_winner(seed):
+    table = _decide(_table(lambda m, r: 0.0, seed=seed, noise=0.03))
+    for family in ("ranking", "probabilities"):
+        assert not table[family].str.contains(r"\*\*").any(), table[family].tolist()
+
+
+def test_too_few_cells_say_so_instead_of_a_winner():
+    table = _decide(_table(_planted, seed=0, noise=0.001, n_datasets=3))
+    assert (table["ranking"].str.startswith("too few cells (3 < 5)")).sum() == 2
+    assert not table["ranking"].str.contains(r"\*\*").any()
+
+
+def test_model_and_task_columns_are_used_when_present():
+    table = _table(_planted, seed=0, noise=0.001, n_datasets=2, extra={"model": "lightgbm", "n_classes": 5})
+    regimes = set(decision.with_regimes(table, {("d0", "2"): 150})["regime"])
+    assert {"multi-class · lightgbm · ρ 1–3 · n_test < 200", "multi-class · lightgbm · ρ ≥ 50 · size unknown"} <= regimes
+
+
+@pytest.mark.parametrize("metric", ["average_precision", "log_loss"])
+def test_bayesian_probabilities_are_baycomps_own(metric):
+    means = stats.cell_means(_table(_planted, seed=1, noise=0.01), metric)
+    out = bayes.against_baseline(means, metric, rope=0.01, seed=7, n_samples=3000, label="r").set_index("method")
+    sign = 1.0 if metric == "average_precision" else -1.0
+    rope = 0.01 * np.median(means["ce"]) if metric == "log_loss" else 0.01
+    for method in ("focal", "weighted_ce"):
+        expected = baycomp.SignedRankTest.probs(sign * means["ce"].to_numpy(), sign * means[method].to_numpy(),
+                                                rope=rope, nsamples=3000,
+                                                random_state=derive_seed(7, "r", metric, method))
+        got = out.loc[method, ["p_worse", "p_equivalent", "p_better"]].to_numpy(float)
+        np.testing.assert_allclose(got, expected)
+        assert out.loc[method, "rope"] == pytest.approx(rope)
+        diff = sign * (means[method] - means["ce"]).to_numpy()
+        assert out.loc[method, "ci_low"] <= np.median(diff) <= out.loc[method, "ci_high"]
+
+
+def test_pairwise_wilcoxon_holm_matches_scipy_and_statsmodels():
+    means = stats.cell_means(_table(_planted, seed=2, noise=0.01), "average_precision")
+    p = stats.pairwise_wilcoxon_holm(means)
+    pairs = [("ce", "focal"), ("ce", "weighted_ce"), ("focal", "weighted_ce")]
+    raw = [sps.wilcoxon(means[a] - means[b]).pvalue for a, b in pairs]
+    for (a, b), expected in zip(pairs, multipletests(raw, method="holm")[1]):
+        assert p.loc[a, b] == p.loc[b, a] == pytest.approx(expected)
+    assert (np.diag(p) == 1).all()
+
+
+def test_summary_is_short_and_says_which_regimes_cannot_decide():
+    table = decision.with_regimes(_table(_planted, seed=0, noise=0.001, ratios=("2", "5", "20", "100")), {})
+    comp = decision.comparisons(table, n_samples=2000)
+    lines = decision.summary(comp, decision.regime_cell_counts(table), rope=0.01)
+    assert len(lines) <= 12
+    assert any(line.startswith("In binary · spec model · ρ ≥ 50") and "focal" in line for line in lines)
+
+
+def test_report_rope_flag(tmp_path):
+    folder = tmp_path / "hand"
+    folder.mkdir()
+    _table(_planted, seed=0, noise=0.001, n_datasets=6, ratios=("100",)).to_csv(folder / "results.csv", index=False)
+    assert runner.main(["report", str(folder), "--no-tracking", "--rope", "0.2"]) == 0
+    md = (folder / "report.md").read_text()
+    assert "ROPE of ±0.2" in md and "| all cells | 6 | no practical difference |" in md  # 0.05 < 0.2 on AP
+    assert runner.main(["report", str(folder), "--no-tracking"]) == 0
+    assert "| all cells | 6 | **focal**: " in (folder / "report.md").read_text()
+
+
+def test_report_with_too_few_cells_everywhere_names_nothing(tmp_path):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    _table(_planted, seed=0, noise=0.001, n_datasets=1).to_csv(folder / "results.csv", index=False)
+    assert runner.main(["report", str(folder), "--no-tracking"]) == 0
+    md = (folder / "report.md").read_text()
+    assert "| all cells | 2 | too few cells (2 < 5) |" in md and "**focal**" not in md
+
+
+def test_tuned_loss_regret_and_choices():
+    table = _table(_planted, seed=3, noise=0.001)
+    tuned = table[((table["method"] == "focal") & (table["imbalance_ratio"] == "100"))
+                  | ((table["method"] == "ce") & (table["imbalance_ratio"] == "2"))].copy()
+    tuned["method"] = "tuned_loss"
+    table = decision.with_regimes(pd.concat([table, tuned], ignore_index=True), {})
+    md, words = report_sections.tuned_loss_section(table, rope=0.01, seed=0)
+    text = "\n".join(md)
+    regret = text.split("| average_precision | 24 | ")[1].split(" | ")
+    assert abs(float(regret[0])) < 0.002  # median regret against the best fixed loss in hindsight
+    assert "| binary · spec model · ρ ≥ 50 · size unknown | 0 | 24 |" in text  # focal chosen at ρ = 100
+    assert words and words[0].startswith("tuned_loss: median regret on average_precision")
+    md, words = report_sections.tuned_loss_section(table[table["method"] != "tuned_loss"], rope=0.01, seed=0)
+    assert md[2].startswith("Skipped") and not words
