@@ -1,37 +1,48 @@
-"""MLflow tracking, kept apart from computing: it logs finished :class:`CellResult` objects.
+"""MLflow tracking, kept apart from computing: it logs finished cell results.
 
-Layout: experiment = benchmark; a parent run per cell with child runs per Optuna trial
-(params, per-epoch validation curve as steps) and per evaluation repetition (test metrics);
-one benchmark-level run holding the results table. Every run is written with few calls
-(``create_run``, one ``log_batch``, ``set_terminated``) to keep bookkeeping cheap.
+What each run holds is decided in :mod:`harness.mlflow_runs`; this module writes it cheaply.
+Every run is one ``create_run`` carrying its tags, one ``log_batch`` (metrics and params) and
+one ``set_terminated``; a cell's files go up in one ``log_artifacts``; the store is searched
+once at the start, never per cell. One client (one connection pool) serves the whole run, in
+one background thread whose CPU time is measured (``call_seconds``).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
-import math
 import os
+import shutil
 import socket
+import sqlite3
+import tempfile
 import time
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import UserError
-from .pipeline import CellResult, now_ms
+from .mlflow_runs import RunPlan, cell_runs, cell_summary, cell_tags, finite, fmt_param, metric_keys, trials_table
 from .provenance import git_commit, package_versions
 
+if TYPE_CHECKING:
+    from .pipeline import CellResult
+
+__all__ = ["MlflowTracker", "NullTracker", "TrackingError", "log_report", "metric_keys", "resolve_tracking_uri"]
+
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch
+_METRICS_PER_BATCH = 900  # MLflow accepts at most 1000 metrics, 100 params, 1000 entries per log_batch
+_PARAMS_PER_BATCH = 100
 
 
 def resolve_tracking_uri(cli_value: str | None) -> str:
     """``--tracking-uri``, else ``MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` here."""
     return cli_value or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class TrackingError(UserError):
@@ -43,6 +54,7 @@ class NullTracker:
 
     seconds = 0.0
     call_seconds = 0.0
+    setup_seconds = 0.0
 
     def check(self) -> None:  # noqa: D102
         pass
@@ -61,26 +73,55 @@ class NullTracker:
         pass
 
 
-def metric_keys(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Flatten {variant: {metric: value}} to MLflow keys: ``ece`` (raw), ``ece_temperature``, ..."""
-    return {
-        (name if variant == "raw" else f"{name}_{variant}"): value
-        for variant, scores in metrics.items()
-        for name, value in scores.items()
-    }
+def _sqlite_path(uri: str) -> Path | None:
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
-def _fmt(value: Any) -> str:
-    return "none" if value is None else (f"{value:.10g}" if isinstance(value, float) else str(value))
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _use_wal(path: Path) -> None:
+    """Put a SQLite store in write-ahead-log mode (kept in the file): a commit appends to the
+    log instead of rewriting a rollback journal, and readers do not block the writer. A store
+    another process holds open stays as it is."""
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(path, timeout=5)) as con:
+        con.execute("PRAGMA journal_mode=WAL")
+
+
+def _sync_normal(client) -> None:
+    """``synchronous=NORMAL`` on the store's SQLite connections: in WAL mode a commit survives
+    a killed process without an fsync each (only a power cut may lose the last ones)."""
+    engine = getattr(getattr(getattr(client, "_tracking_client", None), "store", None), "engine", None)
+    if engine is None or engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    event.listen(engine, "connect", lambda con, _record: con.execute("PRAGMA synchronous=NORMAL"))
+    engine.dispose()  # connections opened before the listener are replaced by ones that use it
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 class MlflowTracker:
-    """Logs a benchmark to the MLflow store at ``uri``."""
+    """Logs a benchmark to the MLflow store at ``uri``.
+
+    ``seconds``: wall time the benchmark waited for MLflow; ``call_seconds``: CPU time spent
+    on MLflow work (the logging thread's own CPU time, and the closing calls), of which
+    ``setup_seconds`` importing MLflow and opening the store.
+    """
 
     def __init__(self, uri: str, background: bool = True) -> None:
         self.uri = uri
-        self.seconds = 0.0  # wall time the benchmark waited for MLflow
-        self.call_seconds = 0.0  # time inside MLflow calls (in the background thread when there is one)
+        self.seconds = 0.0
+        self.call_seconds = 0.0
+        self.setup_seconds = 0.0
         self.client = None
         # Cells are logged by one background thread while the next cell computes; errors
         # surface at the next log_cell or at finish, as one line naming the store.
@@ -89,16 +130,37 @@ class MlflowTracker:
         self.experiment_id: str | None = None
         self.benchmark_run_id: str | None = None
         self._common_tags: dict[str, str] = {}
+        self._logged: set[str] = set()  # names of this spec's cells already FINISHED in the store
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of MLflow work (same as ``call_seconds``)."""
+        return self.call_seconds
 
     def _call(self, what: str, fn, *args, **kwargs):
-        t0 = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # MLflow raises many types; all become one line naming the store
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TrackingError(f"tracking store {self.uri}: {what} failed: {first}") from None
+            raise TrackingError(f"tracking store {self.uri}: {what} failed: {_first_line(exc)}") from None
+
+    def _timed(self, fn, *args) -> None:
+        """Run ``fn`` counting the CPU time of this thread into ``call_seconds``."""
+        t0 = time.thread_time()
+        try:
+            fn(*args)
         finally:
-            self.call_seconds += time.perf_counter() - t0
+            self.call_seconds += time.thread_time() - t0
+
+    def _submit(self, fn, *args) -> None:
+        """Run ``fn`` in the logging thread (or here, waiting, without one)."""
+        if self._executor is not None:
+            self._pending.append(self._executor.submit(self._timed, fn, *args))
+            return
+        t0 = time.perf_counter()
+        try:
+            self._timed(fn, *args)
+        finally:
+            self.seconds += time.perf_counter() - t0
 
     def flush(self) -> None:
         """Wait until every cell handed over so far is logged (and recorded)."""
@@ -130,6 +192,14 @@ class MlflowTracker:
             reason = getattr(exc, "reason", exc)
             raise TrackingError(f"tracking store {self.uri}: cannot be reached ({reason})") from None
 
+    def _check_sqlite(self) -> None:
+        path = _sqlite_path(self.uri)
+        if path is None:
+            return
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise TrackingError(f"tracking store {self.uri}: folder {str(folder)!r} does not exist or is not writable")
+
     def check(self) -> None:
         """Fail at once, writing nothing, where the store cannot be used: a server that does not
         answer its health check, a SQLite file in a folder that is missing or read-only."""
@@ -142,35 +212,25 @@ class MlflowTracker:
         """Check the store at once (see :meth:`check`), then connect and create the experiment
         and the benchmark run in the background while work begins."""
         self.check()
-        if self._executor is None:
-            self._connect(spec, spec_hash)
-        else:
-            self._pending.append(self._executor.submit(self._connect, spec, spec_hash))
-
-    def _check_sqlite(self) -> None:
-        if not self.uri.startswith("sqlite:///"):
-            return
-        path = Path(self.uri.removeprefix("sqlite:///"))
-        folder = path.parent if str(path.parent) else Path(".")
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise TrackingError(f"tracking store {self.uri}: folder {str(folder)!r} does not exist or is not writable")
+        self._submit(self._connect, spec, spec_hash)
 
     def _connect(self, spec, spec_hash: str) -> None:
         try:
-            self._connect_unchecked(spec, spec_hash)
+            t0 = time.thread_time()
+            self._open_client()
+            self.setup_seconds += time.thread_time() - t0
+            self.spec = spec
+            self._start_runs(spec, spec_hash)
         except TrackingError:
             raise
         except Exception as exc:  # import or schema problems: one line naming the store
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TrackingError(f"tracking store {self.uri}: connecting failed: {first}") from None
+            raise TrackingError(f"tracking store {self.uri}: connecting failed: {_first_line(exc)}") from None
 
     def _init_sqlite(self, client_class) -> None:
         """Create a new SQLite store under a temporary name and link it into place, so that a
         run killed during MLflow's schema migrations never leaves a half-made store behind."""
-        if not self.uri.startswith("sqlite:///"):
-            return
-        path = Path(self.uri.removeprefix("sqlite:///"))
-        if path.exists():
+        path = _sqlite_path(self.uri)
+        if path is None or path.exists():
             return
         tmp = path.with_name(f".{path.name}.init-{os.getpid()}")
         tmp.unlink(missing_ok=True)
@@ -182,20 +242,18 @@ class MlflowTracker:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _connect_unchecked(self, spec, spec_hash: str) -> None:
-        t0 = time.perf_counter()
+    def _open_client(self) -> None:
         from mlflow import MlflowClient  # imported here: tracking off never pays for it
 
         # after the import, which configures MLflow's loggers at INFO
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", module="mlflow")
-
         self._init_sqlite(MlflowClient)
+        if (path := _sqlite_path(self.uri)) is not None:
+            _use_wal(path)
         self.client = MlflowClient(tracking_uri=self.uri)
-        self.spec = spec
-        self.call_seconds += time.perf_counter() - t0
-        self._start_runs(spec, spec_hash)
+        _sync_normal(self.client)
 
     def _start_runs(self, spec, spec_hash: str) -> None:
         experiment = self._call("reading the experiment", self.client.get_experiment_by_name, spec.name)
@@ -208,17 +266,13 @@ class MlflowTracker:
             )
         else:
             self.experiment_id = experiment.experiment_id
-        versions = package_versions()
         self._common_tags = {
-            "benchmark": spec.name,
-            "spec_hash": spec_hash,
-            "git_commit": git_commit(),
-            "model": spec.model.name,
-            "runner_host": socket.gethostname(),
-            "runner_pid": str(os.getpid()),
-            **{f"version.{k}": v for k, v in versions.items()},
+            "benchmark": spec.name, "spec_hash": spec_hash, "git_commit": git_commit(), "model": spec.model.name,
+            "runner_host": socket.gethostname(), "runner_pid": str(os.getpid()),
+            **{f"version.{k}": v for k, v in package_versions().items()},
         }
         self._close_orphans()
+        self._logged = self._finished_cells(spec_hash)
         run = self._call(
             "creating the benchmark run", self.client.create_run, self.experiment_id,
             start_time=now_ms(), run_name=f"{spec.name} (benchmark)",
@@ -245,129 +299,89 @@ class MlflowTracker:
                 continue
             self._call("closing an orphaned run", self.client.set_terminated, run.info.run_id, status="KILLED")
 
-    def _log(self, run_id: str, metrics=(), params: dict | None = None, tags: dict | None = None) -> None:
-        from mlflow.entities import Metric, Param, RunTag
+    def _finished_cells(self, spec_hash: str) -> set[str]:
+        """Names of this spec's cells with a FINISHED run (a killed run logged them, then died
+        before writing their rows): searched once, so that logging stays idempotent without a
+        search per cell."""
+        runs = self._call(
+            "searching the finished cells", self.client.search_runs, [self.experiment_id],
+            f"tags.kind = 'cell' and tags.spec_hash = '{spec_hash}' and attributes.status = 'FINISHED'",
+            max_results=5000)
+        return {r.info.run_name for r in runs}
 
-        param_list = [Param(k, _fmt(v)[:6000]) for k, v in (params or {}).items()]
-        tag_list = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
-        metric_list = [Metric(k, float(v), ts, step) for k, v, ts, step in metrics if math.isfinite(float(v))]
-        first = True
-        for i in range(0, max(len(metric_list), 1), _BATCH):
-            self._call(
-                "logging", self.client.log_batch, run_id, metrics=metric_list[i : i + _BATCH],
-                params=param_list if first else [], tags=tag_list if first else [],
-            )
-            first = False
+    def _log(self, run_id: str, metrics=(), params: dict | None = None) -> None:
+        """Metrics and params of a run in as few ``log_batch`` calls as MLflow's limits allow (one, mostly)."""
+        from mlflow.entities import Metric, Param
 
-    def _run(self, name: str, start: int, end: int, tags: dict, parent: str | None = None, status="FINISHED",
-             metrics=(), params=None) -> str:
+        metric_list = [Metric(k, v, ts, step) for k, v, ts, step in finite(metrics)]
+        param_list = [Param(k, fmt_param(v)[:6000]) for k, v in (params or {}).items()]
+        calls = max(-(-len(metric_list) // _METRICS_PER_BATCH), -(-len(param_list) // _PARAMS_PER_BATCH))
+        for i in range(calls):
+            self._call("logging", self.client.log_batch, run_id,
+                       metrics=metric_list[i * _METRICS_PER_BATCH: (i + 1) * _METRICS_PER_BATCH],
+                       params=param_list[i * _PARAMS_PER_BATCH: (i + 1) * _PARAMS_PER_BATCH])
+
+    def _create(self, name: str, start_ms: int, tags: dict, parent: str | None = None) -> str:
+        """A new run, its tags (and its parent) set in the same call."""
         if parent is not None:
             tags = {**tags, "mlflow.parentRunId": parent}
         run = self._call("creating a run", self.client.create_run, self.experiment_id,
-                         start_time=start, run_name=name, tags=tags)
-        run_id = run.info.run_id
-        self._log(run_id, metrics=metrics, params=params)
-        self._call("closing a run", self.client.set_terminated, run_id, status=status, end_time=end)
-        return run_id
+                         start_time=start_ms, run_name=name, tags=tags)
+        return run.info.run_id
+
+    def _write(self, plan: RunPlan, parent: str) -> None:
+        """One finished child run: create with tags, one batch, close."""
+        run_id = self._create(plan.name, plan.start_ms, plan.tags, parent)
+        self._log(run_id, plan.metrics, plan.params)
+        self._call("closing a run", self.client.set_terminated, run_id, status=plan.status, end_time=plan.end_ms)
 
     def log_cell(self, result: CellResult, artifacts=(), then=None) -> None:
         """Log one finished cell (in the background thread when there is one), then call ``then``."""
-
-        def work() -> None:
-            self._log_cell(result, artifacts)
-            if then is not None:
-                then()
-
-        if self._executor is None:
-            t0 = time.perf_counter()
-            try:
-                work()
-            finally:
-                self.seconds += time.perf_counter() - t0
-            return
         self._drain(wait=False)
-        artifacts = list(artifacts)
-        self._pending.append(self._executor.submit(work))
+        self._submit(self._log_cell_then, result, list(artifacts), then)
 
-    def _already_logged(self, result: CellResult) -> bool:
-        """A FINISHED run of this cell and spec exists (a killed run logged it, then died
-        before writing its row): logging is idempotent, the rerun does not log it twice."""
-        runs = self._call(
-            "searching the cell's runs", self.client.search_runs, [self.experiment_id],
-            f"tags.kind = 'cell' and tags.spec_hash = '{self._common_tags['spec_hash']}' "
-            f"and attributes.status = 'FINISHED'", max_results=5000)
-        return any(r.info.run_name == result.cell.label for r in runs)
+    def _log_cell_then(self, result: CellResult, artifacts: list[Path], then) -> None:
+        self._log_cell(result, artifacts)
+        if then is not None:
+            then()
 
-    def _log_cell(self, result: CellResult, artifacts=()) -> None:
-        if result.status == "ok" and self._already_logged(result):
+    def _log_cell(self, result: CellResult, artifacts: list[Path]) -> None:
+        """The cell's parent run, its trial and repetition children, its files; then close it.
+        A cell already FINISHED in the store (see :meth:`_finished_cells`) is not logged twice."""
+        label = result.cell.label
+        if result.status == "ok" and label in self._logged:
             return
-        cell = result.cell
-        method = self.spec.method(cell.method)
-        fingerprint = result.repetitions[0].fingerprint if result.repetitions else ""
-        tags = {
-            **self._common_tags,
-            "kind": "cell",
-            "dataset": cell.dataset.key,
-            "imbalance_ratio": cell.ratio_label,
-            "method": cell.method,
-            "loss": method.loss,
-            "sampler": method.sampler or "none",
-            "status": result.status,
-            "dataset_fingerprint": fingerprint,
-        }
-        if result.reason:
-            tags["failure_reason"] = result.reason[:5000]
-        if result.repetitions and (method.loss == "tuned_loss" or method.sampler == "tuned_loss"):
-            tags["chosen_loss"] = result.repetitions[0].loss
-            tags["chosen_sampler"] = result.repetitions[0].sampler or "none"
-        parent = self._call("creating a run", self.client.create_run, self.experiment_id,
-                            start_time=result.start_ms, run_name=cell.label, tags=tags).info.run_id
-        child_tags = {k: tags[k] for k in ("benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler",
-                                           "runner_host", "runner_pid")}
-        for t in result.trials:
-            curve = [("validation_curve", v, t.start_ms, step) for step, v in enumerate(t.curve)]
-            final = [("validation_score", t.value, t.end_ms, 0)] if t.value is not None else []
-            self._run(
-                f"trial {t.number}" + (f" (repetition {t.repetition})" if t.repetition else ""), t.start_ms, t.end_ms,
-                {**child_tags, "kind": "trial", "state": t.state, "stopped_by": t.stopped_by,
-                 "tuned_on_repetition": str(t.repetition),
-                 **({"fail_reason": t.reason} if t.reason else {})},
-                parent=parent, status="FAILED" if t.state == "FAIL" else "FINISHED",
-                metrics=curve + final, params=t.params,
-            )
-        for r in result.repetitions:
-            flat = metric_keys(r.metrics)
-            self._run(
-                f"repetition {r.repetition}", r.start_ms, r.end_ms,
-                {**child_tags, "kind": "repetition", "seed": str(r.seed), "dataset_fingerprint": r.fingerprint,
-                 "loss": r.loss, "sampler": r.sampler or "none"},
-                parent=parent, metrics=[(k, v, r.end_ms, 0) for k, v in flat.items()],
-                params={"repetition": r.repetition, "seed": r.seed, "epochs": r.epochs,
-                        **{f"threshold_{k}": v for k, v in r.thresholds.items()}},
-            )
-        summary = []
+        tags = cell_tags(result, self.spec.method(result.cell.method), self._common_tags)
+        parent = self._create(label, result.start_ms, tags)
+        for plan in cell_runs(result, tags):
+            self._write(plan, parent)
+        metrics, params = cell_summary(result)
+        self._log(parent, metrics, params)
         if result.repetitions:
-            flats = [metric_keys(r.metrics) for r in result.repetitions]
-            for name in flats[0]:
-                values = np.array([f[name] for f in flats])
-                summary += [(f"{name}_mean", values.mean(), result.end_ms, 0),
-                            (f"{name}_std", values.std(ddof=1) if len(values) > 1 else 0.0, result.end_ms, 0)]
-        if result.best_value is not None:
-            summary.append(("best_validation_score", result.best_value, result.end_ms, 0))
-        params = {f"best.{k}": v for k, v in result.best_params.items()}
-        params.update({f"space.{k}": v for k, v in result.search_space.items()})
-        self._log(parent, metrics=summary, params=params)
-        if result.repetitions:
-            self._log_dataset(parent, cell, result)
-        for path in artifacts:
-            self._call("uploading an artifact", self.client.log_artifact, parent, str(path))
+            self._log_dataset(parent, result)
+        self._log_files(parent, result, artifacts)
         self._call("closing a run", self.client.set_terminated, parent,
                    status="FINISHED" if result.status == "ok" else "FAILED", end_time=result.end_ms)
+        if result.status == "ok":
+            self._logged.add(label)
 
-    def _log_dataset(self, run_id: str, cell, result: CellResult) -> None:
+    def _log_files(self, run_id: str, result: CellResult, artifacts: list[Path]) -> None:
+        """The cell's figures and predictions, and ``trials.csv``, in one upload."""
+        with tempfile.TemporaryDirectory(prefix="mlflow-cell-") as tmp:
+            for path in artifacts:
+                _link_or_copy(Path(path), Path(tmp) / Path(path).name)
+            if result.trials:
+                (Path(tmp) / "trials.csv").write_text(trials_table(result))
+            if any(Path(tmp).iterdir()):
+                self._call("uploading the cell's files", self.client.log_artifacts, run_id, tmp)
+
+    def _log_dataset(self, run_id: str, result: CellResult) -> None:
         """The prepared data of each repetition as an MLflow dataset input, digest = fingerprint."""
+        import json
+
         from mlflow.entities import Dataset, DatasetInput, InputTag
 
+        cell = result.cell
         inputs = []
         for r in result.repetitions:
             source = json.dumps({"dataset": cell.dataset.name, "params": cell.dataset.params,
@@ -378,18 +392,16 @@ class MlflowTracker:
         self._call("logging the dataset inputs", self.client.log_inputs, run_id, datasets=inputs)
 
     def finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:
+        """Wait for the logging thread, then attach the results table and summary to the
+        benchmark run and close it."""
         try:
             self._drain(wait=True)
         finally:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
-        if self.benchmark_run_id is None:
-            return
-        t0 = time.perf_counter()
-        try:
-            self._finish(results_csv, summary_text, status)
-        finally:
-            self.seconds += time.perf_counter() - t0
+                self._executor = None
+        if self.benchmark_run_id is not None:
+            self._submit(self._finish, results_csv, summary_text, status)
 
     def _finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:
         if results_csv is not None and results_csv.exists():
@@ -402,7 +414,8 @@ class MlflowTracker:
 def log_report(uri: str, results_dir: Path, files: list[Path]) -> str | None:
     """Attach report files to the latest benchmark-level run of the results' benchmark; None
     when the store has no such run (a local SQLite store that does not exist is not created)."""
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+    path = _sqlite_path(uri)
+    if path is not None and not path.exists():
         return None
     tracker = MlflowTracker(uri, background=False)
     tracker._check_reachable()
