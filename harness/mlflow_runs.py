@@ -126,6 +126,13 @@ def trials_table(result: CellResult) -> str:
     return out.getvalue()
 
 
+def parent_run(result: CellResult, tags: dict[str, str]) -> RunPlan:
+    """The cell's parent run, still RUNNING: its files and dataset inputs follow, then it closes."""
+    metrics, params = cell_summary(result)
+    return RunPlan(result.cell.label, result.start_ms, result.end_ms, tags, params=params, metrics=metrics,
+                   status="RUNNING")
+
+
 def cell_runs(result: CellResult, tags: dict[str, str]) -> list[RunPlan]:
     """The children of a cell's parent run: one per trial, then one per repetition."""
     base = {k: tags[k] for k in CHILD_TAGS}

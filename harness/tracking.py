@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import UserError
-from .mlflow_runs import RunPlan, cell_runs, cell_summary, cell_tags, finite, fmt_param, metric_keys, trials_table
+from .mlflow_runs import RunPlan, cell_runs, cell_tags, finite, fmt_param, metric_keys, parent_run, trials_table
+from .mlflow_sql import database_store, insert_cell
 from .provenance import git_commit, package_versions
 
 if TYPE_CHECKING:
@@ -131,6 +132,8 @@ class MlflowTracker:
         self.benchmark_run_id: str | None = None
         self._common_tags: dict[str, str] = {}
         self._logged: set[str] = set()  # names of this spec's cells already FINISHED in the store
+        self._store = None  # the database store runs are written to directly, if any
+        self._artifact_location = ""
 
     @property
     def cpu_seconds(self) -> float:
@@ -254,6 +257,7 @@ class MlflowTracker:
             _use_wal(path)
         self.client = MlflowClient(tracking_uri=self.uri)
         _sync_normal(self.client)
+        self._store = database_store(self.client)
 
     def _start_runs(self, spec, spec_hash: str) -> None:
         experiment = self._call("reading the experiment", self.client.get_experiment_by_name, spec.name)
@@ -264,8 +268,8 @@ class MlflowTracker:
                       # open the UI on the training runs, not MLflow 3's GenAI overview
                       "mlflow.experimentKind": "custom_model_development"},
             )
-        else:
-            self.experiment_id = experiment.experiment_id
+            experiment = self._call("reading the experiment", self.client.get_experiment, self.experiment_id)
+        self.experiment_id, self._artifact_location = experiment.experiment_id, experiment.artifact_location
         self._common_tags = {
             "benchmark": spec.name, "spec_hash": spec_hash, "git_commit": git_commit(), "model": spec.model.name,
             "runner_host": socket.gethostname(), "runner_pid": str(os.getpid()),
@@ -352,18 +356,31 @@ class MlflowTracker:
         if result.status == "ok" and label in self._logged:
             return
         tags = cell_tags(result, self.spec.method(result.cell.method), self._common_tags)
-        parent = self._create(label, result.start_ms, tags)
-        for plan in cell_runs(result, tags):
-            self._write(plan, parent)
-        metrics, params = cell_summary(result)
-        self._log(parent, metrics, params)
+        parent, children = parent_run(result, tags), cell_runs(result, tags)
+        run_id = self._insert(parent, children) if self._store is not None else None
+        if run_id is None:
+            run_id = self._create(parent.name, parent.start_ms, parent.tags)
+            for plan in children:
+                self._write(plan, run_id)
+            self._log(run_id, parent.metrics, parent.params)
         if result.repetitions:
-            self._log_dataset(parent, result)
-        self._log_files(parent, result, artifacts)
-        self._call("closing a run", self.client.set_terminated, parent,
+            self._log_dataset(run_id, result)
+        self._log_files(run_id, result, artifacts)
+        self._call("closing a run", self.client.set_terminated, run_id,
                    status="FINISHED" if result.status == "ok" else "FAILED", end_time=result.end_ms)
         if result.status == "ok":
             self._logged.add(label)
+
+    def _insert(self, parent: RunPlan, children: list[RunPlan]) -> str | None:
+        """Write the cell's runs straight into the database store (:mod:`harness.mlflow_sql`);
+        None, and the client from now on, where the store refuses them (the transaction left nothing)."""
+        try:
+            return insert_cell(self._store, self.experiment_id, self._artifact_location, parent, children)
+        except Exception as exc:  # a schema this code does not know: MLflow's client writes the same runs
+            logging.getLogger(__name__).warning("tracking store %s: writing runs directly failed (%s); "
+                                                "using MLflow's client", self.uri, _first_line(exc))
+            self._store = None
+            return None
 
     def _log_files(self, run_id: str, result: CellResult, artifacts: list[Path]) -> None:
         """The cell's figures and predictions, and ``trials.csv``, in one upload."""

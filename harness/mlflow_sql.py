@@ -1,0 +1,100 @@
+"""Writing a cell's runs straight into an MLflow database store, in one transaction.
+
+MLflow's client writes a run with three calls, each several ORM transactions (about 20 ms of
+CPU per run); a cell of the default spec is some 24 runs. For a database store (SQLite,
+PostgreSQL, MySQL) the same rows — ``runs``, ``tags``, ``params``, ``metrics``,
+``latest_metrics``, exactly as MLflow's own ``create_run`` / ``log_batch`` /
+``set_terminated`` write them — go in as five bulk inserts through the store's own session
+and MLflow's own table definitions: about 1 ms per run, and a cell's children appear all at
+once or not at all. Any other store (an ``mlflow server``), or a schema this code does not
+recognise, uses the client (:class:`harness.tracking.MlflowTracker` falls back by itself).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from .mlflow_runs import RunPlan, finite, fmt_param
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+# the columns written, per table: a store whose tables lack one of them is not written directly
+_COLUMNS = {
+    "runs": {"run_uuid", "name", "source_type", "source_name", "entry_point_name", "user_id", "status",
+             "start_time", "end_time", "source_version", "lifecycle_stage", "artifact_uri", "experiment_id"},
+    "tags": {"key", "value", "run_uuid"},
+    "params": {"key", "value", "run_uuid"},
+    "metrics": {"key", "value", "timestamp", "step", "is_nan", "run_uuid"},
+    "latest_metrics": {"key", "value", "timestamp", "step", "is_nan", "run_uuid"},
+}
+
+
+def database_store(client: MlflowClient):
+    """The client's store where it is an MLflow database store with the expected tables, else None."""
+    store = getattr(getattr(client, "_tracking_client", None), "store", None)
+    if store is None or not hasattr(store, "ManagedSessionMaker"):
+        return None
+    try:
+        from mlflow.store.tracking.dbmodels import models
+    except ImportError:
+        return None
+    tables = {t.__table__.name: t.__table__ for t in (models.SqlRun, models.SqlTag, models.SqlParam,
+                                                        models.SqlMetric, models.SqlLatestMetric)}
+    if any(name not in tables or not cols <= set(tables[name].c.keys()) for name, cols in _COLUMNS.items()):
+        return None
+    return store
+
+
+def _latest(metrics: list[dict]) -> list[dict]:
+    """Per key, the value MLflow shows as the run's metric: the largest (step, timestamp, value)."""
+    latest: dict[str, dict] = {}
+    for m in metrics:
+        old = latest.get(m["key"])
+        if old is None or (m["step"], m["timestamp"], m["value"]) > (old["step"], old["timestamp"], old["value"]):
+            latest[m["key"]] = m
+    return list(latest.values())
+
+
+def run_rows(plan: RunPlan, run_id: str, experiment_id: str, artifact_location: str,
+             parent: str | None = None) -> dict[str, list[dict]]:
+    """The rows MLflow's client would write for ``plan``: its run, tags (with its name and
+    parent), params (as strings, as MLflow stores them), metrics and latest metrics."""
+    from mlflow.utils.uri import append_to_uri_path
+
+    terminated = plan.status != "RUNNING"
+    tags = {**plan.tags, "mlflow.runName": plan.name, **({"mlflow.parentRunId": parent} if parent else {})}
+    metrics = [{"key": k, "value": v, "timestamp": ts, "step": step, "is_nan": False, "run_uuid": run_id}
+               for k, v, ts, step in finite(plan.metrics)]
+    run = {"run_uuid": run_id, "name": plan.name, "source_type": "UNKNOWN", "source_name": "",
+           "entry_point_name": "", "user_id": plan.tags.get("mlflow.user", "unknown"), "status": plan.status,
+           "start_time": plan.start_ms, "end_time": plan.end_ms if terminated else None, "source_version": "",
+           "lifecycle_stage": "active", "experiment_id": int(experiment_id),
+           "artifact_uri": append_to_uri_path(artifact_location, run_id, "artifacts")}
+    return {
+        "runs": [run],
+        "tags": [{"key": k, "value": str(v), "run_uuid": run_id} for k, v in tags.items()],
+        "params": [{"key": k, "value": fmt_param(v)[:6000], "run_uuid": run_id} for k, v in plan.params.items()],
+        "metrics": metrics,
+        "latest_metrics": _latest(metrics),
+    }
+
+
+def insert_cell(store, experiment_id: str, artifact_location: str, parent: RunPlan,
+                children: list[RunPlan]) -> str:
+    """Insert a parent run and its children in one transaction; returns the parent's run id."""
+    from sqlalchemy import insert
+
+    from mlflow.store.tracking.dbmodels import models
+
+    parent_id = uuid.uuid4().hex
+    rows = run_rows(parent, parent_id, experiment_id, artifact_location)
+    for plan in children:
+        for table, more in run_rows(plan, uuid.uuid4().hex, experiment_id, artifact_location, parent_id).items():
+            rows[table] += more
+    with store.ManagedSessionMaker() as session:
+        for model in (models.SqlRun, models.SqlTag, models.SqlParam, models.SqlMetric, models.SqlLatestMetric):
+            if rows[model.__table__.name]:
+                session.execute(insert(model.__table__), rows[model.__table__.name])
+    return parent_id
