@@ -1,4 +1,5 @@
-"""Writing a cell's runs straight into an MLflow database store, in one transaction.
+"""MLflow database stores: setting up a SQLite store, and writing a cell's runs straight
+into a database store in one transaction.
 
 MLflow's client writes a run with three calls, each several ORM transactions (about 20 ms of
 CPU per run); a cell of the default spec is some 24 runs. For a database store (SQLite,
@@ -12,7 +13,11 @@ recognise, uses the client (:class:`harness.tracking.MlflowTracker` falls back b
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .mlflow_runs import RunPlan, finite, fmt_param
@@ -29,6 +34,46 @@ _COLUMNS = {
     "metrics": {"key", "value", "timestamp", "step", "is_nan", "run_uuid"},
     "latest_metrics": {"key", "value", "timestamp", "step", "is_nan", "run_uuid"},
 }
+
+
+def sqlite_path(uri: str) -> Path | None:
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def create_sqlite_store(path: Path, client_class) -> None:
+    """Create a new SQLite store under a temporary name and link it into place, so that a
+    run killed during MLflow's schema migrations never leaves a half-made store behind."""
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.init-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    client_class(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
+    try:
+        os.link(tmp, path)  # fails if another runner created the store meanwhile: keep theirs
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def use_wal(path: Path) -> None:
+    """Put a SQLite store in write-ahead-log mode (kept in the file): a commit appends to the
+    log instead of rewriting a rollback journal, and readers do not block the writer. A store
+    another process holds open stays as it is."""
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(path, timeout=5)) as con:
+        con.execute("PRAGMA journal_mode=WAL")
+
+
+def sync_normal(client) -> None:
+    """``synchronous=NORMAL`` on the store's SQLite connections: in WAL mode a commit survives
+    a killed process without an fsync each (only a power cut may lose the last ones)."""
+    engine = getattr(getattr(getattr(client, "_tracking_client", None), "store", None), "engine", None)
+    if engine is None or engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    event.listen(engine, "connect", lambda con, _record: con.execute("PRAGMA synchronous=NORMAL"))
+    engine.dispose()  # connections opened before the listener are replaced by ones that use it
 
 
 def database_store(client: MlflowClient):

@@ -9,12 +9,10 @@ one background thread whose CPU time is measured (``call_seconds``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
 import socket
-import sqlite3
 import tempfile
 import time
 import warnings
@@ -24,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from .errors import UserError
 from .mlflow_runs import RunPlan, cell_runs, cell_tags, finite, fmt_param, metric_keys, parent_run, trials_table
-from .mlflow_sql import database_store, insert_cell
+from .mlflow_sql import create_sqlite_store, database_store, insert_cell, sqlite_path, sync_normal, use_wal
 from .provenance import git_commit, package_versions
 
 if TYPE_CHECKING:
@@ -74,33 +72,9 @@ class NullTracker:
         pass
 
 
-def _sqlite_path(uri: str) -> Path | None:
-    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
-
-
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _use_wal(path: Path) -> None:
-    """Put a SQLite store in write-ahead-log mode (kept in the file): a commit appends to the
-    log instead of rewriting a rollback journal, and readers do not block the writer. A store
-    another process holds open stays as it is."""
-    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(path, timeout=5)) as con:
-        con.execute("PRAGMA journal_mode=WAL")
-
-
-def _sync_normal(client) -> None:
-    """``synchronous=NORMAL`` on the store's SQLite connections: in WAL mode a commit survives
-    a killed process without an fsync each (only a power cut may lose the last ones)."""
-    engine = getattr(getattr(getattr(client, "_tracking_client", None), "store", None), "engine", None)
-    if engine is None or engine.dialect.name != "sqlite":
-        return
-    from sqlalchemy import event
-
-    event.listen(engine, "connect", lambda con, _record: con.execute("PRAGMA synchronous=NORMAL"))
-    engine.dispose()  # connections opened before the listener are replaced by ones that use it
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -154,16 +128,22 @@ class MlflowTracker:
         finally:
             self.call_seconds += time.thread_time() - t0
 
-    def _submit(self, fn, *args) -> None:
-        """Run ``fn`` in the logging thread (or here, waiting, without one)."""
+    def _submit(self, fn, *args, then=None) -> None:
+        """Run ``fn`` in the logging thread (or here, waiting, without one), then ``then``,
+        whose time is not MLflow's (the results table's rewrite)."""
         if self._executor is not None:
-            self._pending.append(self._executor.submit(self._timed, fn, *args))
+            self._pending.append(self._executor.submit(self._timed_then, fn, args, then))
             return
         t0 = time.perf_counter()
         try:
-            self._timed(fn, *args)
+            self._timed_then(fn, args, then)
         finally:
             self.seconds += time.perf_counter() - t0
+
+    def _timed_then(self, fn, args: tuple, then) -> None:
+        self._timed(fn, *args)
+        if then is not None:
+            then()
 
     def flush(self) -> None:
         """Wait until every cell handed over so far is logged (and recorded)."""
@@ -196,7 +176,7 @@ class MlflowTracker:
             raise TrackingError(f"tracking store {self.uri}: cannot be reached ({reason})") from None
 
     def _check_sqlite(self) -> None:
-        path = _sqlite_path(self.uri)
+        path = sqlite_path(self.uri)
         if path is None:
             return
         folder = path.parent if str(path.parent) else Path(".")
@@ -229,22 +209,6 @@ class MlflowTracker:
         except Exception as exc:  # import or schema problems: one line naming the store
             raise TrackingError(f"tracking store {self.uri}: connecting failed: {_first_line(exc)}") from None
 
-    def _init_sqlite(self, client_class) -> None:
-        """Create a new SQLite store under a temporary name and link it into place, so that a
-        run killed during MLflow's schema migrations never leaves a half-made store behind."""
-        path = _sqlite_path(self.uri)
-        if path is None or path.exists():
-            return
-        tmp = path.with_name(f".{path.name}.init-{os.getpid()}")
-        tmp.unlink(missing_ok=True)
-        client_class(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
-        try:
-            os.link(tmp, path)  # fails if another runner created the store meanwhile: keep theirs
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-
     def _open_client(self) -> None:
         from mlflow import MlflowClient  # imported here: tracking off never pays for it
 
@@ -252,11 +216,11 @@ class MlflowTracker:
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", module="mlflow")
-        self._init_sqlite(MlflowClient)
-        if (path := _sqlite_path(self.uri)) is not None:
-            _use_wal(path)
+        if (path := sqlite_path(self.uri)) is not None:
+            create_sqlite_store(path, MlflowClient)
+            use_wal(path)
         self.client = MlflowClient(tracking_uri=self.uri)
-        _sync_normal(self.client)
+        sync_normal(self.client)
         self._store = database_store(self.client)
 
     def _start_runs(self, spec, spec_hash: str) -> None:
@@ -342,12 +306,7 @@ class MlflowTracker:
     def log_cell(self, result: CellResult, artifacts=(), then=None) -> None:
         """Log one finished cell (in the background thread when there is one), then call ``then``."""
         self._drain(wait=False)
-        self._submit(self._log_cell_then, result, list(artifacts), then)
-
-    def _log_cell_then(self, result: CellResult, artifacts: list[Path], then) -> None:
-        self._log_cell(result, artifacts)
-        if then is not None:
-            then()
+        self._submit(self._log_cell, result, list(artifacts), then=then)
 
     def _log_cell(self, result: CellResult, artifacts: list[Path]) -> None:
         """The cell's parent run, its trial and repetition children, its files; then close it.
@@ -431,7 +390,7 @@ class MlflowTracker:
 def log_report(uri: str, results_dir: Path, files: list[Path]) -> str | None:
     """Attach report files to the latest benchmark-level run of the results' benchmark; None
     when the store has no such run (a local SQLite store that does not exist is not created)."""
-    path = _sqlite_path(uri)
+    path = sqlite_path(uri)
     if path is not None and not path.exists():
         return None
     tracker = MlflowTracker(uri, background=False)
