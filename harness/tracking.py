@@ -1,10 +1,12 @@
 """MLflow tracking, kept apart from computing: it logs finished cell results.
 
 What each run holds is decided in :mod:`harness.mlflow_runs`; this module writes it cheaply.
-Every run is one ``create_run`` carrying its tags, one ``log_batch`` (metrics and params) and
-one ``set_terminated``; a cell's files go up in one ``log_artifacts``; the store is searched
-once at the start, never per cell. One client (one connection pool) serves the whole run, in
-one background thread whose CPU time is measured (``call_seconds``).
+A database store (SQLite by default) gets a cell's runs as bulk inserts in one transaction
+(:mod:`harness.mlflow_sql`); any other store (an ``mlflow server``) gets each run as one
+``create_run`` carrying its tags, one ``log_batch`` and one ``set_terminated``. Either way a
+cell's files go up in one ``log_artifacts``, and the store is searched once at the start,
+never per cell. One client (one connection pool) serves the whole run, in one background
+thread whose CPU time is measured (``call_seconds``).
 """
 
 from __future__ import annotations
