@@ -72,8 +72,13 @@ def sync_normal(client) -> None:
         return
     from sqlalchemy import event
 
-    event.listen(engine, "connect", lambda con, _record: con.execute("PRAGMA synchronous=NORMAL"))
-    engine.dispose()  # connections opened before the listener are replaced by ones that use it
+    if not event.contains(engine, "connect", _synchronous_normal):  # MLflow shares a store per URI
+        event.listen(engine, "connect", _synchronous_normal)
+        engine.dispose()  # connections opened before the listener are replaced by ones that use it
+
+
+def _synchronous_normal(connection, _record) -> None:
+    connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def database_store(client: MlflowClient):
