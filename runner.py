@@ -65,11 +65,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"wall time {outcome.seconds:.1f} s, peak memory {peak:.0f} MiB"
           + (f" (largest worker process {workers:.0f} MiB)" if args.jobs > 1 else ""))
-    wall = max(outcome.seconds, 1e-9)
     if uri:
-        print(f"bookkeeping: waited {outcome.tracking_seconds:.1f} s for MLflow ({100 * outcome.tracking_seconds / wall:.1f} % "
-              f"of the wall time; {outcome.tracking_call_seconds:.1f} s in MLflow calls, overlapped with training), "
-              f"{outcome.optuna_seconds:.1f} s in Optuna ({100 * outcome.optuna_seconds / wall:.1f} %)")
+        print(bookkeeping_line(outcome))
     if args.data:
         from harness import report
 
@@ -115,6 +112,24 @@ def _run_spec(args: argparse.Namespace):
                  "training": {"max_epochs": args.max_epochs} if args.max_epochs else {}}
     overrides = {k: v for k, v in overrides.items() if v} | ({"methods": args.methods} if args.methods else {})
     return data_spec(args.data, args.target, args.positive, overrides=overrides)
+
+
+def process_tree_cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished worker processes."""
+    import resource
+
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def bookkeeping_line(outcome) -> str:
+    """MLflow's CPU time (its logging thread) as a share of the whole run's CPU, the wall time
+    the run waited for it, and the time in Optuna."""
+    wall, cpu = max(outcome.seconds, 1e-9), max(process_tree_cpu_seconds(), 1e-9)
+    return (f"bookkeeping: MLflow used {outcome.tracking_call_seconds:.1f} s of CPU "
+            f"({100 * outcome.tracking_call_seconds / cpu:.1f} % of the run's {cpu:.1f} s CPU, workers included), "
+            f"waited {outcome.tracking_seconds:.1f} s for it ({100 * outcome.tracking_seconds / wall:.1f} % of the wall "
+            f"time); {outcome.optuna_seconds:.1f} s in Optuna ({100 * outcome.optuna_seconds / wall:.1f} % of the wall time)")
 
 
 def _read_results(folder: str):

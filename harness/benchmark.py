@@ -43,7 +43,7 @@ class Outcome:
     failed: list[CellResult] = field(default_factory=list)
     seconds: float = 0.0
     tracking_seconds: float = 0.0  # the run waited for MLflow
-    tracking_call_seconds: float = 0.0  # inside MLflow calls, mostly overlapped in a background thread
+    tracking_call_seconds: float = 0.0  # CPU time of MLflow calls (its logging thread), overlapped with training
     optuna_seconds: float = 0.0  # in Optuna itself
 
 

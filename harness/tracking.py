@@ -1,32 +1,41 @@
-"""MLflow tracking, kept apart from computing: it logs finished :class:`CellResult` objects.
+"""MLflow tracking, kept apart from computing: it logs finished cell results.
 
-Layout: experiment = benchmark; a parent run per cell with child runs per Optuna trial
-(params, per-epoch validation curve as steps) and per evaluation repetition (test metrics);
-one benchmark-level run holding the results table. Every run is written with few calls
-(``create_run``, one ``log_batch``, ``set_terminated``) to keep bookkeeping cheap.
+What each run holds is decided in :mod:`harness.mlflow_runs`; this module writes it cheaply.
+A database store (SQLite by default) gets a cell's runs as bulk inserts in one transaction
+(:mod:`harness.mlflow_sql`); any other store (an ``mlflow server``) gets each run as one
+``create_run`` carrying its tags, one ``log_batch`` and one ``set_terminated``. Either way a
+cell's files go up in one ``log_artifacts``, and the store is searched once at the start,
+never per cell. One client (one connection pool) serves the whole run, in one background
+thread whose CPU time is measured (``call_seconds``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
-import socket
+import shutil
+import tempfile
 import time
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from . import processes
 from .errors import UserError
-from .records import CellResult, now_ms
+from .mlflow_runs import RunPlan, cell_runs, cell_tags, finite, fmt_param, metric_keys, parent_run, trials_table
+from .mlflow_sql import create_sqlite_store, database_store, insert_cell, sqlite_path, sync_normal, use_wal
 from .provenance import git_commit, package_versions
+from .records import now_ms
+
+if TYPE_CHECKING:
+    from .records import CellResult
+
+__all__ = ["MlflowTracker", "NullTracker", "TrackingError", "log_report", "metric_keys", "resolve_tracking_uri"]
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch
+_METRICS_PER_BATCH = 900  # MLflow accepts at most 1000 metrics, 100 params, 1000 entries per log_batch
+_PARAMS_PER_BATCH = 100
 
 
 def resolve_tracking_uri(cli_value: str | None) -> str:
@@ -43,6 +52,7 @@ class NullTracker:
 
     seconds = 0.0
     call_seconds = 0.0
+    setup_seconds = 0.0
 
     def check(self) -> None:  # noqa: D102
         pass
@@ -61,26 +71,31 @@ class NullTracker:
         pass
 
 
-def metric_keys(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Flatten {variant: {metric: value}} to MLflow keys: ``ece`` (raw), ``ece_temperature``, ..."""
-    return {
-        (name if variant == "raw" else f"{name}_{variant}"): value
-        for variant, scores in metrics.items()
-        for name, value in scores.items()
-    }
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _fmt(value: Any) -> str:
-    return "none" if value is None else (f"{value:.10g}" if isinstance(value, float) else str(value))
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 class MlflowTracker:
-    """Logs a benchmark to the MLflow store at ``uri``."""
+    """Logs a benchmark to the MLflow store at ``uri``.
+
+    ``seconds``: wall time the benchmark waited for MLflow; ``call_seconds``: CPU time spent
+    on MLflow work (the logging thread's own CPU time, and the closing calls), of which
+    ``setup_seconds`` importing MLflow and opening the store.
+    """
 
     def __init__(self, uri: str, background: bool = True) -> None:
         self.uri = uri
-        self.seconds = 0.0  # wall time the benchmark waited for MLflow
-        self.call_seconds = 0.0  # time inside MLflow calls (in the background thread when there is one)
+        self.seconds = 0.0
+        self.call_seconds = 0.0
+        self.setup_seconds = 0.0
         self.client = None
         # Cells are logged by one background thread while the next cell computes; errors
         # surface at the next log_cell or at finish, as one line naming the store.
@@ -89,16 +104,45 @@ class MlflowTracker:
         self.experiment_id: str | None = None
         self.benchmark_run_id: str | None = None
         self._common_tags: dict[str, str] = {}
+        self._logged: set[str] = set()  # names of this spec's cells already FINISHED in the store
+        self._store = None  # the database store runs are written to directly, if any
+        self._artifact_location = ""
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of MLflow work (same as ``call_seconds``)."""
+        return self.call_seconds
 
     def _call(self, what: str, fn, *args, **kwargs):
-        t0 = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # MLflow raises many types; all become one line naming the store
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TrackingError(f"tracking store {self.uri}: {what} failed: {first}") from None
+            raise TrackingError(f"tracking store {self.uri}: {what} failed: {_first_line(exc)}") from None
+
+    def _timed(self, fn, *args) -> None:
+        """Run ``fn`` counting the CPU time of this thread into ``call_seconds``."""
+        t0 = time.thread_time()
+        try:
+            fn(*args)
         finally:
-            self.call_seconds += time.perf_counter() - t0
+            self.call_seconds += time.thread_time() - t0
+
+    def _submit(self, fn, *args, then=None) -> None:
+        """Run ``fn`` in the logging thread (or here, waiting, without one), then ``then``,
+        whose time is not MLflow's (the results table's rewrite)."""
+        if self._executor is not None:
+            self._pending.append(self._executor.submit(self._timed_then, fn, args, then))
+            return
+        t0 = time.perf_counter()
+        try:
+            self._timed_then(fn, args, then)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _timed_then(self, fn, args: tuple, then) -> None:
+        self._timed(fn, *args)
+        if then is not None:
+            then()
 
     def flush(self) -> None:
         """Wait until every cell handed over so far is logged (and recorded)."""
@@ -130,6 +174,14 @@ class MlflowTracker:
             reason = getattr(exc, "reason", exc)
             raise TrackingError(f"tracking store {self.uri}: cannot be reached ({reason})") from None
 
+    def _check_sqlite(self) -> None:
+        path = sqlite_path(self.uri)
+        if path is None:
+            return
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise TrackingError(f"tracking store {self.uri}: folder {str(folder)!r} does not exist or is not writable")
+
     def check(self) -> None:
         """Fail at once, writing nothing, where the store cannot be used: a server that does not
         answer its health check, a SQLite file in a folder that is missing or read-only."""
@@ -142,60 +194,33 @@ class MlflowTracker:
         """Check the store at once (see :meth:`check`), then connect and create the experiment
         and the benchmark run in the background while work begins."""
         self.check()
-        if self._executor is None:
-            self._connect(spec, spec_hash)
-        else:
-            self._pending.append(self._executor.submit(self._connect, spec, spec_hash))
-
-    def _check_sqlite(self) -> None:
-        if not self.uri.startswith("sqlite:///"):
-            return
-        path = Path(self.uri.removeprefix("sqlite:///"))
-        folder = path.parent if str(path.parent) else Path(".")
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise TrackingError(f"tracking store {self.uri}: folder {str(folder)!r} does not exist or is not writable")
+        self._submit(self._connect, spec, spec_hash)
 
     def _connect(self, spec, spec_hash: str) -> None:
         try:
-            self._connect_unchecked(spec, spec_hash)
+            t0 = time.thread_time()
+            self._open_client()
+            self.setup_seconds += time.thread_time() - t0
+            self.spec = spec
+            self._start_runs(spec, spec_hash)
         except TrackingError:
             raise
         except Exception as exc:  # import or schema problems: one line naming the store
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TrackingError(f"tracking store {self.uri}: connecting failed: {first}") from None
+            raise TrackingError(f"tracking store {self.uri}: connecting failed: {_first_line(exc)}") from None
 
-    def _init_sqlite(self, client_class) -> None:
-        """Create a new SQLite store under a temporary name and link it into place, so that a
-        run killed during MLflow's schema migrations never leaves a half-made store behind."""
-        if not self.uri.startswith("sqlite:///"):
-            return
-        path = Path(self.uri.removeprefix("sqlite:///"))
-        if path.exists():
-            return
-        tmp = path.with_name(f".{path.name}.init-{os.getpid()}")
-        tmp.unlink(missing_ok=True)
-        client_class(tracking_uri=f"sqlite:///{tmp}").search_experiments(max_results=1)
-        try:
-            os.link(tmp, path)  # fails if another runner created the store meanwhile: keep theirs
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def _connect_unchecked(self, spec, spec_hash: str) -> None:
-        t0 = time.perf_counter()
+    def _open_client(self) -> None:
         from mlflow import MlflowClient  # imported here: tracking off never pays for it
 
         # after the import, which configures MLflow's loggers at INFO
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", module="mlflow")
-
-        self._init_sqlite(MlflowClient)
+        if (path := sqlite_path(self.uri)) is not None:
+            create_sqlite_store(path, MlflowClient)
+            use_wal(path)
         self.client = MlflowClient(tracking_uri=self.uri)
-        self.spec = spec
-        self.call_seconds += time.perf_counter() - t0
-        self._start_runs(spec, spec_hash)
+        sync_normal(self.client)
+        self._store = database_store(self.client)
 
     def _start_runs(self, spec, spec_hash: str) -> None:
         experiment = self._call("reading the experiment", self.client.get_experiment_by_name, spec.name)
@@ -206,19 +231,15 @@ class MlflowTracker:
                       # open the UI on the training runs, not MLflow 3's GenAI overview
                       "mlflow.experimentKind": "custom_model_development"},
             )
-        else:
-            self.experiment_id = experiment.experiment_id
-        versions = package_versions()
+            experiment = self._call("reading the experiment", self.client.get_experiment, self.experiment_id)
+        self.experiment_id, self._artifact_location = experiment.experiment_id, experiment.artifact_location
         self._common_tags = {
-            "benchmark": spec.name,
-            "spec_hash": spec_hash,
-            "git_commit": git_commit(),
-            "model": spec.model.name,
-            "runner_host": socket.gethostname(),
-            "runner_pid": str(os.getpid()),
-            **{f"version.{k}": v for k, v in versions.items()},
+            "benchmark": spec.name, "spec_hash": spec_hash, "git_commit": git_commit(), "model": spec.model.name,
+            "runner_host": processes.HOST, "runner_pid": str(os.getpid()),
+            **{f"version.{k}": v for k, v in package_versions().items()},
         }
         self._close_orphans()
+        self._logged = self._finished_cells(spec_hash)
         run = self._call(
             "creating the benchmark run", self.client.create_run, self.experiment_id,
             start_time=now_ms(), run_name=f"{spec.name} (benchmark)",
@@ -231,143 +252,104 @@ class MlflowTracker:
         """Runs left RUNNING by a runner on this host that no longer lives are closed as KILLED."""
         runs = self._call("searching unfinished runs", self.client.search_runs, [self.experiment_id],
                           "attributes.status = 'RUNNING'", max_results=5000)
-        host = socket.gethostname()
         for run in runs:
             tags = run.data.tags
-            if tags.get("runner_host") != host or not tags.get("runner_pid", "").isdigit():
-                continue
-            try:
-                os.kill(int(tags["runner_pid"]), 0)
-                continue  # still running: another runner's live run
-            except ProcessLookupError:
-                pass
-            except PermissionError:
-                continue
+            pid = tags.get("runner_pid", "")
+            if tags.get("runner_host") != processes.HOST or not pid.isdigit() or processes.alive(processes.HOST, pid):
+                continue  # another host's run, a run without a runner, or a live runner's
             self._call("closing an orphaned run", self.client.set_terminated, run.info.run_id, status="KILLED")
 
-    def _log(self, run_id: str, metrics=(), params: dict | None = None, tags: dict | None = None) -> None:
-        from mlflow.entities import Metric, Param, RunTag
+    def _finished_cells(self, spec_hash: str) -> set[str]:
+        """Names of this spec's cells with a FINISHED run (a killed run logged them, then died
+        before writing their rows): searched once, so that logging stays idempotent without a
+        search per cell."""
+        runs = self._call(
+            "searching the finished cells", self.client.search_runs, [self.experiment_id],
+            f"tags.kind = 'cell' and tags.spec_hash = '{spec_hash}' and attributes.status = 'FINISHED'",
+            max_results=5000)
+        return {r.info.run_name for r in runs}
 
-        param_list = [Param(k, _fmt(v)[:6000]) for k, v in (params or {}).items()]
-        tag_list = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
-        metric_list = [Metric(k, float(v), ts, step) for k, v, ts, step in metrics if math.isfinite(float(v))]
-        first = True
-        for i in range(0, max(len(metric_list), 1), _BATCH):
-            self._call(
-                "logging", self.client.log_batch, run_id, metrics=metric_list[i : i + _BATCH],
-                params=param_list if first else [], tags=tag_list if first else [],
-            )
-            first = False
+    def _log(self, run_id: str, metrics=(), params: dict | None = None) -> None:
+        """Metrics and params of a run in as few ``log_batch`` calls as MLflow's limits allow (one, mostly)."""
+        from mlflow.entities import Metric, Param
 
-    def _run(self, name: str, start: int, end: int, tags: dict, parent: str | None = None, status="FINISHED",
-             metrics=(), params=None) -> str:
+        metric_list = [Metric(k, v, ts, step) for k, v, ts, step in finite(metrics)]
+        param_list = [Param(k, fmt_param(v)[:6000]) for k, v in (params or {}).items()]
+        calls = max(-(-len(metric_list) // _METRICS_PER_BATCH), -(-len(param_list) // _PARAMS_PER_BATCH))
+        for i in range(calls):
+            self._call("logging", self.client.log_batch, run_id,
+                       metrics=metric_list[i * _METRICS_PER_BATCH: (i + 1) * _METRICS_PER_BATCH],
+                       params=param_list[i * _PARAMS_PER_BATCH: (i + 1) * _PARAMS_PER_BATCH])
+
+    def _create(self, name: str, start_ms: int, tags: dict, parent: str | None = None) -> str:
+        """A new run, its tags (and its parent) set in the same call."""
         if parent is not None:
             tags = {**tags, "mlflow.parentRunId": parent}
         run = self._call("creating a run", self.client.create_run, self.experiment_id,
-                         start_time=start, run_name=name, tags=tags)
-        run_id = run.info.run_id
-        self._log(run_id, metrics=metrics, params=params)
-        self._call("closing a run", self.client.set_terminated, run_id, status=status, end_time=end)
-        return run_id
+                         start_time=start_ms, run_name=name, tags=tags)
+        return run.info.run_id
+
+    def _write(self, plan: RunPlan, parent: str) -> None:
+        """One finished child run: create with tags, one batch, close."""
+        run_id = self._create(plan.name, plan.start_ms, plan.tags, parent)
+        self._log(run_id, plan.metrics, plan.params)
+        self._call("closing a run", self.client.set_terminated, run_id, status=plan.status, end_time=plan.end_ms)
 
     def log_cell(self, result: CellResult, artifacts=(), then=None) -> None:
         """Log one finished cell (in the background thread when there is one), then call ``then``."""
-
-        def work() -> None:
-            self._log_cell(result, artifacts)
-            if then is not None:
-                then()
-
-        if self._executor is None:
-            t0 = time.perf_counter()
-            try:
-                work()
-            finally:
-                self.seconds += time.perf_counter() - t0
-            return
         self._drain(wait=False)
-        artifacts = list(artifacts)
-        self._pending.append(self._executor.submit(work))
+        self._submit(self._log_cell, result, list(artifacts), then=then)
 
-    def _already_logged(self, result: CellResult) -> bool:
-        """A FINISHED run of this cell and spec exists (a killed run logged it, then died
-        before writing its row): logging is idempotent, the rerun does not log it twice."""
-        runs = self._call(
-            "searching the cell's runs", self.client.search_runs, [self.experiment_id],
-            f"tags.kind = 'cell' and tags.spec_hash = '{self._common_tags['spec_hash']}' "
-            f"and attributes.status = 'FINISHED'", max_results=5000)
-        return any(r.info.run_name == result.cell.label for r in runs)
-
-    def _log_cell(self, result: CellResult, artifacts=()) -> None:
-        if result.status == "ok" and self._already_logged(result):
+    def _log_cell(self, result: CellResult, artifacts: list[Path]) -> None:
+        """The cell's parent run, its trial and repetition children, its files; then close it.
+        A cell already FINISHED in the store (see :meth:`_finished_cells`) is not logged twice."""
+        label = result.cell.label
+        if result.status == "ok" and label in self._logged:
             return
-        cell = result.cell
-        method = self.spec.method(cell.method)
-        fingerprint = result.repetitions[0].fingerprint if result.repetitions else ""
-        tags = {
-            **self._common_tags,
-            "kind": "cell",
-            "dataset": cell.dataset.key,
-            "imbalance_ratio": cell.ratio_label,
-            "method": cell.method,
-            "loss": method.loss,
-            "sampler": method.sampler or "none",
-            "status": result.status,
-            "dataset_fingerprint": fingerprint,
-        }
-        if result.reason:
-            tags["failure_reason"] = result.reason[:5000]
-        if result.repetitions and (method.loss == "tuned_loss" or method.sampler == "tuned_loss"):
-            tags["chosen_loss"] = result.repetitions[0].loss
-            tags["chosen_sampler"] = result.repetitions[0].sampler or "none"
-        parent = self._call("creating a run", self.client.create_run, self.experiment_id,
-                            start_time=result.start_ms, run_name=cell.label, tags=tags).info.run_id
-        child_tags = {k: tags[k] for k in ("benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler",
-                                           "runner_host", "runner_pid")}
-        for t in result.trials:
-            curve = [("validation_curve", v, t.start_ms, step) for step, v in enumerate(t.curve)]
-            final = [("validation_score", t.value, t.end_ms, 0)] if t.value is not None else []
-            self._run(
-                f"trial {t.number}" + (f" (repetition {t.repetition})" if t.repetition else ""), t.start_ms, t.end_ms,
-                {**child_tags, "kind": "trial", "state": t.state, "stopped_by": t.stopped_by,
-                 "tuned_on_repetition": str(t.repetition),
-                 **({"fail_reason": t.reason} if t.reason else {})},
-                parent=parent, status="FAILED" if t.state == "FAIL" else "FINISHED",
-                metrics=curve + final, params=t.params,
-            )
-        for r in result.repetitions:
-            flat = metric_keys(r.metrics)
-            self._run(
-                f"repetition {r.repetition}", r.start_ms, r.end_ms,
-                {**child_tags, "kind": "repetition", "seed": str(r.seed), "dataset_fingerprint": r.fingerprint,
-                 "loss": r.loss, "sampler": r.sampler or "none"},
-                parent=parent, metrics=[(k, v, r.end_ms, 0) for k, v in flat.items()],
-                params={"repetition": r.repetition, "seed": r.seed, "epochs": r.epochs,
-                        **{f"threshold_{k}": v for k, v in r.thresholds.items()}},
-            )
-        summary = []
+        tags = cell_tags(result, self.spec.method(result.cell.method), self._common_tags)
+        parent, children = parent_run(result, tags), cell_runs(result, tags)
+        run_id = self._insert(parent, children) if self._store is not None else None
+        if run_id is None:
+            run_id = self._create(parent.name, parent.start_ms, parent.tags)
+            for plan in children:
+                self._write(plan, run_id)
+            self._log(run_id, parent.metrics, parent.params)
         if result.repetitions:
-            flats = [metric_keys(r.metrics) for r in result.repetitions]
-            for name in flats[0]:
-                values = np.array([f[name] for f in flats])
-                summary += [(f"{name}_mean", values.mean(), result.end_ms, 0),
-                            (f"{name}_std", values.std(ddof=1) if len(values) > 1 else 0.0, result.end_ms, 0)]
-        if result.best_value is not None:
-            summary.append(("best_validation_score", result.best_value, result.end_ms, 0))
-        params = {f"best.{k}": v for k, v in result.best_params.items()}
-        params.update({f"space.{k}": v for k, v in result.search_space.items()})
-        self._log(parent, metrics=summary, params=params)
-        if result.repetitions:
-            self._log_dataset(parent, cell, result)
-        for path in artifacts:
-            self._call("uploading an artifact", self.client.log_artifact, parent, str(path))
-        self._call("closing a run", self.client.set_terminated, parent,
+            self._log_dataset(run_id, result)
+        self._log_files(run_id, result, artifacts)
+        self._call("closing a run", self.client.set_terminated, run_id,
                    status="FINISHED" if result.status == "ok" else "FAILED", end_time=result.end_ms)
+        if result.status == "ok":
+            self._logged.add(label)
 
-    def _log_dataset(self, run_id: str, cell, result: CellResult) -> None:
+    def _insert(self, parent: RunPlan, children: list[RunPlan]) -> str | None:
+        """Write the cell's runs straight into the database store (:mod:`harness.mlflow_sql`);
+        None, and the client from now on, where the store refuses them (the transaction left nothing)."""
+        try:
+            return insert_cell(self._store, self.experiment_id, self._artifact_location, parent, children)
+        except Exception as exc:  # a schema this code does not know: MLflow's client writes the same runs
+            logging.getLogger(__name__).warning("tracking store %s: writing runs directly failed (%s); "
+                                                "using MLflow's client", self.uri, _first_line(exc))
+            self._store = None
+            return None
+
+    def _log_files(self, run_id: str, result: CellResult, artifacts: list[Path]) -> None:
+        """The cell's figures and predictions, and ``trials.csv``, in one upload."""
+        with tempfile.TemporaryDirectory(prefix="mlflow-cell-") as tmp:
+            for path in artifacts:
+                _link_or_copy(Path(path), Path(tmp) / Path(path).name)
+            if result.trials:
+                (Path(tmp) / "trials.csv").write_text(trials_table(result))
+            if any(Path(tmp).iterdir()):
+                self._call("uploading the cell's files", self.client.log_artifacts, run_id, tmp)
+
+    def _log_dataset(self, run_id: str, result: CellResult) -> None:
         """The prepared data of each repetition as an MLflow dataset input, digest = fingerprint."""
+        import json
+
         from mlflow.entities import Dataset, DatasetInput, InputTag
 
+        cell = result.cell
         inputs = []
         for r in result.repetitions:
             source = json.dumps({"dataset": cell.dataset.name, "params": cell.dataset.params,
@@ -378,18 +360,16 @@ class MlflowTracker:
         self._call("logging the dataset inputs", self.client.log_inputs, run_id, datasets=inputs)
 
     def finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:
+        """Wait for the logging thread, then attach the results table and summary to the
+        benchmark run and close it."""
         try:
             self._drain(wait=True)
         finally:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
-        if self.benchmark_run_id is None:
-            return
-        t0 = time.perf_counter()
-        try:
-            self._finish(results_csv, summary_text, status)
-        finally:
-            self.seconds += time.perf_counter() - t0
+                self._executor = None
+        if self.benchmark_run_id is not None:
+            self._submit(self._finish, results_csv, summary_text, status)
 
     def _finish(self, results_csv: Path | None, summary_text: str, status: str) -> None:
         if results_csv is not None and results_csv.exists():
@@ -402,7 +382,8 @@ class MlflowTracker:
 def log_report(uri: str, results_dir: Path, files: list[Path]) -> str | None:
     """Attach report files to the latest benchmark-level run of the results' benchmark; None
     when the store has no such run (a local SQLite store that does not exist is not created)."""
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+    path = sqlite_path(uri)
+    if path is not None and not path.exists():
         return None
     tracker = MlflowTracker(uri, background=False)
     tracker._check_reachable()

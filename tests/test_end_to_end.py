@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from conftest import ROOT, run_runner, write_spec
@@ -77,7 +79,15 @@ def test_tiny_spec_end_to_end_with_mlflow(workdir, tiny_spec, capsys):
             assert "params.best.focal_gamma" in parent and pd.notna(parent["params.best.focal_gamma"])
         assert pd.notna(parent["metrics.ece_closed_form_mean"])
         artifacts = mlflow.MlflowClient().list_artifacts(parent["run_id"])
-        assert {a.path.rsplit(".", 1)[1] for a in artifacts} == {"png", "parquet"}
+        assert {a.path.rsplit(".", 1)[1] for a in artifacts} == {"png", "parquet", "csv"}
+        # trial children: their params and tuning value (parallel coordinates); curves in trials.csv
+        trials = children[children["tags.kind"] == "trial"]
+        assert trials.loc[trials["tags.state"] == "COMPLETE", "metrics.validation_score"].notna().all()
+        if parent["tags.method"] == "focal":
+            assert trials["params.focal_gamma"].notna().all()
+        curves = pd.read_csv(mlflow.artifacts.download_artifacts(run_id=parent["run_id"], artifact_path="trials.csv"))
+        assert sorted(curves["trial"]) == sorted(int(n.split()[1]) for n in trials["tags.mlflow.runName"])
+        assert curves["validation_curve"].map(lambda c: len(json.loads(c))).min() >= 1
     assert (runs["tags.kind"] == "benchmark").sum() == 1
     assert (runs["status"] == "FINISHED").all()
 
