@@ -28,6 +28,9 @@ class Dataset:
     log_likelihood_ratio : ndarray of float64, shape (n,), optional
         ``log p(x | y=1) - log p(x | y=0)`` where the generating process is known; the Bayes
         posterior at class prior π is then ``sigmoid(llr + log(π / (1 - π)))``.
+    log_likelihoods : ndarray of float64, shape (n, C), optional
+        Multi-class: ``log p(x | y=k)`` up to a term shared by all classes, where the generating
+        process is known; the Bayes posterior at class priors π is ``softmax(ll + log π)``.
     """
 
     name: str
@@ -35,6 +38,7 @@ class Dataset:
     y: np.ndarray
     citation: str
     log_likelihood_ratio: np.ndarray | None = None
+    log_likelihoods: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int:
@@ -79,7 +83,7 @@ class Split:
 
     X: np.ndarray
     y: np.ndarray
-    posterior: np.ndarray | None = None
+    posterior: np.ndarray | None = None  # true P(y = 1 | x) (n,), or P(y = k | x) (n, C) multi-class
 
     def counts(self, n_classes: int) -> list[int]:
         return np.bincount(self.y, minlength=n_classes).tolist()
