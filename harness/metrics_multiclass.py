@@ -164,23 +164,15 @@ def _group_accuracy(group: str):
     return metric
 
 
-def _binary_auc(y, s):
-    return skm.roc_auc_score(y, s)
-
-
-def _binary_ap(y, s):
-    return skm.average_precision_score(y, s)
-
-
 _M = "multiclass"
 _REGISTRY: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("roc_auc_macro", "ranking", True, _one_vs_rest(_binary_auc, "roc_auc_macro"),
+        Metric("roc_auc_macro", "ranking", True, _one_vs_rest(skm.roc_auc_score, "roc_auc_macro"),
                "one-vs-rest ROC AUC, mean over classes", task=_M),
-        Metric("roc_auc_weighted", "ranking", True, _one_vs_rest(_binary_auc, "roc_auc_weighted", weighted=True),
+        Metric("roc_auc_weighted", "ranking", True, _one_vs_rest(skm.roc_auc_score, "roc_auc_weighted", weighted=True),
                "one-vs-rest ROC AUC, weighted by class prevalence", task=_M),
-        Metric("average_precision_macro", "ranking", True, _one_vs_rest(_binary_ap, "average_precision_macro"),
+        Metric("average_precision_macro", "ranking", True, _one_vs_rest(skm.average_precision_score, "average_precision_macro"),
                "one-vs-rest average precision, mean over classes", task=_M),
         Metric("accuracy", "label", True, _labels(skm.accuracy_score, "accuracy"), "accuracy of the argmax", task=_M),
         Metric("balanced_accuracy", "label", True, _labels(skm.balanced_accuracy_score, "balanced_accuracy"),
