@@ -39,15 +39,20 @@ from .entry import BinaryTerms, MulticlassTerms
 from .registry import entry_of
 
 
-def binary_terms(loss: nn.Module) -> BinaryTerms | None:
-    """The module's parameters in the common form, from its registry entry; None for a loss
-    (or a configuration) without one, which then trains one model at a time."""
+def _entry_terms(loss: nn.Module, form: str):
+    """``entry.<form>(loss)`` from the module's registry entry; None for a loss without that
+    form, or a reduction other than the mean."""
     if getattr(loss, "reduction", "mean") != "mean":
         return None
     found = entry_of(loss)
-    if found is None or found.binary_terms is None:
-        return None
-    return found.binary_terms(loss)
+    to_terms = None if found is None else getattr(found, form)
+    return None if to_terms is None else to_terms(loss)
+
+
+def binary_terms(loss: nn.Module) -> BinaryTerms | None:
+    """The module's parameters in the common form, from its registry entry; None for a loss
+    (or a configuration) without one, which then trains one model at a time."""
+    return _entry_terms(loss, "binary_terms")
 
 
 class MemberLosses(nn.Module):
@@ -113,12 +118,7 @@ def member_losses(losses: Sequence[nn.Module], dtype: torch.dtype = torch.float3
 
 def multiclass_terms(loss: nn.Module) -> MulticlassTerms | None:
     """The module's parameters in the multi-class common form, or None (it trains alone)."""
-    if getattr(loss, "reduction", "mean") != "mean":
-        return None
-    found = entry_of(loss)
-    if found is None or found.multiclass_terms is None:
-        return None
-    return found.multiclass_terms(loss)
+    return _entry_terms(loss, "multiclass_terms")
 
 
 class MulticlassMemberLosses(nn.Module):
