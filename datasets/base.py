@@ -31,6 +31,9 @@ class Dataset:
     kinds : (int, int), optional
         (numeric, categorical) counts of the original columns before one-hot encoding;
         None: every column of ``X`` is numeric.
+    log_likelihoods : ndarray of float64, shape (n, C), optional
+        Multi-class: ``log p(x | y=k)`` up to a term shared by all classes, where the generating
+        process is known; the Bayes posterior at class priors π is ``softmax(ll + log π)``.
     """
 
     name: str
@@ -38,6 +41,7 @@ class Dataset:
     y: np.ndarray
     citation: str
     log_likelihood_ratio: np.ndarray | None = None
+    log_likelihoods: np.ndarray | None = None
     kinds: tuple[int, int] | None = None
 
     @property
@@ -123,7 +127,7 @@ class Split:
 
     X: np.ndarray
     y: np.ndarray
-    posterior: np.ndarray | None = None
+    posterior: np.ndarray | None = None  # true P(y = 1 | x) (n,), or P(y = k | x) (n, C) multi-class
 
     def counts(self, n_classes: int) -> list[int]:
         return np.bincount(self.y, minlength=n_classes).tolist()

@@ -10,6 +10,8 @@ import numpy as np
 from .base import DataError, Dataset, Prepared, Split
 
 NATURAL = "natural"
+LONG_TAILED, STEP = "long_tailed", "step"
+PROFILES = (LONG_TAILED, STEP, NATURAL)  # multi-class; binary data have one ratio, no profile
 
 
 def _round(x: float) -> int:
@@ -36,19 +38,23 @@ def natural_ratio(y: np.ndarray) -> float:
     return float(counts.max() / counts[counts > 0].min())
 
 
-def largest_reachable_ratio(y: np.ndarray, fractions: tuple[float, float, float], min_test: int) -> float:
+def largest_reachable_ratio(y: np.ndarray, fractions: tuple[float, float, float], min_test: int, *,
+                            profile: str = LONG_TAILED, minority_fraction: float = 0.5) -> float:
     """The largest ρ = n_majority / n_minority that keeps ``min_test`` samples of the smallest
-    class in test; 0.0 when no ratio can (the smallest class itself is too small)."""
+    class in test (multi-class: under ``profile``); 0.0 when no ratio can (the smallest class
+    itself is too small)."""
     counts = np.sort(np.bincount(y)[np.bincount(y) > 0])[::-1]
     need = _min_class_size(fractions, min_test)
     if counts.size == 2:
         return float(counts[0] / need) if counts[1] >= need else 0.0
-    # long-tailed profile: class of rank k gets n_max · ρ^(-k/(C-1)); the smallest must reach `need`
+    if profile == NATURAL:
+        return float(counts[0] / counts[-1]) if counts[-1] >= need else 0.0
+    # the class of the smallest target count must reach `need`
     best = 0.0
     for rho in np.exp(np.linspace(0, np.log(counts[0]), 2000)):
-        target = _long_tail_counts(counts, rho)
-        if target[-1] >= need:
-            best = max(best, float(target[0] / target[-1]))
+        target = _profile_counts(counts, rho, profile, minority_fraction)
+        if target.min() >= need:
+            best = max(best, float(target.max() / target.min()))
     return best
 
 
@@ -76,6 +82,28 @@ def _long_tail_counts(available: np.ndarray, ratio: float) -> np.ndarray:
     return np.clip(np.round(n_max * decay), 1, available).astype(np.int64)
 
 
+def n_minority_classes(n_classes: int, minority_fraction: float) -> int:
+    """How many classes the step profile makes minority: round(μ C), at least 1, at most C - 1."""
+    return int(min(max(_round(minority_fraction * n_classes), 1), n_classes - 1))
+
+
+def _step_counts(available: np.ndarray, ratio: float, minority_fraction: float) -> np.ndarray:
+    """Step imbalance (Buda, Maki, Mazurowski, Neural Networks 2018): the last round(μ C) classes
+    (available sorted descending) get n_max / ρ samples, the others n_max, n_max as large as the
+    available samples allow."""
+    n_min = n_minority_classes(available.size, minority_fraction)
+    decay = np.where(np.arange(available.size) < available.size - n_min, 1.0, 1.0 / ratio)
+    n_max = np.min(available / decay)
+    return np.clip(np.round(n_max * decay), 1, available).astype(np.int64)
+
+
+def _profile_counts(available: np.ndarray, ratio: float, profile: str, minority_fraction: float) -> np.ndarray:
+    """Target counts of the classes ranked by size (``available`` sorted descending)."""
+    if profile == STEP:
+        return _step_counts(available, ratio, minority_fraction)
+    return _long_tail_counts(available, ratio)
+
+
 def fingerprint(*arrays: np.ndarray) -> str:
     """A short hash of the arrays' dtypes, shapes and bytes: equal fingerprints, identical data."""
     h = hashlib.sha256()
@@ -86,6 +114,80 @@ def fingerprint(*arrays: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
+def _check_profile(name: str, ratio: float | str, profile: str, minority_fraction: float) -> None:
+    if profile not in PROFILES:
+        raise DataError(f"{name}: profile: unknown name {profile!r}; known: {', '.join(PROFILES)}")
+    if profile == NATURAL and ratio != NATURAL:
+        raise DataError(f"{name}: profile 'natural' keeps the natural counts; expected imbalance_ratio 'natural', got {ratio!r}")
+    if not (isinstance(minority_fraction, (int, float)) and 0 < minority_fraction < 1):
+        raise DataError(f"{name}: minority_fraction: expected a number in (0, 1), got {minority_fraction!r}")
+
+
+def _target_counts(dataset: Dataset, counts: np.ndarray, ratio: float | str, profile: str,
+                   minority_fraction: float) -> np.ndarray:
+    """Per-class sample counts after imbalance control (index = class)."""
+    if dataset.n_classes == 2:
+        return class_counts_at_ratio(counts, ratio)
+    small = np.flatnonzero(counts < 2)
+    if small.size:
+        raise DataError(f"{dataset.name}: class {int(small[0])} has {int(counts[small[0]])} sample; expected at least 2 per class")
+    if ratio == NATURAL:
+        return counts.copy()
+    order = np.argsort(-counts, kind="stable")  # the profile runs over the classes ranked by natural size
+    target = np.empty_like(counts)
+    target[order] = _profile_counts(counts[order], float(ratio), profile, minority_fraction)
+    return target
+
+
+def _too_few_in_test(dataset: Dataset, ratio, profile: str, minority_fraction: float, target: np.ndarray,
+                     parts: dict[str, list[np.ndarray]], fractions, min_test: int) -> str | None:
+    """The error message when a class keeps fewer than ``min_test`` test samples (or no
+    training sample), else None. Binary data name the minority; multi-class data the class and profile."""
+    short = [c for c in range(len(target)) if len(parts["test"][c]) < min_test or len(parts["train"][c]) < 1]
+    if dataset.n_classes == 2:
+        short = [int(np.argmin(target))] if int(np.argmin(target)) in short else []
+    if not short:
+        return None
+    c = short[0]
+    reachable = largest_reachable_ratio(dataset.y, fractions, min_test, profile=profile,
+                                        minority_fraction=minority_fraction)
+    largest = (f"the largest reachable ratio is {math.floor(reachable * 100) / 100}" if reachable >= 1
+               else "no ratio is reachable: the smallest class is too small (lower min_test_minority)")
+    if dataset.n_classes == 2:
+        return (f"{dataset.name}: imbalance ratio {ratio} leaves {len(parts['test'][c])} minority samples in test "
+                f"(min_test_minority = {min_test}); {largest}")
+    return (f"{dataset.name}: imbalance ratio {ratio} with profile {profile!r} leaves "
+            f"{len(parts['test'][c])} samples of class {c} in test (min_test_minority = {min_test}); {largest}")
+
+
+def _posterior(dataset: Dataset, idx: np.ndarray, target: np.ndarray) -> np.ndarray | None:
+    """The Bayes posterior at the prepared class prior: binary P(y = 1 | x) (N,), multi-class (N, C)."""
+    if dataset.n_classes == 2 and dataset.log_likelihood_ratio is not None:
+        prior = target[1] / target.sum()
+        logit = dataset.log_likelihood_ratio[idx] + math.log(prior / (1 - prior))
+        return 1.0 / (1.0 + np.exp(-logit))
+    if dataset.n_classes > 2 and dataset.log_likelihoods is not None:
+        z = dataset.log_likelihoods[idx] + np.log(target / target.sum())
+        z -= z.max(axis=1, keepdims=True)
+        eta = np.exp(z)
+        return eta / eta.sum(axis=1, keepdims=True)
+    return None
+
+
+def _split(dataset: Dataset, target: np.ndarray, seed: int, fractions) -> dict[str, list[np.ndarray]]:
+    """Each class's seeded subsample of ``target[c]`` samples, cut into train / validation / test."""
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {"train": [], "validation": [], "test": []}
+    for c in range(len(target)):
+        members = np.flatnonzero(dataset.y == c)
+        chosen = rng.permutation(members)[: target[c]]
+        n_train, n_val, _ = _split_sizes(len(chosen), fractions)
+        parts["train"].append(chosen[:n_train])
+        parts["validation"].append(chosen[n_train : n_train + n_val])
+        parts["test"].append(chosen[n_train + n_val :])
+    return parts
+
+
 def prepare(
     dataset: Dataset,
     ratio: float | str,
@@ -93,6 +195,8 @@ def prepare(
     seed: int,
     fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
     min_test_minority: int = 10,
+    profile: str = LONG_TAILED,
+    minority_fraction: float = 0.5,
 ) -> Prepared:
     """Subsample ``dataset`` to imbalance ``ratio``, split per class and standardise.
 
@@ -102,66 +206,41 @@ def prepare(
         Binary (positive (1) = minority) or multi-class.
     ratio : float >= 1 or "natural"
         n_majority / n_minority, held in train, validation and test (within rounding).
-        Multi-class: the long-tailed profile n_k = n_max · ρ^(-k/(C-1)) over the classes
-        ranked by natural size, so the largest class has ρ times the smallest.
     seed : int
         Seeds the subsample and the split.
     fractions : (train, validation, test)
     min_test_minority : int
-        Fewer minority samples in test raise :class:`DataError` naming the largest reachable ratio.
+        Fewer test samples of the minority (multi-class: of any class) raise :class:`DataError`
+        naming the class, the profile and the largest reachable ratio.
+    profile : {"long_tailed", "step", "natural"}, default "long_tailed"
+        Multi-class only (binary data ignore it), over the classes ranked by natural size:
+        ``long_tailed`` n_k = n_max · ρ^(-k/(C-1)) (Cui et al. 2019); ``step`` the
+        round(μ C) smallest classes get n_max / ρ, the others n_max (Buda et al. 2018);
+        ``natural`` the counts as they are (ratio "natural").
+    minority_fraction : float in (0, 1), default 0.5
+        μ of the step profile: the fraction of classes that are minority (at least one, not all).
     """
     if ratio != NATURAL and not (isinstance(ratio, (int, float)) and ratio >= 1):
         raise DataError(f"{dataset.name}: imbalance_ratio: expected a number >= 1 or 'natural', got {ratio!r}")
-    n_classes = dataset.n_classes
-    counts = np.bincount(dataset.y, minlength=max(n_classes, 2))
+    if dataset.n_classes > 2:
+        _check_profile(dataset.name, ratio, profile, minority_fraction)
+    counts = np.bincount(dataset.y, minlength=max(dataset.n_classes, 2))
     if (counts == 0).any():
         raise DataError(f"{dataset.name}: expected every class 0..{len(counts) - 1} present, got counts {counts.tolist()}")
-    if n_classes == 2:
-        target = class_counts_at_ratio(counts, ratio)
-    elif ratio == NATURAL:
-        target = counts.copy()
-    else:  # long-tailed profile over the classes ranked by their natural size
-        order = np.argsort(-counts, kind="stable")
-        target = np.empty_like(counts)
-        target[order] = _long_tail_counts(counts[order], float(ratio))
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {"train": [], "validation": [], "test": []}
-    for c in range(len(counts)):
-        members = np.flatnonzero(dataset.y == c)
-        chosen = rng.permutation(members)[: target[c]]
-        n_train, n_val, _ = _split_sizes(len(chosen), fractions)
-        parts["train"].append(chosen[:n_train])
-        parts["validation"].append(chosen[n_train : n_train + n_val])
-        parts["test"].append(chosen[n_train + n_val :])
-    smallest = int(np.argmin(target))
-    n_test_minority = len(parts["test"][smallest])
-    if n_test_minority < min_test_minority or len(parts["train"][smallest]) < 1:
-        reachable = largest_reachable_ratio(dataset.y, fractions, min_test_minority)
-        largest = (f"the largest reachable ratio is {math.floor(reachable * 100) / 100}" if reachable >= 1
-                   else "no ratio is reachable: the smallest class is too small (lower min_test_minority)")
-        raise DataError(
-            f"{dataset.name}: imbalance ratio {ratio} leaves {n_test_minority} minority samples in test "
-            f"(min_test_minority = {min_test_minority}); {largest}"
-        )
+    target = _target_counts(dataset, counts, ratio, profile, minority_fraction)
+    parts = _split(dataset, target, seed, fractions)
+    error = _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions, min_test_minority)
+    if error:
+        raise DataError(error)
     index = {name: np.sort(np.concatenate(p)) for name, p in parts.items()}
     mean = dataset.X[index["train"]].mean(axis=0)
     std = dataset.X[index["train"]].std(axis=0)
     std[std == 0] = 1.0
-    prior = target[1] / target.sum()
-    splits = {}
-    for name, idx in index.items():
-        posterior = None
-        if dataset.log_likelihood_ratio is not None and n_classes == 2:
-            logit = dataset.log_likelihood_ratio[idx] + math.log(prior / (1 - prior))
-            posterior = 1.0 / (1.0 + np.exp(-logit))
-        splits[name] = Split(((dataset.X[idx] - mean) / std), dataset.y[idx].copy(), posterior)
+    splits = {name: Split(((dataset.X[idx] - mean) / std), dataset.y[idx].copy(), _posterior(dataset, idx, target))
+              for name, idx in index.items()}
     fp = fingerprint(*(a for s in splits.values() for a in (s.X, s.y)))
-    realised = float(target.max() / target.min())
-    return Prepared(
-        name=dataset.name,
-        ratio=realised,
-        n_classes=len(counts),
-        fingerprint=fp,
-        info={"counts": target.tolist(), "prior": float(prior)},
-        **splits,
-    )
+    info = {"counts": target.tolist(), "prior": float(target[1] / target.sum())}
+    if dataset.n_classes > 2:
+        info["profile"] = NATURAL if ratio == NATURAL else profile
+    return Prepared(name=dataset.name, ratio=float(target.max() / target.min()), n_classes=len(counts),
+                    fingerprint=fp, info=info, **splits)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from loss_zoo.batched import MemberLosses, member_losses
+from loss_zoo.batched import MemberLosses, MulticlassMemberLosses, member_losses, multiclass_member_losses
 
 from .models import MLP
 from .trainer import TrainConfig, TrainResult
@@ -50,22 +50,30 @@ def _linears(model: MLP) -> list[nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
+def _member_losses(members: Sequence[Member], dtype=torch.float32, device=None):
+    """The members' losses as one module: binary (one output) or multi-class (C outputs)."""
+    losses, n_outputs = [m.loss for m in members], members[0].model.n_outputs
+    if n_outputs == 1:
+        return member_losses(losses, dtype, device)
+    return multiclass_member_losses(losses, n_outputs, dtype, device)
+
+
 def can_batch(members: Sequence[Member]) -> bool:
-    """Whether these members can train as one stack: same architecture without dropout, one
-    output, training and validation sets of equal sizes, every loss in the common form. A
-    stack of one is the suite's fastest way to train a single model."""
+    """Whether these members can train as one stack: same architecture without dropout (one
+    output, or C for multi-class), training and validation sets of equal sizes, every loss in
+    the common form. A stack of one is the suite's fastest way to train a single model."""
     if not members:
         return False
     first = members[0]
     shapes = [tuple(layer.weight.shape) for layer in _linears(first.model)]
     for m in members:
-        if any(isinstance(x, nn.Dropout) for x in m.model.modules()) or m.model.n_outputs != 1:
+        if any(isinstance(x, nn.Dropout) for x in m.model.modules()) or m.model.n_outputs != first.model.n_outputs:
             return False
         if [tuple(layer.weight.shape) for layer in _linears(m.model)] != shapes:
             return False
         if m.train[0].shape != first.train[0].shape or m.validation[0].shape != first.validation[0].shape:
             return False
-    return member_losses([m.loss for m in members]) is not None
+    return _member_losses(members) is not None
 
 
 class _Split:
@@ -127,7 +135,7 @@ class _Stack:
         self._views()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(K, B, in) or shared (B, in) inputs to (K, B) logits."""
+        """(K, B, in) or shared (B, in) inputs to (K, B) logits, or (K, B, C) for C outputs."""
         h = x
         n_layers = len(self.shapes)
         for i in range(n_layers):
@@ -210,7 +218,7 @@ class _Run:
     stack: _Stack
     train: _Split
     validation: _Split
-    losses: MemberLosses
+    losses: MemberLosses | MulticlassMemberLosses
     lr: torch.Tensor
     decay: torch.Tensor
     active: list[int]  # member index of each row of the stack
@@ -235,7 +243,7 @@ def _start(members: Sequence[Member]) -> _Run:
     lr = torch.tensor([m.lr for m in members], dtype=dtype, device=device).unsqueeze(1)
     decay = 1.0 - lr * torch.tensor([m.weight_decay for m in members], dtype=dtype, device=device).unsqueeze(1)
     return _Run(stack, _Split([m.train for m in members]), _Split([m.validation for m in members]),
-                member_losses([m.loss for m in members], dtype, device), lr, decay, list(range(len(members))))
+                _member_losses(members, dtype, device), lr, decay, list(range(len(members))))
 
 
 def _epoch(run: _Run, generators: list[torch.Generator], batch_size: int, step: int) -> tuple[torch.Tensor, int]:
@@ -253,6 +261,13 @@ def _epoch(run: _Run, generators: list[torch.Generator], batch_size: int, step: 
         _adamw_step(stack, run.lr, run.decay, step)
         total += loss.detach()
     return total, step
+
+
+def _probabilities(logits: torch.Tensor) -> np.ndarray:
+    """Float64 probabilities per row, as :func:`harness.trainer.probabilities` gives one model's:
+    (K, B) of the positive class (sigmoid), or (K, B, C) of each class (softmax)."""
+    logits = logits.double()
+    return (torch.sigmoid(logits) if logits.dim() == 2 else torch.softmax(logits, dim=-1)).cpu().numpy()
 
 
 def fit_batched(
@@ -282,7 +297,7 @@ def fit_batched(
                 val_logits = run.stack.forward(run.validation.X)
                 val_loss = run.losses(val_logits, run.validation.y)
             finite = torch.isfinite(total).tolist()
-            val_prob = torch.sigmoid(val_logits.double()).cpu().numpy()
+            val_prob = _probabilities(val_logits)
             keep = [row for row, i in enumerate(run.active)
                     if book.judge(i, epoch, finite[row], float(score(y_val_np[i], val_prob[row])) if finite[row] else 0.0,
                                   float(val_loss[row]), run.stack.flat[row], members[i].on_epoch)]

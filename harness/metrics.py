@@ -134,15 +134,17 @@ class Metric:
     """A test metric and its declared properties.
 
     ``fn(y_true, prob)``; threshold metrics take ``threshold=`` too; truth metrics take
-    ``(posterior, prob)``.
+    ``(posterior, prob)``. ``task`` says which problems it scores: ``binary`` (prob (N,) of the
+    positive class, this module) or ``multiclass`` (prob (N, C), :mod:`harness.metrics_multiclass`).
     """
 
     name: str
-    kind: str  # ranking | threshold | probability | truth
+    kind: str  # ranking | threshold | probability | truth (multiclass also: label | group)
     higher_is_better: bool
     fn: Callable[..., float]
     description: str
     fast: Callable[[np.ndarray, np.ndarray], float] | None = None  # same value, without input validation
+    task: str = "binary"  # binary | multiclass
 
     def __call__(self, y_true: np.ndarray, prob: np.ndarray, **kwargs) -> float:
         return float(self.fn(y_true, prob, **kwargs))

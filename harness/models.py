@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -47,15 +48,18 @@ def build_model(
     *,
     hidden_sizes: tuple[int, ...] = (),
     dropout: float = 0.0,
-    prior: float | None = None,
+    prior: float | Sequence[float] | None = None,
     seed: int,
+    n_outputs: int = 1,
 ) -> MLP:
     """Build ``logistic`` or ``mlp`` with weights drawn from ``seed`` alone.
 
     The output bias starts at log(π / (1 - π)) for the training prior π (Lin et al. 2017),
-    so the first steps are not spent learning the class frequency.
+    so the first steps are not spent learning the class frequency; with ``n_outputs`` = C > 1
+    (multi-class) ``prior`` is the C class priors and the biases start at log π_k.
     """
-    model = MLP(n_features, tuple(hidden_sizes) if name == "mlp" else (), dropout if name == "mlp" else 0.0)
+    model = MLP(n_features, tuple(hidden_sizes) if name == "mlp" else (), dropout if name == "mlp" else 0.0,
+                n_outputs=n_outputs)
     g = torch.Generator().manual_seed(seed)
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     with torch.no_grad():
@@ -64,6 +68,8 @@ def build_model(
             nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=g)
             bound = 1.0 / math.sqrt(layer.in_features)
             nn.init.uniform_(layer.bias, -bound, bound, generator=g)
-        if prior is not None and 0.0 < prior < 1.0:
+        if n_outputs > 1 and prior is not None:
+            linears[-1].bias.copy_(torch.log(torch.as_tensor(prior, dtype=torch.float64)))
+        elif prior is not None and 0.0 < prior < 1.0:
             linears[-1].bias.fill_(math.log(prior / (1.0 - prior)))
     return model

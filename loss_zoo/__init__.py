@@ -29,7 +29,7 @@ from .corrections import (
     logit_adjusted_posterior_logits,
     weighted_ce_posterior_logits,
 )
-from .entry import BinaryTerms, LossEntry, Range
+from .entry import BinaryTerms, LossEntry, MulticlassTerms, Range
 from .focal import (
     ClassBalancedFocalLoss,
     FocalFLSDLoss,
@@ -50,6 +50,7 @@ __all__ = [
     "FocalLoss",
     "LogitAdjustedCELoss",
     "LossEntry",
+    "MulticlassTerms",
     "Range",
     "WeightedCELoss",
     "available",

@@ -1,4 +1,4 @@
-r"""Binary losses of K models trained together, each member with its own loss and parameters.
+r"""Losses of K models trained together, each member with its own loss and parameters.
 
 Every binary loss of the zoo is a case of one per-sample form, with z the logit, y the label
 and p_t = σ(±(z + δ)) the probability of the true class after a logit shift δ:
@@ -16,6 +16,15 @@ entry (:attr:`loss_zoo.LossEntry.binary_terms`; a loss without one trains alone)
 :func:`member_losses` evaluates K members at once on (K, B) logits, so a batched trainer pays
 for a dozen element-wise kernels per step instead of K loss calls. The tests check each
 member's value and gradient against the loss's own module.
+
+Multi-class (N, C) logits have the same form with p = softmax(z + δ), a weight w_k and a shift
+δ_k per class (:class:`MulticlassTerms`, from :attr:`loss_zoo.LossEntry.multiclass_terms`):
+``ce``; ``weighted_ce`` (w = its weights); ``focal`` (γ, w = the per-class α); ``focal_flsd``;
+``class_balanced_focal`` (γ, effective-number w); ``logit_adjusted_ce`` (δ_k = τ log π_k).
+:class:`MulticlassMemberLosses` evaluates K members on (K, B, C) logits with ``log_softmax`` and
+lets autograd derive the gradient: the softmax couples the classes, so an analytic backward
+would save little next to the (K, B, C) matmul of the output layer, and autograd through the
+same expressions as the modules' keeps each member's gradient the module's by construction.
 """
 
 from __future__ import annotations
@@ -26,19 +35,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .entry import BinaryTerms
+from .entry import BinaryTerms, MulticlassTerms
 from .registry import entry_of
+
+
+def _entry_terms(loss: nn.Module, form: str):
+    """``entry.<form>(loss)`` from the module's registry entry; None for a loss without that
+    form, or a reduction other than the mean."""
+    if getattr(loss, "reduction", "mean") != "mean":
+        return None
+    found = entry_of(loss)
+    to_terms = None if found is None else getattr(found, form)
+    return None if to_terms is None else to_terms(loss)
 
 
 def binary_terms(loss: nn.Module) -> BinaryTerms | None:
     """The module's parameters in the common form, from its registry entry; None for a loss
     (or a configuration) without one, which then trains one model at a time."""
-    if getattr(loss, "reduction", "mean") != "mean":
-        return None
-    found = entry_of(loss)
-    if found is None or found.binary_terms is None:
-        return None
-    return found.binary_terms(loss)
+    return _entry_terms(loss, "binary_terms")
 
 
 class MemberLosses(nn.Module):
@@ -100,3 +114,60 @@ def member_losses(losses: Sequence[nn.Module], dtype: torch.dtype = torch.float3
     """A :class:`MemberLosses` for these loss modules, or None if one of them has no common form."""
     terms = [binary_terms(loss) for loss in losses]
     return None if any(t is None for t in terms) else MemberLosses(terms, dtype, device)
+
+
+def multiclass_terms(loss: nn.Module) -> MulticlassTerms | None:
+    """The module's parameters in the multi-class common form, or None (it trains alone)."""
+    return _entry_terms(loss, "multiclass_terms")
+
+
+class MulticlassMemberLosses(nn.Module):
+    """K members' multi-class losses; ``forward((K, B, C) logits, (K, B) or (B,) targets)``
+    returns the (K,) per-member means."""
+
+    def __init__(self, terms: Sequence[MulticlassTerms], n_classes: int, dtype: torch.dtype = torch.float32,
+                 device: torch.device | str | None = None) -> None:
+        super().__init__()
+        self.terms, self.n_classes = list(terms), n_classes
+        for name, empty in (("weight", 1.0), ("shift", 0.0)):
+            rows = [getattr(t, name) or (empty,) * n_classes for t in self.terms]
+            self.register_buffer(name, torch.tensor(rows, dtype=dtype, device=device).unsqueeze(1))  # (K, 1, C)
+        for name in ("g0", "g1", "threshold"):
+            self.register_buffer(name, torch.tensor([getattr(t, name) for t in self.terms], dtype=dtype,
+                                                    device=device).unsqueeze(1))  # (K, 1)
+        self.weighted = any(t.weight is not None for t in self.terms)
+        self.shifted = any(t.shift is not None for t in self.terms)
+        self.focal = any(t.g0 != 0 or t.g1 != 0 for t in self.terms)
+        self.flsd = any(t.threshold != 0 for t in self.terms)
+
+    def select(self, keep: torch.Tensor) -> "MulticlassMemberLosses":
+        """The members at ``keep`` (indices), in that order."""
+        return MulticlassMemberLosses([self.terms[i] for i in keep.tolist()], self.n_classes, self.g0.dtype,
+                                      self.g0.device)
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        index = targets.long().expand(logits.shape[:-1]).unsqueeze(-1)  # (K, B, 1)
+        log_p = torch.log_softmax(logits + self.shift if self.shifted else logits, dim=-1)
+        log_pt = log_p.gather(-1, index).squeeze(-1)
+        loss = -log_pt
+        if self.focal:  # (1 - p_y)^γ as exp(γ log Σ_{k≠y} p_k), as the focal modules compute it
+            log_1m_pt = torch.logsumexp(log_p.scatter(-1, index, float("-inf")), dim=-1)
+            gamma = self.g1
+            if self.flsd:
+                with torch.no_grad():
+                    gamma = torch.where(log_pt.exp() < self.threshold, self.g0, self.g1)
+            loss = torch.exp(gamma * log_1m_pt) * loss
+        if self.weighted:
+            loss = self.weight.squeeze(1).gather(-1, index.squeeze(-1)) * loss
+        return loss.mean(dim=-1)
+
+
+def multiclass_member_losses(losses: Sequence[nn.Module], n_classes: int, dtype: torch.dtype = torch.float32,
+                             device=None) -> MulticlassMemberLosses | None:
+    """A :class:`MulticlassMemberLosses` for these modules, or None if one has no multi-class
+    common form or per-class values of another length than ``n_classes``."""
+    terms = [multiclass_terms(loss) for loss in losses]
+    for t in terms:
+        if t is None or any(v is not None and len(v) != n_classes for v in (t.weight, t.shift)):
+            return None
+    return MulticlassMemberLosses(terms, n_classes, dtype, device)

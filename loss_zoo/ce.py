@@ -17,7 +17,7 @@ from ._checks import (
     reduce,
 )
 from .corrections import logit_adjusted_posterior_logits, weighted_ce_posterior_logits
-from .entry import INF, BinaryTerms, LossEntry, Range
+from .entry import INF, BinaryTerms, LossEntry, MulticlassTerms, Range
 from .weights import class_weights
 
 
@@ -192,9 +192,15 @@ def _logit_adjusted_terms(loss: LogitAdjustedCELoss) -> BinaryTerms | None:
     return BinaryTerms(shift=float(loss.tau * (log_pi[1] - log_pi[0])))
 
 
+def _logit_adjusted_multiclass_terms(loss: LogitAdjustedCELoss) -> MulticlassTerms:
+    prior = np.asarray(loss.prior, dtype=np.float64)
+    return MulticlassTerms(shift=tuple(float(v) for v in loss.tau * np.log(prior / prior.sum())))
+
+
 CE = LossEntry(
     "ce", ce_loss, CELoss, "maximum likelihood",
-    binary_terms=lambda loss: BinaryTerms(), posterior=_identity_posterior,
+    binary_terms=lambda loss: BinaryTerms(), multiclass_terms=lambda loss: MulticlassTerms(),
+    posterior=_identity_posterior,
 )
 
 WEIGHTED_CE = LossEntry(
@@ -203,7 +209,8 @@ WEIGHTED_CE = LossEntry(
     params=lambda p, counts: {"weight": class_weights(counts, beta=p["weighted_ce_beta"])},
     space={"weighted_ce_beta": Range(0.0, 1.0, valid=(0.0, 1.0), default=1.0)},
     estimator={"beta": "weighted_ce_beta"},
-    binary_terms=_weighted_terms, posterior=weighted_ce_posterior_logits,
+    binary_terms=_weighted_terms, multiclass_terms=lambda loss: MulticlassTerms(weight=tuple(loss.weight)),
+    posterior=weighted_ce_posterior_logits,
 )
 
 LOGIT_ADJUSTED_CE = LossEntry(
@@ -211,5 +218,6 @@ LOGIT_ADJUSTED_CE = LossEntry(
     params=lambda p, counts: {"prior": _prior(counts), "tau": p["logit_adjusted_ce_tau"]},
     space={"logit_adjusted_ce_tau": Range(0.0, 2.0, valid=(0.0, INF), default=1.0)},
     estimator={"tau": "logit_adjusted_ce_tau"},
-    binary_terms=_logit_adjusted_terms, posterior=logit_adjusted_posterior_logits,
+    binary_terms=_logit_adjusted_terms, multiclass_terms=_logit_adjusted_multiclass_terms,
+    posterior=logit_adjusted_posterior_logits,
 )

@@ -59,6 +59,20 @@ class BinaryTerms:
     shift: float = 0.0  # logit shift δ
 
 
+@dataclass(frozen=True)
+class MulticlassTerms:
+    r"""One multi-class loss in the common per-sample form of the stacked trainer:
+    :math:`\ell = -w_y (1 - p_y)^{\gamma_t} \log p_y`, p = softmax(z + δ), γ_t = g0 where
+    p_y < threshold, else g1 (see :mod:`loss_zoo.batched`). ``weight`` and ``shift`` hold one
+    value per class (None: all ones, all zeros); their length must match the model's outputs."""
+
+    weight: tuple[float, ...] | None = None  # w_k
+    g0: float = 0.0  # γ where p_y < threshold
+    g1: float = 0.0  # γ elsewhere
+    threshold: float = 0.0  # 0: one γ everywhere
+    shift: tuple[float, ...] | None = None  # logit shift δ_k
+
+
 def no_params(tuned: Mapping[str, Any], counts: list[int]) -> dict[str, Any]:
     """The loss params of a loss without tuned or count-derived parameters: none."""
     return {}
@@ -90,6 +104,8 @@ class LossEntry:
     binary_terms : callable(module) -> BinaryTerms or None, optional
         The module in the stacked trainer's common form (None: that configuration, or the
         whole loss when the field is None, trains one model at a time).
+    multiclass_terms : callable(module) -> MulticlassTerms or None, optional
+        The same for (N, C) logits: the module's per-class weights, γ and logit shifts.
     posterior : callable(logits, **params) -> ndarray, optional
         Posterior logits (binary: logit η, (N,); multi-class: log η, (N, C)) from the logits of
         a model trained with this loss; None: no closed form.
@@ -105,6 +121,7 @@ class LossEntry:
     space: Mapping[str, Range] = field(default_factory=dict)
     estimator: Mapping[str, str] = field(default_factory=dict)
     binary_terms: Callable[[Any], BinaryTerms | None] | None = None
+    multiclass_terms: Callable[[Any], MulticlassTerms | None] | None = None
     posterior: Callable[..., Any] | None = None
     binary: bool = True
     multiclass: bool = True

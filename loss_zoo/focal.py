@@ -19,7 +19,7 @@ from ._checks import (
     reduce,
 )
 from .corrections import focal_posterior_logits
-from .entry import INF, BinaryTerms, LossEntry, Range
+from .entry import INF, BinaryTerms, LossEntry, MulticlassTerms, Range
 from .weights import class_weights
 
 
@@ -263,7 +263,8 @@ class FocalFLSDLoss(nn.Module):
         check_reduction(reduction)
         self.thresholds, self.gammas = tuple(thresholds), tuple(gammas)
         self.alpha, self.reduction = alpha, reduction
-        focal_flsd_loss(torch.zeros(1), torch.zeros(1, dtype=torch.long), thresholds=self.thresholds,
+        probe = torch.zeros(1, len(alpha)) if isinstance(alpha, Sequence) else torch.zeros(1)  # per-class α: multi-class
+        focal_flsd_loss(probe, torch.zeros(1, dtype=torch.long), thresholds=self.thresholds,
                         gammas=self.gammas, alpha=alpha)  # validate now, not at the first batch
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -317,6 +318,32 @@ def _class_balanced_terms(loss: ClassBalancedFocalLoss) -> BinaryTerms | None:
     return BinaryTerms(w0=float(w[0]), w1=float(w[1]), g0=loss.gamma, g1=loss.gamma)
 
 
+def _class_alpha(alpha) -> tuple[float, ...] | None | bool:
+    """Per-class weights of a multi-class α (None: unweighted); False for a scalar α, which
+    only binary problems take."""
+    if alpha is None:
+        return None
+    return tuple(float(a) for a in alpha) if isinstance(alpha, Sequence) else False
+
+
+def _focal_multiclass_terms(loss: FocalLoss) -> MulticlassTerms | None:
+    w = _class_alpha(loss.alpha)
+    return None if w is False else MulticlassTerms(weight=w, g0=loss.gamma, g1=loss.gamma)
+
+
+def _flsd_multiclass_terms(loss: FocalFLSDLoss) -> MulticlassTerms | None:
+    w = _class_alpha(loss.alpha)
+    if w is False or len(loss.thresholds) != 1:
+        return None
+    return MulticlassTerms(weight=w, g0=float(loss.gammas[0]), g1=float(loss.gammas[1]),
+                           threshold=float(loss.thresholds[0]))
+
+
+def _class_balanced_multiclass_terms(loss: ClassBalancedFocalLoss) -> MulticlassTerms:
+    w = class_weights(loss.counts, scheme="effective_number", beta=loss.beta)
+    return MulticlassTerms(weight=tuple(float(v) for v in w), g0=loss.gamma, g1=loss.gamma)
+
+
 def _flsd_params(tuned, counts) -> dict:
     """FLSD keeps the paper's (thresholds, γs); α is not tuned, but LossClassifier may set it."""
     alpha = tuned.get("focal_flsd_alpha")
@@ -338,12 +365,13 @@ FOCAL = LossEntry(
     space={"focal_gamma": Range(0.0, 5.0, valid=(0.0, INF), default=2.0),
            "focal_alpha": Range(0.05, 0.95, valid=(0.0, 1.0), optional=True)},
     estimator={"gamma": "focal_gamma", "alpha": "focal_alpha"},
-    binary_terms=_focal_terms, posterior=_focal_posterior,
+    binary_terms=_focal_terms, multiclass_terms=_focal_multiclass_terms, posterior=_focal_posterior,
 )
 
 FOCAL_FLSD = LossEntry(
     "focal_flsd", focal_flsd_loss, FocalFLSDLoss, "Mukhoti et al., NeurIPS 2020",
     params=_flsd_params, estimator={"alpha": "focal_flsd_alpha"}, binary_terms=_flsd_terms,
+    multiclass_terms=_flsd_multiclass_terms,
 )
 
 CLASS_BALANCED_FOCAL = LossEntry(
@@ -353,5 +381,6 @@ CLASS_BALANCED_FOCAL = LossEntry(
     space={"class_balanced_focal_beta": Range(0.9, 0.9999, valid=(0.0, 0.999999), default=0.999),
            "class_balanced_focal_gamma": Range(0.0, 5.0, valid=(0.0, INF), default=2.0)},
     estimator={"beta": "class_balanced_focal_beta", "gamma": "class_balanced_focal_gamma"},
-    binary_terms=_class_balanced_terms, posterior=_class_balanced_posterior,
+    binary_terms=_class_balanced_terms, multiclass_terms=_class_balanced_multiclass_terms,
+    posterior=_class_balanced_posterior,
 )
