@@ -153,7 +153,7 @@ def _rank_section(table: pd.DataFrame, metric: str, figdir: Path, figures: list[
     ranks = stats.average_ranks(means, metric)
     md = [f"### {metric}", "",
           md_table(ranks.rename("average rank").reset_index().rename(columns={"index": "method"}), "{:.2f}"), ""]
-    fr = stats.friedman_nemenyi(means, metric)
+    fr = stats.friedman(means, metric)
     if fr is not None:
         md.append(f"Friedman χ² = {fr.statistic:.2f}, p = {fr.p_value:.3g} over {fr.n_blocks} cells "
                   "(an omnibus test: it names no winner).")

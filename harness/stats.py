@@ -2,19 +2,17 @@
 every pair of methods with Wilcoxon signed-rank tests and Holm's correction (Benavoli et al. 2016).
 
 A *cell* here is a (dataset, imbalance ratio[, model]) block; its value for a method is the mean
-over repetitions. Tests use only blocks where every compared method has a value. The Nemenyi
-post-hoc test is kept for reference only: its outcome depends on which other methods are in the
-pool (Benavoli, Corani & Mangili, JMLR 2016), so the report never separates methods with it.
+over repetitions. Tests use only blocks where every compared method has a value. No Nemenyi
+post-hoc test: its outcome depends on which other methods are in the pool (Benavoli, Corani &
+Mangili, JMLR 2016).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scikit_posthocs as sp
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
@@ -51,22 +49,18 @@ class Friedman:
     p_value: float
     n_blocks: int
     n_methods: int
-    critical_difference: float
-    nemenyi: pd.DataFrame  # pairwise p-values
 
 
-def friedman_nemenyi(means: pd.DataFrame, metric: str, alpha: float = 0.05) -> Friedman | None:
-    """Friedman test over blocks and Nemenyi post-hoc; None when fewer than 3 methods or 2 blocks."""
+def friedman(means: pd.DataFrame, metric: str) -> Friedman | None:
+    """The Friedman test over blocks (an omnibus test: it names no winner; pairwise comparisons
+    use Wilcoxon–Holm, not Nemenyi, whose verdicts depend on the pool of methods — Benavoli et
+    al. 2016); None when fewer than 3 methods or 2 blocks."""
     n, k = means.shape
     if k < 3 or n < 2:
         return None
     good = _goodness(means, metric)
     statistic, p = stats.friedmanchisquare(*[good[c].to_numpy() for c in good.columns])
-    nemenyi = sp.posthoc_nemenyi_friedman(good.to_numpy())
-    nemenyi.index = nemenyi.columns = list(good.columns)
-    q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
-    cd = q * math.sqrt(k * (k + 1) / (6 * n))
-    return Friedman(float(statistic), float(p), n, k, float(cd), nemenyi)
+    return Friedman(float(statistic), float(p), n, k)
 
 
 def versus_baseline(means: pd.DataFrame, metric: str, baseline: str = "ce", tie: float = 1e-3) -> pd.DataFrame:
@@ -122,26 +116,3 @@ def pairwise_wilcoxon_holm(means: pd.DataFrame) -> pd.DataFrame:
         for (a, b), p in zip(pairs, multipletests(raw, method="holm")[1]):
             out.loc[a, b] = out.loc[b, a] = float(p)
     return out
-
-
-def summary_sentences(table: pd.DataFrame, metrics: list[str], baseline: str = "ce", alpha: float = 0.05) -> list[str]:
-    """Plain-words findings that the tests support, and nothing more; significant ones first."""
-    lines, quiet = [], []
-    for metric in metrics:
-        means = cell_means(table, metric)
-        vs = versus_baseline(means, metric, baseline)
-        if vs.empty:
-            continue
-        label = metric.replace("_", " ")
-        for _, r in vs.iterrows():
-            counts = f"better in {r.wins}, tied in {r.ties}, worse in {r.losses} of {r.cells} cells"
-            if r.cells < MIN_CELLS_FOR_TEST:
-                quiet.append(f"{r.method} vs {baseline} on {label}: {counts} — too few cells for a test "
-                             f"(at least {MIN_CELLS_FOR_TEST} needed), so no claim either way.")
-            elif r.p_holm < alpha:
-                verb = "beats" if r.median_diff > 0 else "loses to"
-                lines.append(f"{r.method} {verb} {baseline} on {label}: {counts} (Holm-adjusted p = {r.p_holm:.3g}).")
-            else:
-                quiet.append(f"No significant difference between {r.method} and {baseline} on {label}: {counts} "
-                             f"(Holm-adjusted p = {r.p_holm:.3g}).")
-    return lines + quiet

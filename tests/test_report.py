@@ -36,17 +36,13 @@ def test_a_known_winner_is_detected():
     assert means.shape == (12, 4)
     ranks = stats.average_ranks(means, "average_precision")
     assert ranks.index[0] == "focal" and ranks.index[-1] == "smote"
-    fr = stats.friedman_nemenyi(means, "average_precision")
+    fr = stats.friedman(means, "average_precision")
     assert fr.p_value < 1e-4
-    assert fr.nemenyi.loc["focal", "smote"] < 0.05
+    assert stats.pairwise_wilcoxon_holm(means).loc["focal", "smote"] < 0.05
     vs = stats.versus_baseline(means, "average_precision").set_index("method")
     assert vs.loc["focal", "wins"] == 12 and vs.loc["focal", "p_holm"] < 0.01
     assert vs.loc["smote", "losses"] == 12 and vs.loc["smote", "p_holm"] < 0.01
     assert vs.loc["weighted_ce", "p_holm"] > 0.05
-    sentences = stats.summary_sentences(table, ["average_precision"])
-    assert any(s.startswith("focal beats ce on average precision: better in 12") for s in sentences)
-    assert any(s.startswith("smote loses to ce on average precision") for s in sentences)
-    assert any(s.startswith("No significant difference between weighted_ce and ce") for s in sentences)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -55,13 +51,6 @@ def test_pure_noise_is_not_declared_a_difference(seed):
     means = stats.cell_means(table, "average_precision")
     vs = stats.versus_baseline(means, "average_precision")
     assert (vs["p_holm"] > 0.05).all()
-    assert not any("beats" in s or "loses" in s for s in stats.summary_sentences(table, ["average_precision"]))
-
-
-def test_too_few_cells_make_no_claim():
-    table = _table({"ce": 0.0, "focal": 0.2}, seed=0, n_datasets=1, ratios=("1", "10"))
-    [sentence] = stats.summary_sentences(table, ["average_precision"])
-    assert "too few cells for a test" in sentence and "beats" not in sentence
 
 
 def test_report_is_written_from_the_results_folder_alone(tmp_path, capsys):
