@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-
-import numpy as np
 from difflib import get_close_matches
 from typing import Any
+
+import numpy as np
 
 from . import sources as _sources
 from .base import DataError, Dataset, Info, Prepared, Source, Split

@@ -134,9 +134,8 @@ def run_rows(plan: RunPlan, run_id: str, experiment_id: str, artifact_location: 
 def insert_cell(store, experiment_id: str, artifact_location: str, parent: RunPlan,
                 children: list[RunPlan]) -> str:
     """Insert a parent run and its children in one transaction; returns the parent's run id."""
-    from sqlalchemy import insert
-
     from mlflow.store.tracking.dbmodels import models
+    from sqlalchemy import insert
 
     parent_id = uuid.uuid4().hex
     rows = run_rows(parent, parent_id, experiment_id, artifact_location)

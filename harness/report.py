@@ -16,8 +16,14 @@ from . import bayes, decision, stats
 from .errors import UserError
 from .files import write_atomic
 from .markdown import md_table, to_html
-from .report_figures import (HEADLINE, _ratio_key, calibration_figure, cd_figure, metric_vs_ratio_figure,
-                             reliability_figure)
+from .report_figures import (
+    HEADLINE,
+    _ratio_key,
+    calibration_figure,
+    cd_figure,
+    metric_vs_ratio_figure,
+    reliability_figure,
+)
 from .report_sections import focal_section, smooth_ece_section, tuned_loss_section
 from .results import slugify
 

@@ -41,7 +41,6 @@ from .focal import (
 from .registry import available, entry, entry_of, get, posterior_logits, register, registered
 from .weights import class_weights
 
-
 __all__ = [
     "BinaryTerms",
     "CELoss",

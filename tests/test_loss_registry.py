@@ -17,9 +17,9 @@ from torch import nn
 
 import loss_zoo
 from harness import LossClassifier, methods
-from harness.errors import UserError
 from harness.batched import Member, can_batch, fit_batched
 from harness.benchmark import run_benchmark
+from harness.errors import UserError
 from harness.models import build_model
 from harness.spec import parse_spec
 from harness.trainer import TrainConfig, as_tensors, fit, predict_logits

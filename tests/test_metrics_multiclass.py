@@ -8,7 +8,8 @@ import torch
 from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
-from harness import metrics, metrics_multiclass as mm
+from harness import metrics
+from harness import metrics_multiclass as mm
 
 
 def _data(seed: int, n: int = 600, c: int = 5, sharp: float = 2.0):

@@ -11,8 +11,8 @@ from harness import methods
 from harness.cells import Cell
 from harness.data import DataProvider
 from harness.pipeline import run_cell
-from harness.tuning import pick_best, study_name, tune
 from harness.spec import parse_spec
+from harness.tuning import pick_best, study_name, tune
 
 
 def _spec(**overrides) -> dict:
