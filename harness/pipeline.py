@@ -28,6 +28,7 @@ from .cells import Cell
 from .faults import fault_point
 from .models import build_model
 from .seeding import derive_seed
+from .space import Fixed
 from .spec import DatasetSpec, Spec
 from .trainer import TrainConfig, TrainResult, as_tensors, fit, predict_logits
 
@@ -219,11 +220,20 @@ def _logit_prior(counts: list[int]) -> float:
     return math.log(counts[1] / counts[0])
 
 
+def trial_budget(spec: Spec, method: methods_registry.Method) -> int:
+    """The cell's number of trials: ``tuning.n_trials``, raised by ``tuning.trials_per_parameter``
+    times the method's tuned parameters (those of its full space the spec does not fix; for
+    ``tuned_loss`` every loss's and sampler's, plus the choices)."""
+    n_params = sum(1 for dist in method.full_space.values() if not isinstance(dist, Fixed))
+    return spec.tuning.budget(n_params)
+
+
 def _sampler(spec: Spec, cell: Cell, slot: int | str, repetition: int) -> optuna.samplers.TPESampler:
     """TPE seeded per trial slot: a resumed study draws exactly what an uninterrupted one would."""
+    budget = trial_budget(spec, spec.method(cell.method))
     return optuna.samplers.TPESampler(
         seed=derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "tpe", repetition, slot),
-        n_startup_trials=min(spec.tuning.n_trials, 5),
+        n_startup_trials=spec.tuning.startup_trials(budget),
         multivariate=True,
         group=True,
         constant_liar=True,
@@ -325,7 +335,7 @@ def tune(
     progress: Callable[[], None] = lambda: None,
     shared: int | None = None,
 ) -> tuple[optuna.Study, list[TrialRecord]]:
-    """Run (or resume) the cell's study until ``n_trials`` trials have finished.
+    """Run (or resume) the cell's study until its budget of trials (:func:`trial_budget`) has finished.
 
     ``shared=k`` makes this process worker ``k`` of several that split one study's trials
     (through a storage they all reach). Each trial takes the next free budget slot at its start
@@ -336,6 +346,7 @@ def tune(
     shared tuning is not reproducible run to run. The caller closes stale trials beforehand.
     """
     metrics = spec.tuning.metrics
+    n_trials = trial_budget(spec, method)
     if shared is None:
         study = open_study(spec, cell, repetition, storage)
         close_stale(study)
@@ -385,7 +396,7 @@ def tune(
 
     if shared is not None:
         def shared_objective(trial: optuna.Trial):
-            slot = free_slot(study, trial.number, spec.tuning.n_trials)  # the next free slot, in trial order
+            slot = free_slot(study, trial.number, n_trials)  # the next free slot, in trial order
             if slot is None:
                 trial.set_user_attr("surplus", True)
                 raise optuna.TrialPruned()  # no ``done`` mark: outside the budget
@@ -397,10 +408,10 @@ def tune(
                 return float("nan") if len(metrics) == 1 else [float("nan")] * len(metrics)
             return outcome["values"][0] if len(metrics) == 1 else outcome["values"]
 
-        if _taken_slots(study) < spec.tuning.n_trials:
+        if _taken_slots(study) < n_trials:
             # running trials count towards the stop; failed ones (killed earlier, or raised) do not
             states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
-            cap = optuna.study.MaxTrialsCallback(spec.tuning.n_trials, states=states)
+            cap = optuna.study.MaxTrialsCallback(n_trials, states=states)
             study.optimize(shared_objective, catch=(), callbacks=[cap])
         return study, [_record(t, repetition) for t in _finished(study)]
 
@@ -416,8 +427,8 @@ def tune(
         work.add_trials(_complete_batches(persistent))
     study = work  # what train() tells
     done_slots = {t.user_attrs["slot"] for t in _finished(work)}
-    for first in range(0, spec.tuning.n_trials, size):
-        slots = [s for s in range(first, min(first + size, spec.tuning.n_trials)) if s not in done_slots]
+    for first in range(0, n_trials, size):
+        slots = [s for s in range(first, min(first + size, n_trials)) if s not in done_slots]
         if not slots:
             continue
         attempt = len(persistent.trials) if persistent is not None else 0  # tells a redone batch apart
