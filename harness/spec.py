@@ -112,7 +112,8 @@ class TuningSpec(_Strict):
     )
     tuned_loss: TunedLossSpec = Field(default_factory=TunedLossSpec)
     n_startup_trials: int | None = Field(
-        None, ge=0, description="random trials before TPE models the history; default (null): min(budget, 5)"
+        None, ge=0, description="random trials before TPE models the history (finished trials only: a whole "
+        "batch asked before that many finished is random); default (null): min(budget, 5)"
     )
     trials_per_parameter: int | None = Field(
         None, ge=1, description="budget per tuned parameter: a method tuning p parameters gets "
