@@ -29,7 +29,7 @@ from .records import CellResult
 from .spec import Spec
 from .storage import delete_studies, open_storage
 from .tracking import MlflowTracker, NullTracker
-from .tuning import close_stale, open_study, study_name
+from .tuning import close_stale, open_study, study_name, trial_budget
 from .workers import WorkerConfig, cell_task, tune_task
 
 
@@ -115,7 +115,9 @@ class _Run:
         self.spec_hash = spec.spec_hash()
         self.out_dir = Path(opts.results_root) / spec.name
         self.tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
-        self.per_cell = self.tunings * spec.tuning.n_trials + spec.evaluation.repetitions  # fits, for the bar
+        # fits per cell, for the bar
+        self.per_cell = [self.tunings * trial_budget(spec, spec.method(c.method)) + spec.evaluation.repetitions
+                         for c in cells]
         self.done: dict[int, CellResult] = {}
         self.counted: dict[int, int] = {}  # fits of a cell already on the bar
         self.storage = self.ledger = self.bar = None
@@ -135,7 +137,7 @@ class _Run:
                 (self.out_dir / "results.csv").unlink(missing_ok=True)
 
     def advance(self, i: int, fits: int) -> None:
-        fits = min(fits, self.per_cell - self.counted.get(i, 0))
+        fits = min(fits, self.per_cell[i] - self.counted.get(i, 0))
         self.counted[i] = self.counted.get(i, 0) + fits
         self.bar.update(fits)
 
@@ -153,7 +155,7 @@ class _Run:
             self.bar.set_postfix_str(f"cell {i + 1}/{len(self.cells)}: {cell.label}")
             result = run_cell(self.spec, cell, self.data, progress=lambda i=i: self.advance(i, 1),
                               storage=self.storage)
-            self.advance(i, self.per_cell)
+            self.advance(i, self.per_cell[i])
             self.record(i, result, write_cell_outputs(self.spec, result, self.out_dir))
 
     def submit(self, executor, config: WorkerConfig, i: int) -> dict[Future, tuple[str, int]]:
@@ -173,7 +175,7 @@ class _Run:
         result, artifacts = future.result()
         if artifacts is None:  # a cluster's worker: this process writes the files
             artifacts = write_cell_outputs(self.spec, result, self.out_dir)
-        self.advance(i, self.per_cell)
+        self.advance(i, self.per_cell[i])
         self.bar.set_postfix_str(f"{len(self.done) + 1} cells done here: {result.cell.label}")
         self.record(i, result, artifacts)
 
@@ -229,7 +231,7 @@ def _execute(run: _Run, executor) -> str:
     if finished:
         print(f"resuming: {len(finished)} of {len(run.cells)} cells already finished in {run.out_dir / 'results.csv'}, "
               "skipping them (--fresh starts over)", file=sys.stderr)
-    with tqdm(total=len(run.cells) * run.per_cell, initial=len(finished) * run.per_cell, desc=spec.name,
+    with tqdm(total=sum(run.per_cell), initial=sum(run.per_cell[i] for i in finished), desc=spec.name,
               unit="fit", file=sys.stderr, disable=not run.opts.progress, dynamic_ncols=True,
               mininterval=0.1 if sys.stderr.isatty() else 5.0) as run.bar:
         try:

@@ -106,6 +106,8 @@ def cell_summary(result: CellResult) -> tuple[list[tuple[str, float, int, int]],
                         (f"{name}_std", values.std(ddof=1) if len(values) > 1 else 0.0, result.end_ms, 0)]
     if result.best_value is not None:
         metrics.append(("best_validation_score", result.best_value, result.end_ms, 0))
+    metrics += [(f"tuning_{k}", v, result.end_ms, 0) for k, v in result.flatness.items()]
+    metrics += [(f"importance.{k}", v, result.end_ms, 0) for k, v in result.importances.items()]
     params = {f"best.{k}": v for k, v in result.best_params.items()}
     params.update({f"space.{k}": v for k, v in result.search_space.items()})
     return metrics, params

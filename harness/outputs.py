@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from . import plots
 from . import results as results_store
+from .files import write_atomic
 from .records import CellResult
 from .spec import Spec
 
@@ -14,9 +16,25 @@ def write_cell_outputs(spec: Spec, result: CellResult, out_dir: Path) -> list[Pa
     """Predictions and figures of one cell; their paths, for MLflow."""
     if not result.repetitions:
         return []
-    artifacts = [results_store.write_predictions(result, out_dir / "predictions")]
+    artifacts = [results_store.write_predictions(result, out_dir / "predictions"), write_tuning_summary(result, out_dir)]
     if spec.evaluation.plots:
         slug = results_store.cell_slug(result)
         artifacts.append(plots.cell_figure(result, out_dir / "plots" / f"{slug}.png"))
         artifacts.append(plots.tuning_figure(result, out_dir / "plots" / f"{slug}_tuning.png", spec.tuning.metrics[0]))
     return [a for a in artifacts if a is not None]
+
+
+def tuning_summary(result: CellResult) -> dict:
+    """What tuning chose for a cell and how sure it was: the best configuration and its
+    validation score, the flatness of the top trials and the parameter importances (fANOVA)."""
+    cell = result.cell
+    return {"dataset": cell.dataset.key, "imbalance_ratio": cell.ratio_label, "method": cell.method,
+            "best_params": result.best_params, "best_value": result.best_value, "flatness": result.flatness,
+            "importances": result.importances, "trials": len(result.trials)}
+
+
+def write_tuning_summary(result: CellResult, out_dir: Path) -> Path:
+    """``<out_dir>/tuning/<cell slug>.json`` (the report's tuning section reads these)."""
+    path = out_dir / "tuning" / f"{results_store.cell_slug(result)}.json"
+    text = json.dumps(tuning_summary(result), indent=1, default=str)
+    return write_atomic(path, lambda tmp: tmp.write_text(text))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from . import metrics as metrics_registry
 from .cells import Cell
 from .data import DataProvider
 from .evaluation import evaluate
@@ -17,6 +18,7 @@ from .learners import Learner, for_spec
 from .records import CellResult, TrialRecord, now_ms
 from .spec import Spec
 from .tuning import Tuning, param_importances, pick_best, tune_batched
+from .tuning_summary import flatness
 
 
 def _optuna_seconds(records: list[TrialRecord], since_ms: int, elapsed: float) -> float:
@@ -58,7 +60,7 @@ def run_cell(
             study, records = tune_batched(Tuning(spec, cell, method, prepared, learner, rep, progress), storage)
             optuna_seconds += _optuna_seconds(records, start, time.perf_counter() - t0)
             trials += records
-            if rep == 0 and spec.evaluation.plots:
+            if rep == 0:
                 importances = param_importances(study)
             if not any(t.state == "COMPLETE" for t in records):
                 reasons = sorted({t.reason for t in records if t.reason}) or ["every trial was pruned"]
@@ -76,4 +78,11 @@ def run_cell(
         progress()
         fault_point("repetition")
     return CellResult(cell, "ok", "", best_params, best_value, trials, repetitions, space, start, now_ms(),
-                      importances, optuna_seconds)
+                      importances, optuna_seconds, _flatness(spec, trials))
+
+
+def _flatness(spec: Spec, trials: list[TrialRecord]) -> dict[str, float]:
+    """How flat the tuning objective was at its top (first tuning of the cell), for the record."""
+    higher = metrics_registry.get(spec.tuning.metrics[0]).higher_is_better
+    flat = flatness([t for t in trials if t.repetition == 0], k=5, higher_is_better=higher)
+    return {} if flat is None else {"top5_gap": flat.gap, "top5_std": flat.std, "top": float(flat.top)}

@@ -79,3 +79,4 @@ class CellResult:
     end_ms: int
     importances: dict[str, float] = field(default_factory=dict)  # of the (first) study's parameters
     optuna_seconds: float = 0.0  # time in Optuna itself (sampling, pruning, storage), not training
+    flatness: dict[str, float] = field(default_factory=dict)  # top-5 gap and std of the validation scores

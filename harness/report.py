@@ -25,6 +25,7 @@ from .report_figures import (
     reliability_figure,
 )
 from .report_sections import focal_section, smooth_ece_section, tuned_loss_section
+from .report_tuning import tuning_section
 from .results import slugify
 
 __all__ = ["HEADLINE", "build", "calibration_table", "compare", "calibration_figure", "cd_figure",
@@ -199,6 +200,7 @@ def build(results_dir: Path, *, rope: float = bayes.ROPE, seed: int = 0) -> tupl
     for metric in [m for m in HEADLINE if m in set(table["metric"])]:
         md += _rank_section(table, metric, figdir, figures)
     md += _calibration_section(table, cal, figdir, figures) + smooth_ece_section(table, results_dir, figdir, figures)
+    md += tuning_section(results_dir)
     text = "\n".join(md) + "\n"
     md_path, html_path = results_dir / "report.md", results_dir / "report.html"
     write_atomic(md_path, lambda tmp: tmp.write_text(text))

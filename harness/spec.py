@@ -145,6 +145,14 @@ class TuningSpec(_Strict):
         default_factory=dict, description="narrow ([low, high]) or fix (a value) any tuned parameter"
     )
     tuned_loss: TunedLossSpec = Field(default_factory=TunedLossSpec)
+    n_startup_trials: int | None = Field(
+        None, ge=0, description="random trials before TPE models the history (finished trials only: a whole "
+        "batch asked before that many finished is random); default (null): min(budget, 5)"
+    )
+    trials_per_parameter: int | None = Field(
+        None, ge=1, description="budget per tuned parameter: a method tuning p parameters gets "
+        "max(n_trials, trials_per_parameter × p) trials; default (null): n_trials for every method"
+    )
 
     @field_validator("metric")
     @classmethod
@@ -161,6 +169,16 @@ class TuningSpec(_Strict):
     @property
     def metrics(self) -> list[str]:
         return [self.metric] if isinstance(self.metric, str) else list(self.metric)
+
+    def budget(self, n_params: int) -> int:
+        """Trials for a method that tunes ``n_params`` parameters: ``n_trials``, raised to
+        ``trials_per_parameter × n_params`` when that is set and larger."""
+        return max(self.n_trials, (self.trials_per_parameter or 0) * n_params)
+
+    def startup_trials(self, budget: int) -> int:
+        """Random startup trials of a study with ``budget`` trials: ``n_startup_trials``, or
+        min(budget, 5) when unset."""
+        return min(budget, 5) if self.n_startup_trials is None else min(budget, self.n_startup_trials)
 
 
 class EvaluationSpec(_Strict):
@@ -295,9 +313,20 @@ class Spec(_Strict):
         return value
 
     def spec_hash(self) -> str:
-        """A hash of the validated spec (defaults filled in): a changed hash means other results."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """A hash of the validated spec (defaults filled in): a changed hash means other results.
+
+        Fields added after results were published (:data:`_HASHED_WHEN_SET`) enter the hash
+        only when set, so a spec that leaves them unset keeps its earlier hash."""
+        dumped = self.model_dump(mode="json")
+        for section, key in _HASHED_WHEN_SET:
+            if dumped[section][key] is None:
+                del dumped[section][key]
+        canonical = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+# (section, field) pairs whose unset value (None, today's behaviour) stays out of the spec hash
+_HASHED_WHEN_SET = (("tuning", "n_startup_trials"), ("tuning", "trials_per_parameter"))
 
 
 def _location(loc: tuple) -> str:

@@ -31,6 +31,7 @@ from .learners import Learner
 from .methods import Method
 from .records import TrialRecord, now_ms
 from .seeding import derive_seed
+from .space import Fixed
 from .spec import Spec
 from .tasks import make_job
 
@@ -50,11 +51,22 @@ class Tuning:
     progress: Callable[[], None] = lambda: None
 
 
+def trial_budget(spec: Spec, method: Method) -> int:
+    """The cell's number of trials: ``tuning.n_trials``, raised by ``tuning.trials_per_parameter``
+    times the method's tuned parameters (those of its full space the spec does not fix; for
+    ``tuned_loss`` every loss's and sampler's, plus the choices)."""
+    n_params = sum(1 for dist in method.full_space.values() if not isinstance(dist, Fixed))
+    return spec.tuning.budget(n_params)
+
+
 def tpe_sampler(spec: Spec, cell: Cell, slot: int | str, repetition: int) -> optuna.samplers.TPESampler:
-    """TPE seeded per trial slot: a resumed study draws exactly what an uninterrupted one would."""
+    """TPE seeded per trial slot: a resumed study draws exactly what an uninterrupted one would.
+    In Optuna, only finished trials count towards the random startup: a whole batch asked before
+    ``n_startup_trials`` trials finished is random."""
+    budget = trial_budget(spec, spec.method(cell.method))
     return optuna.samplers.TPESampler(
         seed=derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "tpe", repetition, slot),
-        n_startup_trials=min(spec.tuning.n_trials, 5),
+        n_startup_trials=spec.tuning.startup_trials(budget),
         multivariate=True,
         group=True,
         constant_liar=True,
@@ -229,7 +241,7 @@ def tune_batched(t: Tuning, storage=None) -> tuple[optuna.Study, list[TrialRecor
         work = optuna.create_study(directions=persistent.directions, pruner=persistent.pruner,
                                    sampler=persistent.sampler)
         work.add_trials(_complete_batches(persistent))
-    n_trials, size = t.spec.tuning.n_trials, t.spec.tuning.batch_trials
+    n_trials, size = trial_budget(t.spec, t.method), t.spec.tuning.batch_trials
     done_slots = {trial.user_attrs["slot"] for trial in finished_trials(work)}
     for first in range(0, n_trials, size):
         slots = [s for s in range(first, min(first + size, n_trials)) if s not in done_slots]
@@ -267,7 +279,7 @@ def _shared_objective(t: Tuning, study: optuna.Study, worker: int):
     n_metrics = len(t.spec.tuning.metrics)
 
     def objective(trial: optuna.Trial):
-        slot = free_slot(study, trial.number, t.spec.tuning.n_trials)  # the next free slot, in trial order
+        slot = free_slot(study, trial.number, trial_budget(t.spec, t.method))  # the next free slot, in trial order
         if slot is None:
             trial.set_user_attr("surplus", True)
             raise optuna.TrialPruned()  # no ``done`` mark: outside the budget
@@ -294,7 +306,7 @@ def tune_shared(t: Tuning, storage, worker: int) -> tuple[optuna.Study, list[Tri
     """
     sampler = tpe_sampler(t.spec, t.cell, f"shared{worker}", t.repetition)
     study = open_study(t.spec, t.cell, t.repetition, storage, sampler=sampler)
-    n_trials = t.spec.tuning.n_trials
+    n_trials = trial_budget(t.spec, t.method)
     if _taken_slots(study) < n_trials:
         # running trials count towards the stop; failed ones (killed earlier, or raised) do not
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
