@@ -79,7 +79,9 @@ def test_tiny_spec_end_to_end_with_mlflow(workdir, tiny_spec, capsys):
             assert "params.best.focal_gamma" in parent and pd.notna(parent["params.best.focal_gamma"])
         assert pd.notna(parent["metrics.ece_closed_form_mean"])
         artifacts = mlflow.MlflowClient().list_artifacts(parent["run_id"])
-        assert {a.path.rsplit(".", 1)[1] for a in artifacts} == {"png", "parquet", "csv"}
+        assert {a.path.rsplit(".", 1)[1] for a in artifacts} == {"png", "parquet", "csv", "json"}
+        # how flat the tuning objective was at its top, and which parameters mattered
+        assert parent["metrics.tuning_top5_gap"] >= 0 and pd.notna(parent["metrics.importance.lr"])
         # trial children: their params and tuning value (parallel coordinates); curves in trials.csv
         trials = children[children["tags.kind"] == "trial"]
         assert trials.loc[trials["tags.state"] == "COMPLETE", "metrics.validation_score"].notna().all()
