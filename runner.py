@@ -22,13 +22,15 @@ def _cmd_list(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     skipped = check_plan(spec, DataProvider(spec))
     cells = expand(spec)
-    print(f"{spec.name}: {len(cells) - sum(len(spec.methods) for _ in skipped)} cells "
-          f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.methods)} methods"
+    per_pair = len(cells) // max(1, len(spec.datasets) * len(spec.imbalance_ratios))
+    print(f"{spec.name}: {len(cells) - per_pair * len(skipped)} cells "
+          f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.models)} models "
+          f"× {len(spec.methods)} methods; an ensemble method once per dataset and ratio"
           f"{f', {len(skipped)} dataset-ratio pairs skipped' if skipped else ''}), "
           f"{spec.tuning.n_trials} trials and {spec.evaluation.repetitions} repetitions each")
     for i, cell in enumerate(cells, 1):
         note = "  (skipped: unreachable ratio)" if (cell.dataset.key, cell.ratio) in skipped else ""
-        print(f"{i:4d}  {cell.dataset.key:32s}  ρ={cell.ratio_label:>8s}  {cell.method}{note}")
+        print(f"{i:4d}  {cell.dataset.key:32s}  ρ={cell.ratio_label:>8s}  {cell.model_key:12s}  {cell.method}{note}")
     return 0
 
 

@@ -68,13 +68,13 @@ def metric_vs_ratio_figure(table: pd.DataFrame, dataset: str, path: Path) -> Pat
 
 
 def reliability_figure(predictions: Path, dataset_slug: str, ratios: list[str], path: Path,
-                       methods=("ce", "focal")) -> Path | None:
+                       methods=("ce", "focal"), model: str = "mlp") -> Path | None:
     """CE vs focal, raw and closed-form corrected, one panel per ratio (repetitions pooled)."""
     panels = []
     for ratio in ratios:
         curves = []
         for method in methods:
-            file = predictions / f"{dataset_slug}__rho{ratio}__{method}.parquet"
+            file = predictions / f"{dataset_slug}__rho{ratio}__{model}__{method}.parquet"
             if not file.exists():
                 continue
             frame = pd.read_parquet(file)
@@ -151,7 +151,25 @@ def _load(results_dir: Path) -> pd.DataFrame:
     table = pd.read_csv(csv, dtype={"imbalance_ratio": str})
     if table.empty:
         raise UserError(f"report: {csv} holds no results")
+    return by_model(table)
+
+
+def by_model(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with the model in the method's place: with several models, ``method`` becomes
+    ``<model>/<method>`` (so every grouping by method groups by model too); ``plain_method``
+    keeps the method alone. Results from before the model axis count as ``mlp``."""
+    if "model" not in table:
+        table = table.assign(model="mlp")
+    table = table.assign(plain_method=table["method"])
+    if table["model"].nunique() > 1:
+        table = table.assign(method=table["model"].astype(str) + "/" + table["method"].astype(str))
     return table
+
+
+def baseline_method(table: pd.DataFrame) -> str:
+    """The method every other is tested against: ``ce`` (of the first model, with several)."""
+    models = list(dict.fromkeys(table["model"]))
+    return "ce" if len(models) == 1 else f"{models[0]}/ce"
 
 
 def _header(table: pd.DataFrame) -> list[str]:
@@ -165,11 +183,12 @@ def _header(table: pd.DataFrame) -> list[str]:
 
 def _summary_section(table: pd.DataFrame, cal: pd.DataFrame) -> list[str]:
     """The plain-words summary first: what the statistics support."""
-    sentences = stats.summary_sentences(table, [m for m in HEADLINE if m in set(table["metric"])])
+    sentences = stats.summary_sentences(table, [m for m in HEADLINE if m in set(table["metric"])],
+                                        baseline=baseline_method(table))
     if not cal.empty and "closed_form" in cal:
         for method in cal.index:
             raw, fixed = cal.loc[method, "raw"], cal.loc[method, "closed_form"]
-            if pd.notna(raw) and pd.notna(fixed) and method != "ce":
+            if pd.notna(raw) and pd.notna(fixed) and method != baseline_method(table):
                 change = "lowers" if fixed < raw else "does not lower"
                 sentences.append(f"The closed-form correction {change} the ECE of {method}, averaged over all "
                                  f"cells and repetitions ({raw:.4f} → {fixed:.4f}; descriptive, not tested).")
@@ -189,11 +208,14 @@ def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figur
         figures.append(fig)
         md += [f"![{ds}](report/{fig.name})", ""]
     predictions = results_dir / "predictions"
-    if predictions.is_dir() and {"ce", "focal"} <= set(table["method"]):
-        md += ["## Reliability: CE vs focal, raw and corrected", ""]
+    model = str(table["model"].iloc[0])
+    first = table[table["model"] == model]
+    if predictions.is_dir() and {"ce", "focal"} <= set(first["plain_method"]):
+        md += [f"## Reliability: CE vs focal ({model}), raw and corrected", ""]
         for ds in datasets:
             ds_ratios = sorted(table.loc[table["dataset"] == ds, "imbalance_ratio"].unique(), key=_ratio_key)
-            fig = reliability_figure(predictions, slugify(ds), ds_ratios, figdir / f"reliability_{slugify(ds)}.png")
+            fig = reliability_figure(predictions, slugify(ds), ds_ratios, figdir / f"reliability_{slugify(ds)}.png",
+                                     model=slugify(model))
             if fig is not None:
                 figures.append(fig)
                 md += [f"![reliability {ds}](report/{fig.name})", ""]
@@ -221,9 +243,10 @@ def _rank_section(table: pd.DataFrame, metric: str, figdir: Path, figures: list[
         else:
             md.append("The Friedman test does not reject equal ranks, so no post-hoc comparison is drawn.")
     md.append("")
-    vs = stats.versus_baseline(means, metric)
+    baseline = baseline_method(table)
+    vs = stats.versus_baseline(means, metric, baseline)
     if not vs.empty:
-        md += ["Against `ce` (positive median difference = better than `ce`):", "",
+        md += [f"Against `{baseline}` (positive median difference = better than `{baseline}`):", "",
                _md_table(vs[["method", "cells", "wins", "ties", "losses", "median_diff", "p", "p_holm"]]), ""]
     return md
 
@@ -315,8 +338,9 @@ def compare(a: Path, b: Path, calibration: str = "raw") -> pd.DataFrame:
         if not csv.is_file():
             raise UserError(f"compare: no results.csv in {str(folder)!r}")
         df = pd.read_csv(csv, dtype={"imbalance_ratio": str})
+        df = df if "model" in df else df.assign(model="mlp")
         frames.append(df[df["calibration"] == calibration]
-                      .groupby(["dataset", "imbalance_ratio", "method", "metric"])["value"].mean())
+                      .groupby(["dataset", "imbalance_ratio", "model", "method", "metric"])["value"].mean())
     out = pd.concat(frames, axis=1, keys=["A", "B"])
     out["B - A"] = out["B"] - out["A"]
     return out

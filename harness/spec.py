@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -65,18 +66,74 @@ class DatasetSpec(_Strict):
         return self.label or self.identity
 
 
-class ModelSpec(_Strict):
+class _ModelBase(_Strict):
+    label: str | None = Field(None, min_length=1, description="name in tables when two entries share a model name")
+
+    @property
+    def key(self) -> str:
+        """The label, else the name: the model's name in cells, results and run names."""
+        return self.label or self.name
+
+    @property
+    def seed_parts(self) -> tuple[str, ...]:
+        """What training and TPE seeds add for this model: its key, except for the torch learner
+        under its own name (``mlp``, ``logistic``), whose seeds stay those from before the model
+        axis (so its results reproduce). Data seeds never include the model (paired comparisons)."""
+        return () if self.key in ("mlp", "logistic") else (self.key,)
+
+
+class TorchModelSpec(_ModelBase):
+    """The torch learner: ``logistic`` regression or an ``mlp``."""
+
     name: Literal["logistic", "mlp"] = "mlp"
     hidden_sizes: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32])
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class LightGBMModelSpec(_ModelBase):
+    """Gradient-boosted trees with the zoo's losses as custom objectives."""
+
+    name: Literal["lightgbm"]
+    max_rounds: int = Field(300, ge=1, description="boosting rounds at most (early stopping picks fewer)")
+    patience: int = Field(20, ge=1, description="rounds without a better validation loss before stopping")
+    report_every: int = Field(1, ge=1, description="rounds between two pruning reports")
+
+
+#: Model names a spec may list (the ensembles are methods, not models: see harness.ensembles).
+MODEL_NAMES = ("mlp", "logistic", "lightgbm")
+
+@dataclass(frozen=True)
+class EnsembleModel:
+    """The model of an ensemble method's cells: the method is its own learner (not in specs)."""
+
+    ensemble: str = ""  # the method, which is its own learner
+    name: str = "ensemble"
+    label: None = None
+    key: str = "ensemble"
+    seed_parts: tuple[str, ...] = ("ensemble",)
+
+
+ModelSpec = Annotated[TorchModelSpec | LightGBMModelSpec, Field(discriminator="name")]
+
+
+def _model_entry(value: Any, where: str) -> Any:
+    """A model entry with its name filled in (``mlp`` by default), unknown names as one line."""
+    if not isinstance(value, dict):
+        return value
+    value = {"name": "mlp", **value}
+    if value["name"] not in MODEL_NAMES:
+        hint = " (ensembles are methods: list them under methods)" if value["name"] in ("ensemble", "imblearn") else ""
+        raise ValueError(f"{where}.name: unknown model {value['name']!r}{hint}; known: {', '.join(MODEL_NAMES)}")
+    return value
 
 
 class TrainingSpec(_Strict):
     max_epochs: int = Field(50, ge=1)
     batch_size: int = Field(256, ge=1)
     patience: int = Field(5, ge=1)
-    early_stopping: Literal["loss", "metric"] = Field(
-        "loss", description="follow the validation loss (default) or the tuning metric"
+    early_stopping: Literal["loss", "metric", "none"] = Field(
+        "loss", description="follow the validation loss (default) or the tuning metric; none: train "
+        "max_epochs (LightGBM: max_rounds) and keep the last weights (the over-parameterised regime)"
     )
     stacked: bool = Field(
         True, description="train models of one architecture and data size (a batch of trials, the repetitions) "
@@ -186,7 +243,9 @@ class Spec(_Strict):
     datasets: list[DatasetSpec] = Field(min_length=1)
     imbalance_ratios: list[Ratio] = Field(min_length=1)
     methods: list[str] = Field(min_length=1)
-    model: ModelSpec = Field(default_factory=ModelSpec)
+    models: list[ModelSpec] = Field(
+        default_factory=lambda: [TorchModelSpec()], min_length=1,
+        description="the model axis (``model:`` one entry is the same as a list of one)")
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     tuning: TuningSpec = Field(default_factory=TuningSpec)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
@@ -195,6 +254,34 @@ class Spec(_Strict):
     unreachable_ratio: Literal["error", "skip"] = Field(
         "error", description="a ratio a dataset cannot reach: stop with an error, or skip those cells"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_model_or_many(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "model" in data and "models" in data:
+            raise ValueError("model, models: expected one of them, got both")
+        if "model" in data:
+            data["models"] = [_model_entry(data.pop("model"), "model")]
+        elif isinstance(data.get("models"), list):
+            data["models"] = [_model_entry(m, f"models[{i}]") for i, m in enumerate(data["models"])]
+        return data
+
+    @field_validator("models")
+    @classmethod
+    def _distinct_models(cls, value: list) -> list:
+        keys = [m.key for m in value]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise ValueError(f"model {key!r} appears twice; give each entry its own label")
+        return value
+
+    @property
+    def model(self) -> TorchModelSpec | LightGBMModelSpec:
+        """The first model (a spec with one model: its model)."""
+        return self.models[0]
 
     @field_validator("methods")
     @classmethod
@@ -205,9 +292,30 @@ class Spec(_Strict):
             raise ValueError(f"expected distinct method names, got {value}")
         return value
 
+    def is_ensemble(self, method: str) -> bool:
+        """Whether ``method`` is an ensemble (its own learner, no loss)."""
+        return methods_registry.get(method).ensemble is not None
+
+    def models_for(self, method: str) -> list:
+        """The model entries ``method`` runs on: every model, or the ensemble's own."""
+        return [EnsembleModel(method)] if self.is_ensemble(method) else list(self.models)
+
+    @model_validator(mode="after")
+    def _losses_fit_models(self) -> "Spec":
+        from . import learners
+
+        for i, name in enumerate(self.methods):
+            tuned = methods_registry.tuned_loss(self.tuning.tuned_loss.losses, self.tuning.tuned_loss.samplers)
+            losses = methods_registry.get(name, tuned=tuned).losses
+            for model in self.models:
+                for loss in losses:
+                    if (why := learners.cannot_take(model.name, loss)) is not None:
+                        raise ValueError(f"methods[{i}]: model {model.key!r} cannot train with loss {loss!r} ({why})")
+        return self
+
     @model_validator(mode="after")
     def _search_space_keys(self) -> "Spec":
-        spaces = [self.method(name).full_space for name in self.methods]
+        spaces = [self.method(name, model).full_space for name in self.methods for model in self.models_for(name)]
         known = sorted({k for space in spaces for k in space})
         for key in self.tuning.search_space:
             if key not in known:
@@ -216,10 +324,12 @@ class Spec(_Strict):
                 raise ValueError(f"tuning.search_space.{key}: unknown parameter{hint}; known for these methods: {', '.join(known)}")
         return self
 
-    def method(self, name: str) -> methods_registry.Method:
-        """Method ``name`` as this spec configures it (tuned_loss choices, narrowed or fixed parameters)."""
+    def method(self, name: str, model=None) -> methods_registry.Method:
+        """Method ``name`` as this spec configures it for ``model`` (default: the first): the
+        learner's search space, tuned_loss choices, narrowed or fixed parameters."""
         tuned = methods_registry.tuned_loss(self.tuning.tuned_loss.losses, self.tuning.tuned_loss.samplers)
-        return methods_registry.get(name, tuned=tuned).with_overrides(self.tuning.search_space)
+        found = methods_registry.get(name, tuned=tuned)
+        return found.for_learner((model or self.model).name).with_overrides(self.tuning.search_space)
 
     @field_validator("datasets")
     @classmethod

@@ -213,7 +213,7 @@ class MlflowTracker:
             "benchmark": spec.name,
             "spec_hash": spec_hash,
             "git_commit": git_commit(),
-            "model": spec.model.name,
+            "model": ",".join(m.key for m in spec.models),  # the model axis (issue 19): every model
             "runner_host": socket.gethostname(),
             "runner_pid": str(os.getpid()),
             **{f"version.{k}": v for k, v in versions.items()},
@@ -309,7 +309,7 @@ class MlflowTracker:
             "kind": "cell",
             "dataset": cell.dataset.key,
             "imbalance_ratio": cell.ratio_label,
-            "method": cell.method,
+            "method": cell.method, "model": cell.model_key,  # model: the model axis (issue 19)
             "loss": method.loss,
             "sampler": method.sampler or "none",
             "status": result.status,
@@ -322,7 +322,7 @@ class MlflowTracker:
             tags["chosen_sampler"] = result.repetitions[0].sampler or "none"
         parent = self._call("creating a run", self.client.create_run, self.experiment_id,
                             start_time=result.start_ms, run_name=cell.label, tags=tags).info.run_id
-        child_tags = {k: tags[k] for k in ("benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler",
+        child_tags = {k: tags[k] for k in ("benchmark", "dataset", "imbalance_ratio", "method", "model", "loss", "sampler",
                                            "runner_host", "runner_pid")}
         for t in result.trials:
             curve = [("validation_curve", v, t.start_ms, step) for step, v in enumerate(t.curve)]

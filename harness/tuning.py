@@ -53,7 +53,8 @@ class Tuning:
 def tpe_sampler(spec: Spec, cell: Cell, slot: int | str, repetition: int) -> optuna.samplers.TPESampler:
     """TPE seeded per trial slot: a resumed study draws exactly what an uninterrupted one would."""
     return optuna.samplers.TPESampler(
-        seed=derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "tpe", repetition, slot),
+        seed=derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, *cell.seed_parts, "tpe",
+                         repetition, slot),
         n_startup_trials=min(spec.tuning.n_trials, 5),
         multivariate=True,
         group=True,
@@ -136,7 +137,8 @@ def close_stale(study: optuna.Study) -> None:
 
 def _trial_seed(t: Tuning, slot: int) -> int:
     spec, cell = t.spec, t.cell
-    return derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "trial", t.repetition, slot)
+    return derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, *cell.seed_parts, "trial",
+                       t.repetition, slot)
 
 
 def _pruning_callback(trial: optuna.Trial, n_metrics: int) -> Callable[[int, float], bool]:
@@ -308,7 +310,7 @@ def tune(spec: Spec, cell: Cell, method: Method, data: datasets.Prepared, *, rep
          learner: Learner | None = None) -> tuple[optuna.Study, list[TrialRecord]]:
     """Tune ``method`` on ``data`` with the spec's learner: :func:`tune_batched`, or
     :func:`tune_shared` as worker ``shared``."""
-    from .learners import for_spec
+    from .learners import for_model
 
-    t = Tuning(spec, cell, method, data, learner or for_spec(spec), repetition, progress)
+    t = Tuning(spec, cell, method, data, learner or for_model(spec, cell.model), repetition, progress)
     return tune_batched(t, storage) if shared is None else tune_shared(t, storage, shared)
