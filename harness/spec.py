@@ -113,6 +113,8 @@ class EnsembleModel:
     seed_parts: tuple[str, ...] = ("ensemble",)
 
 
+_MODEL_CLASSES = {"mlp": TorchModelSpec, "logistic": TorchModelSpec, "lightgbm": LightGBMModelSpec}
+
 ModelSpec = Annotated[TorchModelSpec | LightGBMModelSpec, Field(discriminator="name")]
 
 
@@ -319,6 +321,12 @@ class Spec(_Strict):
         known = sorted({k for space in spaces for k in space})
         for key in self.tuning.search_space:
             if key not in known:
+                from . import learners
+
+                owners = [m for m in learners.available() if key in learners.space(m)]
+                if owners:
+                    raise ValueError(f"tuning.search_space.{key}: a parameter of model {owners[0]!r}, which this spec "
+                                     f"does not train (models: {', '.join(m.key for m in self.models)})")
                 close = get_close_matches(key, known, n=3)
                 hint = f" (did you mean {', '.join(close)}?)" if close else ""
                 raise ValueError(f"tuning.search_space.{key}: unknown parameter{hint}; known for these methods: {', '.join(known)}")
@@ -385,7 +393,13 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 def format_validation_error(exc: ValidationError) -> str:
     """The first error as one line: where, what was given, what was expected."""
     err = exc.errors()[0]
-    where = _location(err["loc"])
+    loc = tuple(err["loc"])
+    if len(loc) >= 3 and loc[0] == "models" and loc[2] in MODEL_NAMES:  # the entry's model, not a key
+        model, loc = loc[2], loc[:2] + loc[3:]
+        if err["type"] == "extra_forbidden":
+            known = sorted(_MODEL_CLASSES[model].model_fields)
+            return (f"{_location(loc)}: not a setting of model {model!r}; its settings: {', '.join(known)}")
+    where = _location(loc)
     if err["type"] == "extra_forbidden":
         known = _known_keys(Spec, err["loc"])
         return f"{where}: unknown key; known keys here: {', '.join(known)}"

@@ -121,6 +121,7 @@ def booster_params(params, seed: int) -> dict:
         "min_child_samples": int(get["lgbm_min_child_samples"]),
         "feature_fraction": float(get["lgbm_feature_fraction"]), "lambda_l2": float(get["lgbm_lambda_l2"]),
         "deterministic": True, "num_threads": 1, "seed": int(seed), "force_col_wise": True,
+        "feature_pre_filter": False,  # keep every feature (tuned min_child_samples; tiny data)
         "verbosity": -1, "metric": "None",
     }
 
@@ -187,7 +188,8 @@ class LightGBMLearner:
         patience = None if spec.training.early_stopping == "none" else model.patience
         return cls(metric.monitor, metric.higher_is_better, model.max_rounds, patience, model.report_every)
 
-    def fit_one(self, task: FitTask) -> Fitted:
+    def train(self, task: FitTask):
+        """(booster, rounds kept, init score, report) of one task."""
         import lightgbm as lgb
 
         if len(np.unique(task.y_train)) > 2 or task.y_train.max(initial=0) > 1:
@@ -202,10 +204,13 @@ class LightGBMLearner:
         watch = _Watch(task.y_val, terms, init, self.score, self.patience, self.report_every, task.on_step)
         booster = lgb.train(params, train, num_boost_round=self.max_rounds, valid_sets=[valid], feval=watch.capture,
                             callbacks=[watch])
-        kept = watch.best_round + 1
         report = FitReport(watch.best_value, watch.best_round, len(watch.curve), watch.stopped_by, watch.curve,
                            watch.reason)
-        return Fitted(report, _predictor(booster, kept, init))
+        return booster, watch.best_round + 1, init, report
+
+    def fit_one(self, task: FitTask) -> Fitted:
+        booster, rounds, init, report = self.train(task)
+        return Fitted(report, _predictor(booster, rounds, init))
 
     def fit(self, tasks: Sequence[FitTask]) -> list[Fitted]:
         """Fit every task, one after another (single-threaded, deterministic)."""
