@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .spec import DatasetSpec, EnsembleModel, Spec
+from .spec import DatasetSpec, Spec
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ class Cell:
 def expand(spec: Spec) -> list[Cell]:
     """All cells of ``spec``, in the order datasets, ratios, models, methods; an ensemble method
     (its own learner) once per dataset and ratio, after the models' cells."""
-    ensembles = [m for m in spec.methods if spec.is_ensemble(m)]
-    others = [m for m in spec.methods if m not in ensembles]
+    ensembles = [m for m in spec.method_keys if spec.is_ensemble(m)]
+    others = [m for m in spec.method_keys if m not in ensembles]
     return [cell for d in spec.datasets for r in spec.imbalance_ratios
             for cell in [*(Cell(d, r, m, model) for model in spec.models for m in others),
-                         *(Cell(d, r, m, EnsembleModel(m)) for m in ensembles)]]
+                         *(Cell(d, r, m, spec.models_for(m)[0]) for m in ensembles)]]

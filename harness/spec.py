@@ -144,6 +144,20 @@ class TrainingSpec(_Strict):
     device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="auto: CUDA when torch sees a GPU, else the CPU")
 
 
+class MethodSpec(_Strict):
+    """A method entry with its own name in results (``label``) and its own narrowed or fixed
+    parameters (``search_space``, over the spec-wide ``tuning.search_space``): the way to run
+    one method twice, e.g. focal with γ fixed at 1 and at 3."""
+
+    name: str
+    label: str | None = Field(None, min_length=1, pattern=r"^[^+]+$")
+    search_space: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
+
+
 class TunedLossSpec(_Strict):
     """The choices of ``tuned_loss``: losses, and samplers ("none" for no resampling)."""
 
@@ -244,7 +258,8 @@ class Spec(_Strict):
     seed: int = Field(0, ge=0)
     datasets: list[DatasetSpec] = Field(min_length=1)
     imbalance_ratios: list[Ratio] = Field(min_length=1)
-    methods: list[str] = Field(min_length=1)
+    methods: list[str | MethodSpec] = Field(
+        min_length=1, description="method names, or {name, label, search_space} entries")
     models: list[ModelSpec] = Field(
         default_factory=lambda: [TorchModelSpec()], min_length=1,
         description="the model axis (``model:`` one entry is the same as a list of one)")
@@ -287,28 +302,40 @@ class Spec(_Strict):
 
     @field_validator("methods")
     @classmethod
-    def _known_methods(cls, value: list[str]) -> list[str]:
-        for name in value:
-            methods_registry.get(name)
-        if len(set(value)) != len(value):
-            raise ValueError(f"expected distinct method names, got {value}")
+    def _known_methods(cls, value: list) -> list:
+        for entry in value:
+            methods_registry.get(entry if isinstance(entry, str) else entry.name)
+        keys = [entry if isinstance(entry, str) else entry.key for entry in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"expected distinct method names (give a repeated method a label), got {keys}")
         return value
 
+    @property
+    def method_keys(self) -> list[str]:
+        """Each method's name in cells and results: its label, else its name."""
+        return [entry if isinstance(entry, str) else entry.key for entry in self.methods]
+
+    def _method_entry(self, key: str) -> MethodSpec:
+        for entry in self.methods:
+            if (entry if isinstance(entry, str) else entry.key) == key:
+                return MethodSpec(name=entry) if isinstance(entry, str) else entry
+        raise KeyError(key)
+
     def is_ensemble(self, method: str) -> bool:
-        """Whether ``method`` is an ensemble (its own learner, no loss)."""
-        return methods_registry.get(method).ensemble is not None
+        """Whether method ``method`` (a key) is an ensemble (its own learner, no loss)."""
+        return methods_registry.get(self._method_entry(method).name).ensemble is not None
 
     def models_for(self, method: str) -> list:
         """The model entries ``method`` runs on: every model, or the ensemble's own."""
-        return [EnsembleModel(method)] if self.is_ensemble(method) else list(self.models)
+        return [EnsembleModel(self._method_entry(method).name)] if self.is_ensemble(method) else list(self.models)
 
     @model_validator(mode="after")
     def _losses_fit_models(self) -> "Spec":
         from . import learners
 
-        for i, name in enumerate(self.methods):
+        for i, key in enumerate(self.method_keys):
             tuned = methods_registry.tuned_loss(self.tuning.tuned_loss.losses, self.tuning.tuned_loss.samplers)
-            losses = methods_registry.get(name, tuned=tuned).losses
+            losses = methods_registry.get(self._method_entry(key).name, tuned=tuned).losses
             for model in self.models:
                 for loss in losses:
                     if (why := learners.cannot_take(model.name, loss)) is not None:
@@ -317,8 +344,14 @@ class Spec(_Strict):
 
     @model_validator(mode="after")
     def _search_space_keys(self) -> "Spec":
-        spaces = [self.method(name, model).full_space for name in self.methods for model in self.models_for(name)]
+        spaces = [self.method(key, model).full_space for key in self.method_keys for model in self.models_for(key)]
         known = sorted({k for space in spaces for k in space})
+        for i, key in enumerate(self.method_keys):
+            own = {k for model in self.models_for(key) for k in self.method(key, model).full_space}
+            for name in self._method_entry(key).search_space:
+                if name not in own:
+                    raise ValueError(f"methods[{i}].search_space.{name}: not a parameter of method {key!r}; "
+                                     f"known: {', '.join(sorted(own))}")
         for key in self.tuning.search_space:
             if key not in known:
                 from . import learners
@@ -332,12 +365,15 @@ class Spec(_Strict):
                 raise ValueError(f"tuning.search_space.{key}: unknown parameter{hint}; known for these methods: {', '.join(known)}")
         return self
 
-    def method(self, name: str, model=None) -> methods_registry.Method:
-        """Method ``name`` as this spec configures it for ``model`` (default: the first): the
-        learner's search space, tuned_loss choices, narrowed or fixed parameters."""
+    def method(self, key: str, model=None) -> methods_registry.Method:
+        """Method ``key`` (a name or label) as this spec configures it for ``model`` (default: the
+        first): the learner's search space, tuned_loss choices, the spec's narrowed or fixed
+        parameters and then the entry's own."""
+        entry = self._method_entry(key)
         tuned = methods_registry.tuned_loss(self.tuning.tuned_loss.losses, self.tuning.tuned_loss.samplers)
-        found = methods_registry.get(name, tuned=tuned)
-        return found.for_learner((model or self.model).name).with_overrides(self.tuning.search_space)
+        found = methods_registry.get(entry.name, tuned=tuned)
+        overrides = {**self.tuning.search_space, **entry.search_space}
+        return found.for_learner((model or self.model).name).with_overrides(overrides)
 
     @field_validator("datasets")
     @classmethod

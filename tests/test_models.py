@@ -138,3 +138,15 @@ def test_early_stopping_none_trains_every_epoch_and_keeps_the_last_weights(stack
         assert fitted.report.stopped_by == "max_epochs" and fitted.report.best_epoch == 6
         assert fitted.report.epochs_run == 7
     np.testing.assert_allclose(fits[0].predict_logits(X), fits[1].predict_logits(X), rtol=1e-5, atol=1e-5)
+
+
+def test_a_method_twice_with_labels_and_its_own_search_space():
+    spec = parse_spec(_spec(methods=["ce", {"name": "focal", "label": "focal_g1", "search_space": {"focal_gamma": 1.0}},
+                                     {"name": "focal", "label": "focal_g3", "search_space": {"focal_gamma": 3.0}}]))
+    assert [c.method for c in expand(spec)][:3] == ["ce", "focal_g1", "focal_g3"]
+    assert spec.method("focal_g1").full_space["focal_gamma"].value == 1.0
+    assert spec.method("focal_g3").full_space["focal_gamma"].value == 3.0
+    with pytest.raises(Exception, match=r"methods\[1\].search_space.lgbm_num_leaves: not a parameter of method 'f1'"):
+        parse_spec(_spec(methods=["ce", {"name": "focal", "label": "f1", "search_space": {"lgbm_num_leaves": 4}}]))
+    with pytest.raises(Exception, match="give a repeated method a label"):
+        parse_spec(_spec(methods=["focal", {"name": "focal"}]))
