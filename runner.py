@@ -22,10 +22,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     skipped = check_plan(spec, DataProvider(spec))
     cells = expand(spec)
-    per_pair = len(cells) // max(1, len(spec.datasets) * len(spec.imbalance_ratios))
-    print(f"{spec.name}: {len(cells) - per_pair * len(skipped)} cells "
+    n_skipped = sum(1 for cell in cells if (cell.dataset.key, cell.ratio) in skipped)
+    print(f"{spec.name}: {len(cells) - n_skipped} cells "
           f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.models)} models "
-          f"× {len(spec.methods)} methods; an ensemble method once per dataset and ratio"
+          f"× {len(spec.methods)} methods; an ensemble once per dataset and ratio; `only` entries on part of the grid"
           f"{f', {len(skipped)} dataset-ratio pairs skipped' if skipped else ''}), "
           f"{spec.tuning.n_trials} trials and {spec.evaluation.repetitions} repetitions each")
     for i, cell in enumerate(cells, 1):

@@ -42,9 +42,11 @@ class Cell:
 
 def expand(spec: Spec) -> list[Cell]:
     """All cells of ``spec``, in the order datasets, ratios, models, methods; an ensemble method
-    (its own learner) once per dataset and ratio, after the models' cells."""
+    (its own learner) once per dataset and ratio, after the models' cells; entries with ``only``
+    keep to their part of the grid."""
     ensembles = [m for m in spec.method_keys if spec.is_ensemble(m)]
     others = [m for m in spec.method_keys if m not in ensembles]
-    return [cell for d in spec.datasets for r in spec.imbalance_ratios
-            for cell in [*(Cell(d, r, m, model) for model in spec.models for m in others),
-                         *(Cell(d, r, m, spec.models_for(m)[0]) for m in ensembles)]]
+    cells = [cell for d in spec.datasets for r in spec.imbalance_ratios
+             for cell in [*(Cell(d, r, m, model) for model in spec.models for m in others),
+                          *(Cell(d, r, m, spec.models_for(m)[0]) for m in ensembles)]]
+    return [c for c in cells if spec.runs(c.dataset.key, c.ratio, c.model, c.method)]

@@ -66,8 +66,26 @@ class DatasetSpec(_Strict):
         return self.label or self.identity
 
 
+class Only(_Strict):
+    """Where a model or method entry runs, when not on the whole grid (None: everywhere): dataset
+    keys, imbalance ratios, and the methods (of a model entry) or models (of a method entry)."""
+
+    datasets: list[str] | None = None
+    imbalance_ratios: list[float | str] | None = None
+    methods: list[str] | None = None
+    models: list[str] | None = None
+
+    def allows(self, dataset: str, ratio, other: str) -> bool:
+        """Whether the cell (dataset key, ratio, the other entry's key) is inside."""
+        return ((self.datasets is None or dataset in self.datasets)
+                and (self.imbalance_ratios is None or ratio in self.imbalance_ratios)
+                and (self.methods is None or other in self.methods)
+                and (self.models is None or other in self.models))
+
+
 class _ModelBase(_Strict):
     label: str | None = Field(None, min_length=1, description="name in tables when two entries share a model name")
+    only: Only = Field(default_factory=Only, description="run on part of the grid only")
 
     @property
     def key(self) -> str:
@@ -108,6 +126,7 @@ class EnsembleModel:
 
     ensemble: str = ""  # the method, which is its own learner
     name: str = "ensemble"
+    only: Any = None
     label: None = None
     key: str = "ensemble"
     seed_parts: tuple[str, ...] = ("ensemble",)
@@ -152,6 +171,7 @@ class MethodSpec(_Strict):
     name: str
     label: str | None = Field(None, min_length=1, pattern=r"^[^+]+$")
     search_space: dict[str, Any] = Field(default_factory=dict)
+    only: Only = Field(default_factory=Only, description="run on part of the grid only")
 
     @property
     def key(self) -> str:
@@ -309,6 +329,27 @@ class Spec(_Strict):
         if len(set(keys)) != len(keys):
             raise ValueError(f"expected distinct method names (give a repeated method a label), got {keys}")
         return value
+
+    @model_validator(mode="after")
+    def _only_names_known(self) -> "Spec":
+        datasets, ratios = {d.key for d in self.datasets}, set(self.imbalance_ratios)
+        methods, models = set(self.method_keys), {m.key for m in self.models}
+        entries = [(f"models[{i}]", m.only) for i, m in enumerate(self.models)]
+        entries += [(f"methods[{i}]", m.only) for i, m in enumerate(self.methods) if not isinstance(m, str)]
+        for where, only in entries:
+            for field, known in (("datasets", datasets), ("imbalance_ratios", ratios), ("methods", methods),
+                                 ("models", models)):
+                for value in getattr(only, field) or []:
+                    if value not in known:
+                        raise ValueError(f"{where}.only.{field}: expected one of {sorted(map(str, known))}, got {value!r}")
+        return self
+
+    def runs(self, dataset: str, ratio, model, method: str) -> bool:
+        """Whether the cell is inside its model's and its method's ``only`` (both: everywhere by default)."""
+        entry = self._method_entry(method)
+        only = getattr(model, "only", None)  # an ensemble's own model has none
+        inside_model = only is None or only.allows(dataset, ratio, method)
+        return inside_model and entry.only.allows(dataset, ratio, model.key)
 
     @property
     def method_keys(self) -> list[str]:
