@@ -12,7 +12,7 @@ import platform
 
 import torch
 
-from . import bookkeeping, jobs, losses, training
+from . import bookkeeping, jobs, learners, losses, training
 from ._table import Row, markdown
 
 
@@ -31,6 +31,8 @@ if __name__ == "__main__":
     rows += bookkeeping.main([])
     print()
     rows += _loss_rows(losses.main([]))
+    print()
+    rows += learners.main([])
     print(f"\nsummary ({platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s) "
           f"in the timed loops, torch {torch.__version__})")
     markdown(rows)
