@@ -150,3 +150,16 @@ def test_a_method_twice_with_labels_and_its_own_search_space():
         parse_spec(_spec(methods=["ce", {"name": "focal", "label": "f1", "search_space": {"lgbm_num_leaves": 4}}]))
     with pytest.raises(Exception, match="give a repeated method a label"):
         parse_spec(_spec(methods=["focal", {"name": "focal"}]))
+
+
+def test_an_ensemble_that_cannot_fit_is_a_failed_fit_not_a_crash(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ValueError("BaseClassifier in AdaBoostClassifier ensemble is worse than random")
+
+    monkeypatch.setattr(ensembles, "build", refuse)
+    X = np.zeros((20, 2))
+    y = np.arange(20) % 2
+    fitted = ensembles.EnsembleLearner("rus_boost", average_precision_score).fit_one(
+        FitTask(X, y, X, y, None, {}, {}, seed=0))
+    assert fitted.report.stopped_by == "diverged" and "worse than random" in fitted.report.reason
+    assert np.isnan(fitted.predict_logits(X)).all()

@@ -14,6 +14,7 @@ import argparse
 import time
 
 import harness  # noqa: F401  (the checkout's datasets)
+from harness import quiet
 from harness.cells import expand
 from harness.data import DataProvider
 from harness.learners import ensembles
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--repetitions", type=int, default=2)
     args = parser.parse_args(argv)
+    quiet.libraries()
     spec = _spec(args.trials, args.repetitions)
     data = DataProvider(spec)
     cells = {(c.model_key, c.method): c for c in expand(spec)}

@@ -37,6 +37,7 @@ SPACES: dict[str, dict[str, Any]] = {
                       "easy_sampling_strategy": _STRATEGY},
     "rus_boost": {"rusboost_n_estimators": Int(20, 200, valid=(1, INF)),
                   "rusboost_learning_rate": Float(0.01, 1.0, log=True, valid=(0.0, INF)),
+                  "rusboost_max_depth": Int(1, 4, valid=(1, INF)),
                   "rusboost_sampling_strategy": _STRATEGY},
     "balanced_bagging": {"bbag_n_estimators": Int(10, 100, valid=(1, INF)),
                          "bbag_max_features": Float(0.3, 1.0, valid=(0.0, 1.0)),
@@ -65,7 +66,10 @@ def build(name: str, params: Mapping[str, Any], y: np.ndarray, seed: int):
         return ensemble.EasyEnsembleClassifier(n_estimators=int(p["easy_n_estimators"]), random_state=seed, n_jobs=1,
                                                sampling_strategy=_strategy(p["easy_sampling_strategy"], y))
     if name == "rus_boost":
+        from sklearn.tree import DecisionTreeClassifier
+
         return ensemble.RUSBoostClassifier(n_estimators=int(p["rusboost_n_estimators"]), random_state=seed,
+                                           estimator=DecisionTreeClassifier(max_depth=int(p["rusboost_max_depth"])),
                                            learning_rate=float(p["rusboost_learning_rate"]),
                                            sampling_strategy=_strategy(p["rusboost_sampling_strategy"], y))
     if name == "balanced_bagging":
@@ -95,7 +99,11 @@ class EnsembleLearner:
         return cls(model.ensemble, metrics_registry.get(spec.tuning.metrics[0]).monitor)
 
     def fit_one(self, task: FitTask) -> Fitted:
-        estimator = build(self.ensemble, task.params, task.y_train, task.seed).fit(task.X_train, task.y_train)
+        try:
+            estimator = build(self.ensemble, task.params, task.y_train, task.seed).fit(task.X_train, task.y_train)
+        except ValueError as exc:  # e.g. RUSBoost: "BaseClassifier ... is worse than random"
+            return Fitted(FitReport(float("nan"), -1, 0, "diverged", [], f"{self.ensemble}: {exc}"),
+                          lambda X: np.full(len(X), np.nan))
 
         def predict(X: np.ndarray) -> np.ndarray:
             return as_logits(estimator.predict_proba(X)[:, 1])
