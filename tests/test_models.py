@@ -163,3 +163,17 @@ def test_an_ensemble_that_cannot_fit_is_a_failed_fit_not_a_crash(monkeypatch):
         FitTask(X, y, X, y, None, {}, {}, seed=0))
     assert fitted.report.stopped_by == "diverged" and "worse than random" in fitted.report.reason
     assert np.isnan(fitted.predict_logits(X)).all()
+
+
+def test_report_groups_by_model_where_it_groups_by_method():
+    import pandas as pd
+
+    from harness.report import baseline_method, by_model
+
+    one = pd.DataFrame({"model": ["mlp", "mlp"], "method": ["ce", "focal"]})
+    assert list(by_model(one)["method"]) == ["ce", "focal"] and baseline_method(by_model(one)) == "ce"
+    two = pd.DataFrame({"model": ["mlp", "lightgbm", "ensemble"], "method": ["ce", "ce", "rus_boost"]})
+    assert list(by_model(two)["method"]) == ["mlp/ce", "lightgbm/ce", "ensemble/rus_boost"]
+    assert baseline_method(by_model(two)) == "mlp/ce" and list(by_model(two)["plain_method"])[1] == "ce"
+    old = pd.DataFrame({"method": ["ce"]})  # results from before the model axis
+    assert list(by_model(old)["model"]) == ["mlp"]
