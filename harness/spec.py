@@ -360,7 +360,7 @@ class Spec(_Strict):
         for entry in self.methods:
             if (entry if isinstance(entry, str) else entry.key) == key:
                 return MethodSpec(name=entry) if isinstance(entry, str) else entry
-        raise KeyError(key)
+        return MethodSpec(name=key)  # a method this spec does not list (direct calls, tests)
 
     def is_ensemble(self, method: str) -> bool:
         """Whether method ``method`` (a key) is an ensemble (its own learner, no loss)."""

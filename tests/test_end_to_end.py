@@ -57,7 +57,7 @@ def test_tiny_spec_end_to_end_with_mlflow(workdir, tiny_spec, capsys):
     runs = _mlflow_runs("sqlite:///mlflow.db", "tiny")
     parents = runs[runs["tags.kind"] == "cell"]
     assert len(parents) == 4
-    assert set(parents["tags.mlflow.runName"]) == {f"gauss ρ={r} {m}" for r in (1, 10) for m in ("ce", "focal")}
+    assert set(parents["tags.mlflow.runName"]) == {f"gauss ρ={r} mlp {m}" for r in (1, 10) for m in ("ce", "focal")}
     for _, parent in parents.iterrows():
         children = runs[runs["tags.mlflow.parentRunId"] == parent["run_id"]]
         assert sorted(children["tags.kind"]) == ["repetition"] * 2 + ["trial"] * 3

@@ -17,7 +17,8 @@ focal factor held fixed (a Gauss-Newton/Fisher form). For γ = 0 both are w p_t 
 weighted CE and logit-adjusted CE use their exact Hessians.
 
 Boosting starts from the loss's own optimal constant score (LightGBM's ``boost_from_average``
-does this for its built-in objectives only), stops early on the task's loss on validation,
+does this for its built-in objectives only), stops early on the task's loss on validation (or
+the tuning metric, ``training.early_stopping: metric``; none: all ``max_rounds``, the last kept),
 reports the tuning score every ``report_every`` rounds to ``on_step`` (pruning), and predicts
 raw margins plus that constant, so posterior corrections and calibration variants apply as for
 the MLP. Binary only: the pipeline is binary (multi-class raises a clear error).
@@ -137,6 +138,7 @@ class _Watch:
     patience: int | None  # None: no early stopping, the last round is kept
     report_every: int
     on_step: Callable[[int, float], bool] | None
+    sign: float | None = None  # None: early stopping follows the loss; ±1: the score (higher is better: +1)
     order: int = 30
 
     def __post_init__(self) -> None:
@@ -159,8 +161,9 @@ class _Watch:
             self.stopped_by, self.reason = "diverged", f"non-finite validation loss at round {r}"
             raise lgb.callback.EarlyStopException(max(self.best_round, 0), [])
         self.curve.append(value)
-        if self.patience is None or loss < self.best_loss:
-            self.best_loss, self.best_round, self.best_value = loss, r, value
+        watched = loss if self.sign is None else -self.sign * value  # lower is better
+        if self.patience is None or watched < self.best_loss:
+            self.best_loss, self.best_round, self.best_value = watched, r, value
         elif r - self.best_round >= self.patience:
             self.stopped_by = "early_stopping"
             raise lgb.callback.EarlyStopException(self.best_round, [])
@@ -178,6 +181,7 @@ class LightGBMLearner:
     max_rounds: int = 300
     patience: int | None = 20
     report_every: int = 1
+    stop_on: str = "loss"  # or "score": the tuning metric (``training.early_stopping: metric``)
     name: str = "lightgbm"
 
     @classmethod
@@ -186,7 +190,8 @@ class LightGBMLearner:
 
         metric = metrics_registry.get(spec.tuning.metrics[0])
         patience = None if spec.training.early_stopping == "none" else model.patience
-        return cls(metric.monitor, metric.higher_is_better, model.max_rounds, patience, model.report_every)
+        stop_on = "score" if spec.training.early_stopping == "metric" else "loss"
+        return cls(metric.monitor, metric.higher_is_better, model.max_rounds, patience, model.report_every, stop_on)
 
     def train(self, task: FitTask):
         """(booster, rounds kept, init score, report) of one task."""
@@ -201,7 +206,8 @@ class LightGBMLearner:
         valid = lgb.Dataset(task.X_val, task.y_val, init_score=np.full(len(task.y_val), init), reference=train)
         params = {**booster_params(task.params, task.seed),
                   "objective": lambda z, data: objective_hessian(terms, z, data.get_label())}
-        watch = _Watch(task.y_val, terms, init, self.score, self.patience, self.report_every, task.on_step)
+        sign = None if self.stop_on == "loss" else (1.0 if self.higher_is_better else -1.0)
+        watch = _Watch(task.y_val, terms, init, self.score, self.patience, self.report_every, task.on_step, sign)
         booster = lgb.train(params, train, num_boost_round=self.max_rounds, valid_sets=[valid], feval=watch.capture,
                             callbacks=[watch])
         report = FitReport(watch.best_value, watch.best_round, len(watch.curve), watch.stopped_by, watch.curve,
