@@ -23,10 +23,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
     skipped = check_plan(spec, DataProvider(spec))
     cells = expand(spec)
     n_skipped = sum(1 for cell in cells if (cell.dataset.key, cell.ratio) in skipped)
+    notes = [*(["ensembles once per dataset and ratio"] if any(c.model_key == "ensemble" for c in cells) else []),
+             *(["`only` entries on part of the grid"] if spec.restricted else []),
+             *([f"{len(skipped)} dataset-ratio pairs skipped"] if skipped else [])]
     print(f"{spec.name}: {len(cells) - n_skipped} cells "
           f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.models)} models "
-          f"× {len(spec.methods)} methods; an ensemble once per dataset and ratio; `only` entries on part of the grid"
-          f"{f', {len(skipped)} dataset-ratio pairs skipped' if skipped else ''}), "
+          f"× {len(spec.methods)} methods{''.join('; ' + n for n in notes)}), "
           f"{spec.tuning.n_trials} trials and {spec.evaluation.repetitions} repetitions each")
     for i, cell in enumerate(cells, 1):
         note = "  (skipped: unreachable ratio)" if (cell.dataset.key, cell.ratio) in skipped else ""

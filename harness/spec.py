@@ -352,6 +352,12 @@ class Spec(_Strict):
         return inside_model and entry.only.allows(dataset, ratio, model.key)
 
     @property
+    def restricted(self) -> bool:
+        """Whether some model or method entry keeps to part of the grid (``only``)."""
+        entries = [*self.models, *(m for m in self.methods if not isinstance(m, str))]
+        return any(v is not None for e in entries for v in e.only.model_dump().values())
+
+    @property
     def method_keys(self) -> list[str]:
         """Each method's name in cells and results: its label, else its name."""
         return [entry if isinstance(entry, str) else entry.key for entry in self.methods]
