@@ -24,13 +24,17 @@ def _cmd_list(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     skipped = check_plan(spec, DataProvider(spec))
     cells = expand(spec)
-    print(f"{spec.name}: {len(cells) - sum(len(spec.methods) for _ in skipped)} cells "
-          f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.methods)} methods"
-          f"{f', {len(skipped)} dataset-ratio pairs skipped' if skipped else ''}), "
+    n_skipped = sum(1 for cell in cells if (cell.dataset.key, cell.ratio) in skipped)
+    notes = [*(["ensembles once per dataset and ratio"] if any(c.model_key == "ensemble" for c in cells) else []),
+             *(["`only` entries on part of the grid"] if spec.restricted else []),
+             *([f"{len(skipped)} dataset-ratio pairs skipped"] if skipped else [])]
+    print(f"{spec.name}: {len(cells) - n_skipped} cells "
+          f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.models)} models "
+          f"× {len(spec.methods)} methods{''.join('; ' + n for n in notes)}), "
           f"{spec.tuning.n_trials} trials and {spec.evaluation.repetitions} repetitions each")
     for i, cell in enumerate(cells, 1):
         note = "  (skipped: unreachable ratio)" if (cell.dataset.key, cell.ratio) in skipped else ""
-        print(f"{i:4d}  {cell.dataset.key:32s}  ρ={cell.ratio_label:>8s}  {cell.method}{note}")
+        print(f"{i:4d}  {cell.dataset.key:32s}  ρ={cell.ratio_label:>8s}  {cell.model_key:12s}  {cell.method}{note}")
     return 0
 
 

@@ -11,7 +11,7 @@ import importlib
 from . import _checkout  # noqa: F401  (must come first: makes `datasets` importable)
 
 _LAZY = {
-    "Cell": "cells", "expand": "cells", "LossClassifier": "estimator", "Outcome": "benchmark",
+    "Cell": "cells", "expand": "cells", "LossClassifier": "estimator", "LightGBMLossClassifier": "lightgbm_estimator", "Outcome": "benchmark",
     "run_benchmark": "benchmark", "Spec": "spec", "load_spec": "spec", "parse_spec": "spec",
     "UserError": "errors",
 }
@@ -23,4 +23,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Cell", "LossClassifier", "Outcome", "Spec", "UserError", "expand", "load_spec", "parse_spec", "run_benchmark"]
+__all__ = ["Cell", "LightGBMLossClassifier", "LossClassifier", "Outcome", "Spec", "UserError", "expand", "load_spec", "parse_spec", "run_benchmark"]

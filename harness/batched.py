@@ -194,8 +194,10 @@ class _Book:
             self.stopped_by[i], self.reasons[i] = "diverged", f"non-finite validation score at epoch {epoch}"
             return False
         self.curves[i].append(value)
-        monitored = -val_loss if self.stop_on == "loss" else self.sign * value
-        if monitored > self.best[i]:
+        if self.stop_on == "none":  # no early stopping: the last epoch is the kept one
+            self.best_epoch[i], self.best_value[i] = epoch, value
+            self.best_row[i] = None
+        elif (monitored := -val_loss if self.stop_on == "loss" else self.sign * value) > self.best[i]:
             self.best[i], self.best_epoch[i], self.best_value[i] = monitored, epoch, value
             self.best_row[i] = row.clone()
         elif epoch - self.best_epoch[i] >= self.patience:

@@ -116,7 +116,7 @@ class _Run:
         self.out_dir = Path(opts.results_root) / spec.name
         self.tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
         # fits per cell, for the bar
-        self.per_cell = [self.tunings * trial_budget(spec, spec.method(c.method)) + spec.evaluation.repetitions
+        self.per_cell = [self.tunings * trial_budget(spec, spec.method(c.method, c.model)) + spec.evaluation.repetitions
                          for c in cells]
         self.done: dict[int, CellResult] = {}
         self.counted: dict[int, int] = {}  # fits of a cell already on the bar

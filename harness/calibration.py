@@ -66,7 +66,7 @@ def calibrate(
         t = fit_temperature(val_logits, y_val)
         return Calibrated(expit(val_logits / t), expit(test_logits / t), test_logits / t)
     if variant == "closed_form":
-        if loss_zoo.available()[loss].posterior is None:
+        if loss not in loss_zoo.available() or loss_zoo.available()[loss].posterior is None:
             return None
         val = loss_zoo.posterior_logits(loss, val_logits, **loss_params) + prior_shift
         test = loss_zoo.posterior_logits(loss, test_logits, **loss_params) + prior_shift

@@ -50,7 +50,7 @@ def _repetition(spec: Spec, method: Method, run: tuple, seed: int, job: Job, fit
     if not (np.all(np.isfinite(val_logits)) and np.all(np.isfinite(test_logits))):
         return f"repetition {rep}: non-finite predictions ({fitted.report.reason or 'diverged'})"
     loss, sampler = method.resolve(params)
-    record = RepetitionRecord(rep, seed, dict(params), loss, sampler, {}, {}, prepared.fingerprint,
+    record = RepetitionRecord(rep, seed, dict(params), loss or method.loss, sampler, {}, {}, prepared.fingerprint,
                               fitted.report.epochs_run, t0, 0, prepared.test.y, test_logits, {},
                               prepared.test.posterior)
     # resampling moved the training prior: the closed form maps back to the data's prior
@@ -65,7 +65,8 @@ def evaluate(spec: Spec, cell: Cell, method: Method, learner: Learner,
     """Retrain each (repetition, params, data) — together where the learner can — and score it
     on test; a string says why a repetition failed."""
     t0 = now_ms()
-    seeds = [derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "repetition", rep)
+    seeds = [derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, *cell.seed_parts,
+                         "repetition", rep)
              for rep, _, _ in runs]
     jobs = [make_job(method, params, prepared, seed) for (_, params, prepared), seed in zip(runs, seeds)]
     fits = learner.fit([job.task for job in jobs])

@@ -28,7 +28,7 @@ from .files import write_atomic
 FORMAT = 1
 DEFAULT_RULE = {"k": 3.0, "abs_floor": 0.01, "rel_floor": 0.05, "calibrations": ["raw"]}
 UNBOUNDED = {"log_loss"}
-CELL = ["dataset", "imbalance_ratio", "method"]
+CELL = ["dataset", "imbalance_ratio", "model", "method"]
 
 
 def _tolerance(metric: str, mean: float, std: float, n: int, rule: dict) -> float:
@@ -44,18 +44,20 @@ def make_baseline(table: pd.DataFrame, rule: dict | None = None) -> dict:
     rule = {**DEFAULT_RULE, **(rule or {})}
     if table.empty:
         raise UserError("baseline: the results table is empty")
+    if "model" not in table:
+        table = table.assign(model="mlp")  # results from before the model axis
     df = table[table["calibration"].isin(rule["calibrations"])]
     spec_hashes = sorted(set(table["spec_hash"]))
     if len(spec_hashes) != 1:
         raise UserError(f"baseline: expected results of one spec, got spec hashes {spec_hashes}")
     entries = []
     grouped = df.groupby(CELL + ["calibration", "metric"], sort=True)["value"]
-    for (dataset, ratio, method, calibration, metric), values in grouped:
+    for (dataset, ratio, model, method, calibration, metric), values in grouped:
         n = int(values.size)
         mean = float(values.mean())
         std = float(values.std(ddof=1)) if n > 1 else 0.0
         entries.append({
-            "dataset": str(dataset), "imbalance_ratio": str(ratio), "method": str(method),
+            "dataset": str(dataset), "imbalance_ratio": str(ratio), "model": str(model), "method": str(method),
             "calibration": str(calibration), "metric": str(metric),
             "higher_is_better": metrics_registry.get(str(metric)).higher_is_better,
             "baseline": mean, "std": std, "n": n,
@@ -122,14 +124,17 @@ def compare(baseline: dict, table: pd.DataFrame) -> GateReport:
             f"baseline: made for spec hash {baseline['spec_hash']}, results have {sorted(set(table['spec_hash']))}: "
             "re-baseline with `make baseline` and review the diff"
         )
+    if not table.empty and "model" not in table:
+        table = table.assign(model="mlp")  # results from before the model axis
     means = (
         table.assign(imbalance_ratio=table["imbalance_ratio"].astype(str))
         .groupby(CELL + ["calibration", "metric"])["value"].mean().to_dict()
         if not table.empty else {}
     )
     for e in baseline["entries"]:
-        key = (e["dataset"], e["imbalance_ratio"], e["method"], e["calibration"], e["metric"])
-        row = {"cell": f"{e['dataset']} ρ={e['imbalance_ratio']} {e['method']}", "calibration": e["calibration"],
+        model = e.get("model", "mlp")  # baselines from before the model axis: the torch MLP
+        key = (e["dataset"], e["imbalance_ratio"], model, e["method"], e["calibration"], e["metric"])
+        row = {"cell": f"{e['dataset']} ρ={e['imbalance_ratio']} {model} {e['method']}", "calibration": e["calibration"],
                "metric": e["metric"], "baseline": e["baseline"], "tolerance": e["tolerance"]}
         if key not in means:
             report.missing.append({**row, "now": float("nan")})

@@ -48,8 +48,7 @@ class Ledger:
             yield
 
     def _slug(self, index: int) -> str:
-        cell = self.cells[index]
-        return results_store.slugify(f"{cell.dataset.key}__rho{cell.ratio_label}__{cell.method}")
+        return results_store.slug(self.cells[index])
 
     def _finished(self) -> dict[int, pd.DataFrame]:
         """Rows of the cells whose rows are in the table, by cell index; empty when there is no
@@ -59,9 +58,9 @@ class Ledger:
         previous = results_store.read_csv(self.csv)
         if previous.empty or set(previous["spec_hash"]) != {self.spec_hash}:
             return {}
-        groups = dict(list(previous.groupby(["dataset", "imbalance_ratio", "method"], sort=False)))
+        groups = dict(list(previous.groupby(["dataset", "imbalance_ratio", "model", "method"], sort=False)))
         return {i: groups[key].reset_index(drop=True) for i, cell in enumerate(self.cells)
-                if (key := (cell.dataset.key, cell.ratio_label, cell.method)) in groups}
+                if (key := (cell.dataset.key, cell.ratio_label, cell.model_key, cell.method)) in groups}
 
     @staticmethod
     def _concat(parts: dict[int, pd.DataFrame]) -> pd.DataFrame:

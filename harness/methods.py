@@ -6,7 +6,13 @@ A method trains with a loss, optionally on a resampled training split:
   their map to the loss's own parameters);
 - ``<loss>+<sampler>``, or a sampler alone meaning ``ce+<sampler>``;
 - ``tuned_loss``: the loss (and optionally the sampler) is itself a categorical hyperparameter,
-  with each choice's own parameters conditional on it, tuned with the same trial budget.
+  with each choice's own parameters conditional on it, tuned with the same trial budget;
+- an imbalanced-learn ensemble (``balanced_random_forest``, ...): no loss; the method is its
+  own learner (model ``ensemble``), see :mod:`harness.learners.ensembles`.
+
+A method's search space is its learner's (``lr``, ``weight_decay`` for the torch learner;
+``lgbm_*`` for LightGBM; each ensemble its own), then its loss's, then its sampler's:
+:meth:`Method.for_learner` attaches the learner's part (default: the torch learner's).
 
 Parameter names are flat and namespaced by loss or sampler (``focal_gamma``,
 ``smote_k_neighbors``) so that Optuna's parameters, MLflow's params and the results share one
@@ -25,16 +31,11 @@ from torch import nn
 import loss_zoo
 
 from . import samplers as samplers_registry
-from .space import INF, Choice, Dist, Float, OptionalFloat, narrow
-
-#: Optimiser parameters tuned for every method.
-COMMON_SPACE: dict[str, Dist] = {
-    "lr": Float(1e-4, 3e-1, log=True, valid=(0.0, INF)),
-    "weight_decay": Float(1e-6, 1e-2, log=True, valid=(0.0, INF)),
-}
+from .space import Choice, Dist, Float, OptionalFloat, narrow
 
 TUNED = "tuned_loss"
 NO_SAMPLER = "none"
+NO_LOSS = "none"  # the loss of an ensemble method (results column ``loss``)
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,30 @@ class Method:
     losses: tuple[str, ...]
     samplers: tuple[str, ...] = (NO_SAMPLER,)
     overrides: Mapping[str, Dist] = field(default_factory=dict)
+    learner_space: Mapping[str, Dist] | None = None  # None: the torch learner's
+    ensemble: str | None = None  # an imbalanced-learn ensemble: no loss, its own learner
 
     @property
     def loss(self) -> str:
-        """The loss name, or ``tuned_loss`` when it is chosen per trial."""
+        """The loss name, ``tuned_loss`` when it is chosen per trial, ``none`` for an ensemble."""
+        if self.ensemble:
+            return NO_LOSS
         return self.losses[0] if len(self.losses) == 1 else TUNED
+
+    @property
+    def learner(self) -> Mapping[str, Dist]:
+        """The learner's part of the search space."""
+        if self.learner_space is not None:
+            return self.learner_space
+        from . import learners
+
+        return learners.space("mlp")
+
+    def for_learner(self, name: str) -> "Method":
+        """The method trained by learner ``name`` (a model name, or the ensemble's own)."""
+        from . import learners
+
+        return replace(self, learner_space=learners.space(self.ensemble or name), overrides={})
 
     @property
     def sampler(self) -> str | None:
@@ -110,7 +130,7 @@ class Method:
     @property
     def full_space(self) -> dict[str, Dist]:
         """Every parameter this method may tune (conditional ones included), overrides applied."""
-        space: dict[str, Dist] = dict(COMMON_SPACE)
+        space: dict[str, Dist] = dict(self.learner)
         if len(self.losses) > 1:
             space["loss"] = Choice(self.losses)
         for loss in self.losses:
@@ -125,7 +145,9 @@ class Method:
     def suggest(self, trial) -> dict[str, Any]:
         """Draw one configuration through an Optuna trial; conditional parameters only when chosen."""
         space = self.full_space
-        params = {name: space[name].suggest(trial, name) for name in COMMON_SPACE}
+        params = {name: space[name].suggest(trial, name) for name in self.learner}
+        if self.ensemble:
+            return params
         loss, sampler = self.losses[0], self.samplers[0]
         if "loss" in space:
             loss = params["loss"] = space["loss"].suggest(trial, "loss")
@@ -139,13 +161,17 @@ class Method:
         return params
 
     def resolve(self, params: Mapping[str, Any]) -> tuple[str, str | None]:
-        """(loss, sampler or None) that a configuration trains with."""
+        """(loss, sampler or None) that a configuration trains with; (None, None) for an ensemble."""
+        if self.ensemble:
+            return None, None
         loss = params.get("loss", self.losses[0]) if len(self.losses) > 1 else self.losses[0]
         sampler = params.get("sampler", self.samplers[0]) if len(self.samplers) > 1 else self.samplers[0]
         return loss, (None if sampler == NO_SAMPLER else sampler)
 
     def loss_params(self, params: Mapping[str, Any], counts: list[int]) -> dict[str, Any]:
         """The resolved loss's own parameters for a configuration and training class counts."""
+        if self.ensemble:
+            return {}
         return LOSSES[self.resolve(params)[0]].params(params, counts)
 
     def build(self, params: Mapping[str, Any], counts: list[int]) -> nn.Module:
@@ -168,8 +194,10 @@ def _unknown(kind: str, name: str, known: Sequence[str]) -> ValueError:
 
 
 def available() -> list[str]:
-    """Plain method names: each loss, each sampler (= ``ce+<sampler>``), and ``tuned_loss``."""
-    return [*LOSSES, *samplers_registry.available(), TUNED]
+    """Plain method names: each loss, each sampler (= ``ce+<sampler>``), ``tuned_loss`` and each ensemble."""
+    from .learners import ensembles
+
+    return [*LOSSES, *samplers_registry.available(), TUNED, *ensembles.ENSEMBLES]
 
 
 def tuned_loss(losses: Sequence[str] | None = None, samplers: Sequence[str] | None = None) -> Method:
@@ -190,9 +218,13 @@ def tuned_loss(losses: Sequence[str] | None = None, samplers: Sequence[str] | No
 def get(name: str, *, tuned: Method | None = None) -> Method:
     """The method called ``name``: a loss, ``<loss>+<sampler>``, a sampler alone (``ce+<sampler>``)
     or ``tuned_loss`` (``tuned`` configures it). Unknown names list close matches."""
+    from .learners import ensembles
+
     samplers = samplers_registry.available()
     if name == TUNED:
         return tuned or tuned_loss()
+    if name in ensembles.ENSEMBLES:
+        return Method(name, (), ensemble=name)
     if name in LOSSES:
         return Method(name, (name,))
     loss_name, _, sampler_name = name.partition("+")
@@ -201,7 +233,8 @@ def get(name: str, *, tuned: Method | None = None) -> Method:
     if not sampler_name:
         raise ValueError(
             f"unknown method {name!r}{_close(name, available())}; known: {', '.join(sorted(LOSSES))}, "
-            f"a sampler ({', '.join(sorted(samplers))}), <loss>+<sampler> or {TUNED}"
+            f"a sampler ({', '.join(sorted(samplers))}), <loss>+<sampler>, {TUNED} or an ensemble "
+            f"({', '.join(ensembles.ENSEMBLES)})"
         )
     if loss_name not in LOSSES:
         raise _unknown("loss", loss_name, list(LOSSES))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the record types may move between modules: only needed for 
     from .records import CellResult, RepetitionRecord, TrialRecord
 
 # tags a child run shares with its parent, so that children filter and group alone
-CHILD_TAGS = ("benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler", "runner_host", "runner_pid")
+CHILD_TAGS = ("benchmark", "dataset", "imbalance_ratio", "model", "method", "loss", "sampler", "runner_host", "runner_pid")
 
 
 @dataclass
@@ -62,7 +62,7 @@ def cell_tags(result: CellResult, method, common: dict[str, str]) -> dict[str, s
     cell = result.cell
     reps = result.repetitions
     tags = {**common, "kind": "cell", "dataset": cell.dataset.key, "imbalance_ratio": cell.ratio_label,
-            "method": cell.method, "loss": method.loss, "sampler": method.sampler or "none",
+            "model": cell.model_key, "method": cell.method, "loss": method.loss, "sampler": method.sampler or "none",
             "status": result.status, "dataset_fingerprint": reps[0].fingerprint if reps else ""}
     if result.reason:
         tags["failure_reason"] = result.reason[:5000]

@@ -28,7 +28,8 @@ def tuning_summary(result: CellResult) -> dict:
     """What tuning chose for a cell and how sure it was: the best configuration and its
     validation score, the flatness of the top trials and the parameter importances (fANOVA)."""
     cell = result.cell
-    return {"dataset": cell.dataset.key, "imbalance_ratio": cell.ratio_label, "method": cell.method,
+    return {"dataset": cell.dataset.key, "imbalance_ratio": cell.ratio_label, "model": cell.model_key,
+            "method": cell.method,
             "best_params": result.best_params, "best_value": result.best_value, "flatness": result.flatness,
             "importances": result.importances, "trials": len(result.trials)}
 

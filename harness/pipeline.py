@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from . import metrics as metrics_registry
 from .cells import Cell
 from .data import DataProvider
 from .evaluation import evaluate
 from .faults import fault_point
-from .learners import Learner, for_spec
+from .learners import Learner, for_model
 from .records import CellResult, TrialRecord, now_ms
 from .spec import Spec
 from .tuning import Tuning, param_importances, pick_best, tune_batched
@@ -48,8 +49,10 @@ def run_cell(
     """Tune ``cell``'s method (on repetition 0, or on each repetition with
     ``tuning.per_repetition``), then evaluate the chosen configuration on every repetition
     (the repetitions train together where the learner can)."""
-    start, learner = now_ms(), learner or for_spec(spec)
-    method = spec.method(cell.method)
+    if cell.model is None:
+        cell = replace(cell, model=spec.model)
+    start, learner = now_ms(), learner or for_model(spec, cell.model)
+    method = spec.method(cell.method, cell.model)
     space = {name: dist.describe() for name, dist in method.full_space.items()}
     trials: list[TrialRecord] = []
     best_params, best_value, importances, optuna_seconds, runs = {}, None, {}, 0.0, []

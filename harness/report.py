@@ -43,6 +43,25 @@ def calibration_table(table: pd.DataFrame, metric: str = "ece") -> pd.DataFrame:
 
 
 
+def ensembles_per_model(table: pd.DataFrame) -> pd.DataFrame:
+    """With several models, the ensemble baselines (model ``ensemble``: their own learner) are
+    compared within every other model's cells, so their rows are repeated under each model."""
+    if "model" not in table or "ensemble" not in set(table["model"]):
+        return table
+    others = [m for m in dict.fromkeys(table["model"]) if m != "ensemble"]
+    ensembles = table[table["model"] == "ensemble"]
+    return pd.concat([table[table["model"] != "ensemble"]] + [ensembles.assign(model=m) for m in others],
+                     ignore_index=True) if others else table
+
+
+def first_model(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The rows of the first model (None: the table has one model, or none named)."""
+    if "model" not in table or table["model"].nunique() < 2:
+        return table, None
+    model = next(iter(dict.fromkeys(table["model"])))
+    return table[table["model"] == model], str(model)
+
+
 def _load(results_dir: Path) -> pd.DataFrame:
     csv = results_dir / "results.csv"
     if not csv.is_file():
@@ -50,7 +69,7 @@ def _load(results_dir: Path) -> pd.DataFrame:
     table = pd.read_csv(csv, dtype={"imbalance_ratio": str})
     if table.empty:
         raise UserError(f"report: {csv} holds no results")
-    return table
+    return ensembles_per_model(table)
 
 
 
@@ -64,7 +83,8 @@ def _header(table: pd.DataFrame) -> list[str]:
 
 
 
-def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path]) -> list[str]:
+def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path],
+                     model: str) -> list[str]:
     """Metrics against ρ per dataset, and CE vs focal reliability diagrams where both ran."""
     datasets = list(dict.fromkeys(table["dataset"]))
     md = ["## Metrics against the imbalance ratio", ""]
@@ -77,7 +97,8 @@ def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figur
         md += ["## Reliability: CE vs focal, raw and corrected", ""]
         for ds in datasets:
             ds_ratios = sorted(table.loc[table["dataset"] == ds, "imbalance_ratio"].unique(), key=_ratio_key)
-            fig = reliability_figure(predictions, slugify(ds), ds_ratios, figdir / f"reliability_{slugify(ds)}.png")
+            fig = reliability_figure(predictions, slugify(ds), ds_ratios, figdir / f"reliability_{slugify(ds)}.png",
+                                     model=model)
             if fig is not None:
                 figures.append(fig)
                 md += [f"![reliability {ds}](report/{fig.name})", ""]
@@ -185,17 +206,20 @@ def build(results_dir: Path, *, rope: float = bayes.ROPE, seed: int = 0) -> tupl
     seed : int, default 0
         Base seed of the posterior samples and bootstrap intervals (hashed per comparison).
     """
-    table = _load(results_dir)
-    table = decision.with_regimes(table, decision.cell_sizes(results_dir / "predictions", table))
+    everything = _load(results_dir)
+    everything = decision.with_regimes(everything, decision.cell_sizes(results_dir / "predictions", everything))
+    table, model = first_model(everything)  # the sections below the decision describe one model's methods
     figdir, figures = results_dir / "report", []
-    comp = decision.comparisons(table, rope=rope, seed=seed)
-    counts = decision.regime_cell_counts(table)
+    comp = decision.comparisons(everything, rope=rope, seed=seed)
+    counts = decision.regime_cell_counts(everything)
     focal_md, focal_words = focal_section(table, rope=rope, seed=seed)
     tuned_md, tuned_words = tuned_loss_section(table, rope=rope, seed=seed)
     cal = calibration_table(table, "ece")
-    md = _header(table) + _decision_section(table, comp, counts, rope, focal_words + tuned_words)
+    md = _header(everything) + _decision_section(everything, comp, counts, rope, focal_words + tuned_words)
+    if model is not None:
+        md += [f"The sections below the decision table describe the methods of the first model, `{model}`.", ""]
     md += _versus_ce_section(comp) + focal_md + tuned_md
-    md += _figure_sections(table, results_dir, figdir, figures)
+    md += _figure_sections(table, results_dir, figdir, figures, model or "mlp")
     md += ["## Ranks across datasets and ratios", ""]
     for metric in [m for m in HEADLINE if m in set(table["metric"])]:
         md += _rank_section(table, metric, figdir, figures)

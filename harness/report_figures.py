@@ -19,6 +19,7 @@ from sklearn.calibration import calibration_curve
 from . import metrics as metrics_registry
 from . import stats
 from .plots import new_figure, save_figure
+from .results import slugify
 
 HEADLINE = ["average_precision", "roc_auc", "ece", "brier", "log_loss"]
 
@@ -62,14 +63,21 @@ def metric_vs_ratio_figure(table: pd.DataFrame, dataset: str, path: Path) -> Pat
     return _save(fig, path)
 
 
+def prediction_file(predictions: Path, dataset_slug: str, ratio: str, method: str, model: str = "mlp") -> Path:
+    """A cell's stored predictions: named with the model since the model axis, without before."""
+    named = predictions / f"{dataset_slug}__rho{ratio}__{slugify(model)}__{slugify(method)}.parquet"
+    legacy = predictions / f"{dataset_slug}__rho{ratio}__{slugify(method)}.parquet"
+    return named if named.exists() or not legacy.exists() else legacy
+
+
 def reliability_figure(predictions: Path, dataset_slug: str, ratios: list[str], path: Path,
-                       methods=("ce", "focal")) -> Path | None:
+                       methods=("ce", "focal"), model: str = "mlp") -> Path | None:
     """CE vs focal, raw and closed-form corrected, one panel per ratio (repetitions pooled)."""
     panels = []
     for ratio in ratios:
         curves = []
         for method in methods:
-            file = predictions / f"{dataset_slug}__rho{ratio}__{method}.parquet"
+            file = prediction_file(predictions, dataset_slug, ratio, method, model)
             if not file.exists():
                 continue
             frame = pd.read_parquet(file)

@@ -15,7 +15,7 @@ import pandas as pd
 from . import bayes, decision, stats
 from . import metrics as metrics_registry
 from .markdown import md_table
-from .report_figures import smooth_reliability_figure
+from .report_figures import prediction_file, smooth_reliability_figure
 from .results import slugify
 
 VARIANTS = ("raw", "temperature", "closed_form", "isotonic")
@@ -128,8 +128,9 @@ def tuned_loss_section(table: pd.DataFrame, *, rope: float, seed: int) -> tuple[
 def _prediction_files(predictions: Path, table: pd.DataFrame) -> dict[tuple[str, str, str], Path]:
     """Stored predictions per (dataset, ratio, method), found by the names the run writes."""
     files = {}
+    model = str(table["model"].iloc[0]) if "model" in table and len(table) else "mlp"
     for key in table[["dataset", "imbalance_ratio", "method"]].drop_duplicates().itertuples(index=False):
-        file = predictions / f"{slugify(key[0])}__rho{key[1]}__{slugify(key[2])}.parquet"
+        file = prediction_file(predictions, slugify(key[0]), key[1], key[2], model)
         if file.exists():
             files[tuple(key)] = file
     return files

@@ -19,7 +19,8 @@ def tuning_frame(results_dir: Path) -> pd.DataFrame:
     rows = []
     for path in sorted((results_dir / "tuning").glob("*.json")):
         s = json.loads(path.read_text())
-        row = {"dataset": s["dataset"], "imbalance_ratio": s["imbalance_ratio"], "method": s["method"],
+        row = {"dataset": s["dataset"], "imbalance_ratio": s["imbalance_ratio"], "model": s.get("model", "mlp"),
+               "method": s["method"],
                "top5_gap": s["flatness"].get("top5_gap"), "top5_std": s["flatness"].get("top5_std")}
         row.update({f"best.{k}": v for k, v in s["best_params"].items()})
         row.update({f"importance.{k}": v for k, v in s["importances"].items()})
@@ -30,10 +31,10 @@ def tuning_frame(results_dir: Path) -> pd.DataFrame:
 def _per_method(frame: pd.DataFrame) -> pd.DataFrame:
     importance = [c for c in frame.columns if c.startswith("importance.")]
     rows = []
-    for method, group in frame.groupby("method", sort=False):
+    for (model, method), group in frame.groupby(["model", "method"], sort=False):
         means = group[importance].mean().dropna().sort_values(ascending=False)
         top = ", ".join(f"{k.removeprefix('importance.')} {v:.2f}" for k, v in means.head(3).items())
-        rows.append({"method": method, "cells": len(group), "median top-5 gap": group["top5_gap"].median(),
+        rows.append({"model": model, "method": method, "cells": len(group), "median top-5 gap": group["top5_gap"].median(),
                      "flat cells": f"{int((group['top5_gap'] < FLAT).sum())} of {int(group['top5_gap'].notna().sum())}",
                      "most important (mean fANOVA)": top or "—"})
     return pd.DataFrame(rows)
@@ -43,6 +44,7 @@ def _focal_gamma(frame: pd.DataFrame) -> list[str]:
     if "best.focal_gamma" not in frame or frame["best.focal_gamma"].isna().all():
         return []
     focal = frame[frame["method"] == "focal"].dropna(subset=["best.focal_gamma"])
+    focal = focal[focal["model"] == focal["model"].iloc[0]] if len(focal) else focal
     if focal.empty:
         return []
     focal = focal.assign(flat=focal["top5_gap"] < FLAT, rho=pd.to_numeric(focal["imbalance_ratio"], errors="coerce"))

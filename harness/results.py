@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .records import CellResult
 
 COLUMNS = [
-    "benchmark", "dataset", "imbalance_ratio", "method", "loss", "sampler", "repetition", "seed",
+    "benchmark", "dataset", "imbalance_ratio", "model", "method", "loss", "sampler", "repetition", "seed",
     "calibration", "metric", "value", "dataset_fingerprint", "spec_hash", "git_commit", "versions",
 ]
 
@@ -27,6 +27,7 @@ def rows(benchmark: str, spec_hash: str, result: CellResult) -> list[dict]:
         "benchmark": benchmark,
         "dataset": result.cell.dataset.key,
         "imbalance_ratio": result.cell.ratio_label,
+        "model": result.cell.model_key,
         "method": result.cell.method,
     }
     provenance = {"spec_hash": spec_hash, "git_commit": git_commit(), "versions": versions_string()}
@@ -46,9 +47,13 @@ def slugify(text: str) -> str:
 
 
 def cell_slug(result: CellResult) -> str:
-    """A file-name-safe name of a cell, e.g. ``gaussian-8d__rho10__focal``."""
-    cell = result.cell
-    return slugify(f"{cell.dataset.key}__rho{cell.ratio_label}__{cell.method}")
+    """A file-name-safe name of a cell, e.g. ``gaussian-8d__rho10__mlp__focal``."""
+    return slug(result.cell)
+
+
+def slug(cell) -> str:
+    """A file-name-safe name of a :class:`~harness.cells.Cell`: dataset, ratio, model, method."""
+    return slugify(f"{cell.dataset.key}__rho{cell.ratio_label}__{cell.model_key}__{cell.method}")
 
 
 def predictions_frame(result: CellResult) -> pd.DataFrame:
@@ -100,7 +105,7 @@ def summary(df: pd.DataFrame, *, metrics: list[str] | None = None, calibrations:
         df = df[df["calibration"].isin(calibrations)]
     if df.empty:
         return pd.DataFrame()
-    keys = ["dataset", "imbalance_ratio", "method", "calibration"]
+    keys = ["dataset", "imbalance_ratio", "model", "method", "calibration"]
     grouped = df.groupby(keys + ["metric"], sort=False)["value"].agg(["mean", "std"]).reset_index()
     grouped["cell"] = [
         f"{m:.4f} ± {s:.4f}" if pd.notna(s) else f"{m:.4f}" for m, s in zip(grouped["mean"], grouped["std"])

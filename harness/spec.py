@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -99,24 +100,116 @@ def _expand_collection(entry: dict, where: str) -> list[dict]:
         raise ValueError(f"{where}: {exc}") from None
 
 
-class ModelSpec(_Strict):
+class Only(_Strict):
+    """Where a model or method entry runs, when not on the whole grid (None: everywhere): dataset
+    keys, imbalance ratios, and the methods (of a model entry) or models (of a method entry)."""
+
+    datasets: list[str] | None = None
+    imbalance_ratios: list[float | str] | None = None
+    methods: list[str] | None = None
+    models: list[str] | None = None
+
+    def allows(self, dataset: str, ratio, other: str) -> bool:
+        """Whether the cell (dataset key, ratio, the other entry's key) is inside."""
+        return ((self.datasets is None or dataset in self.datasets)
+                and (self.imbalance_ratios is None or ratio in self.imbalance_ratios)
+                and (self.methods is None or other in self.methods)
+                and (self.models is None or other in self.models))
+
+
+class _ModelBase(_Strict):
+    label: str | None = Field(None, min_length=1, description="name in tables when two entries share a model name")
+    only: Only = Field(default_factory=Only, description="run on part of the grid only")
+
+    @property
+    def key(self) -> str:
+        """The label, else the name: the model's name in cells, results and run names."""
+        return self.label or self.name
+
+    @property
+    def seed_parts(self) -> tuple[str, ...]:
+        """What training and TPE seeds add for this model: its key, except for the torch learner
+        under its own name (``mlp``, ``logistic``), whose seeds stay those from before the model
+        axis (so its results reproduce). Data seeds never include the model (paired comparisons)."""
+        return () if self.key in ("mlp", "logistic") else (self.key,)
+
+
+class TorchModelSpec(_ModelBase):
+    """The torch learner: ``logistic`` regression or an ``mlp``."""
+
     name: Literal["logistic", "mlp"] = "mlp"
     hidden_sizes: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32])
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class LightGBMModelSpec(_ModelBase):
+    """Gradient-boosted trees with the zoo's losses as custom objectives."""
+
+    name: Literal["lightgbm"]
+    max_rounds: int = Field(300, ge=1, description="boosting rounds at most (early stopping picks fewer)")
+    patience: int = Field(20, ge=1, description="rounds without a better validation loss before stopping")
+    report_every: int = Field(1, ge=1, description="rounds between two pruning reports")
+
+
+#: Model names a spec may list (the ensembles are methods, not models: see harness.ensembles).
+MODEL_NAMES = ("mlp", "logistic", "lightgbm")
+
+@dataclass(frozen=True)
+class EnsembleModel:
+    """The model of an ensemble method's cells: the method is its own learner (not in specs)."""
+
+    ensemble: str = ""  # the method, which is its own learner
+    name: str = "ensemble"
+    only: Any = None
+    label: None = None
+    key: str = "ensemble"
+    seed_parts: tuple[str, ...] = ("ensemble",)
+
+
+_MODEL_CLASSES = {"mlp": TorchModelSpec, "logistic": TorchModelSpec, "lightgbm": LightGBMModelSpec}
+
+ModelSpec = Annotated[TorchModelSpec | LightGBMModelSpec, Field(discriminator="name")]
+
+
+def _model_entry(value: Any, where: str) -> Any:
+    """A model entry with its name filled in (``mlp`` by default), unknown names as one line."""
+    if not isinstance(value, dict):
+        return value
+    value = {"name": "mlp", **value}
+    if value["name"] not in MODEL_NAMES:
+        hint = " (ensembles are methods: list them under methods)" if value["name"] in ("ensemble", "imblearn") else ""
+        raise ValueError(f"{where}.name: unknown model {value['name']!r}{hint}; known: {', '.join(MODEL_NAMES)}")
+    return value
 
 
 class TrainingSpec(_Strict):
     max_epochs: int = Field(50, ge=1)
     batch_size: int = Field(256, ge=1)
     patience: int = Field(5, ge=1)
-    early_stopping: Literal["loss", "metric"] = Field(
-        "loss", description="follow the validation loss (default) or the tuning metric"
+    early_stopping: Literal["loss", "metric", "none"] = Field(
+        "loss", description="follow the validation loss (default) or the tuning metric; none: train "
+        "max_epochs (LightGBM: max_rounds) and keep the last weights (the over-parameterised regime)"
     )
     stacked: bool = Field(
         True, description="train models of one architecture and data size (a batch of trials, the repetitions) "
         "as one stacked model: the same results to float tolerance, several times faster"
     )
     device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="auto: CUDA when torch sees a GPU, else the CPU")
+
+
+class MethodSpec(_Strict):
+    """A method entry with its own name in results (``label``) and its own narrowed or fixed
+    parameters (``search_space``, over the spec-wide ``tuning.search_space``): the way to run
+    one method twice, e.g. focal with γ fixed at 1 and at 3."""
+
+    name: str
+    label: str | None = Field(None, min_length=1, pattern=r"^[^+]+$")
+    search_space: dict[str, Any] = Field(default_factory=dict)
+    only: Only = Field(default_factory=Only, description="run on part of the grid only")
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
 
 
 class TunedLossSpec(_Strict):
@@ -237,8 +330,11 @@ class Spec(_Strict):
     seed: int = Field(0, ge=0)
     datasets: list[DatasetSpec] = Field(min_length=1)
     imbalance_ratios: list[Ratio] = Field(min_length=1)
-    methods: list[str] = Field(min_length=1)
-    model: ModelSpec = Field(default_factory=ModelSpec)
+    methods: list[str | MethodSpec] = Field(
+        min_length=1, description="method names, or {name, label, search_space} entries")
+    models: list[ModelSpec] = Field(
+        default_factory=lambda: [TorchModelSpec()], min_length=1,
+        description="the model axis (``model:`` one entry is the same as a list of one)")
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     tuning: TuningSpec = Field(default_factory=TuningSpec)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
@@ -271,30 +367,135 @@ class Spec(_Strict):
                 raise ValueError(f"expected finite numbers >= 1 or 'natural', got {ratio!r}")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_model_or_many(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "model" in data and "models" in data:
+            raise ValueError("model, models: expected one of them, got both")
+        if "model" in data:
+            data["models"] = [_model_entry(data.pop("model"), "model")]
+        elif isinstance(data.get("models"), list):
+            data["models"] = [_model_entry(m, f"models[{i}]") for i, m in enumerate(data["models"])]
+        return data
+
+    @field_validator("models")
+    @classmethod
+    def _distinct_models(cls, value: list) -> list:
+        keys = [m.key for m in value]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise ValueError(f"model {key!r} appears twice; give each entry its own label")
+        return value
+
+    @property
+    def model(self) -> TorchModelSpec | LightGBMModelSpec:
+        """The first model (a spec with one model: its model)."""
+        return self.models[0]
+
     @field_validator("methods")
     @classmethod
-    def _known_methods(cls, value: list[str]) -> list[str]:
-        for name in value:
-            methods_registry.get(name)
-        if len(set(value)) != len(value):
-            raise ValueError(f"expected distinct method names, got {value}")
+    def _known_methods(cls, value: list) -> list:
+        for entry in value:
+            methods_registry.get(entry if isinstance(entry, str) else entry.name)
+        keys = [entry if isinstance(entry, str) else entry.key for entry in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"expected distinct method names (give a repeated method a label), got {keys}")
         return value
 
     @model_validator(mode="after")
+    def _only_names_known(self) -> "Spec":
+        datasets, ratios = {d.key for d in self.datasets}, set(self.imbalance_ratios)
+        methods, models = set(self.method_keys), {m.key for m in self.models}
+        entries = [(f"models[{i}]", m.only) for i, m in enumerate(self.models)]
+        entries += [(f"methods[{i}]", m.only) for i, m in enumerate(self.methods) if not isinstance(m, str)]
+        for where, only in entries:
+            for field, known in (("datasets", datasets), ("imbalance_ratios", ratios), ("methods", methods),
+                                 ("models", models)):
+                for value in getattr(only, field) or []:
+                    if value not in known:
+                        raise ValueError(f"{where}.only.{field}: expected one of {sorted(map(str, known))}, got {value!r}")
+        return self
+
+    def runs(self, dataset: str, ratio, model, method: str) -> bool:
+        """Whether the cell is inside its model's and its method's ``only`` (both: everywhere by default)."""
+        entry = self._method_entry(method)
+        only = getattr(model, "only", None)  # an ensemble's own model has none
+        inside_model = only is None or only.allows(dataset, ratio, method)
+        return inside_model and entry.only.allows(dataset, ratio, model.key)
+
+    @property
+    def restricted(self) -> bool:
+        """Whether some model or method entry keeps to part of the grid (``only``)."""
+        entries = [*self.models, *(m for m in self.methods if not isinstance(m, str))]
+        return any(v is not None for e in entries for v in e.only.model_dump().values())
+
+    @property
+    def method_keys(self) -> list[str]:
+        """Each method's name in cells and results: its label, else its name."""
+        return [entry if isinstance(entry, str) else entry.key for entry in self.methods]
+
+    def _method_entry(self, key: str) -> MethodSpec:
+        for entry in self.methods:
+            if (entry if isinstance(entry, str) else entry.key) == key:
+                return MethodSpec(name=entry) if isinstance(entry, str) else entry
+        return MethodSpec(name=key)  # a method this spec does not list (direct calls, tests)
+
+    def is_ensemble(self, method: str) -> bool:
+        """Whether method ``method`` (a key) is an ensemble (its own learner, no loss)."""
+        return methods_registry.get(self._method_entry(method).name).ensemble is not None
+
+    def models_for(self, method: str) -> list:
+        """The model entries ``method`` runs on: every model, or the ensemble's own."""
+        return [EnsembleModel(self._method_entry(method).name)] if self.is_ensemble(method) else list(self.models)
+
+    @model_validator(mode="after")
+    def _losses_fit_models(self) -> "Spec":
+        from . import learners
+
+        for i, key in enumerate(self.method_keys):
+            tuned = methods_registry.tuned_loss(self.tuning.tuned_loss.losses, self.tuning.tuned_loss.samplers)
+            losses = methods_registry.get(self._method_entry(key).name, tuned=tuned).losses
+            for model in self.models:
+                for loss in losses:
+                    if (why := learners.cannot_take(model.name, loss)) is not None:
+                        raise ValueError(f"methods[{i}]: model {model.key!r} cannot train with loss {loss!r} ({why})")
+        return self
+
+    @model_validator(mode="after")
     def _search_space_keys(self) -> "Spec":
-        spaces = [self.method(name).full_space for name in self.methods]
+        spaces = [self.method(key, model).full_space for key in self.method_keys for model in self.models_for(key)]
         known = sorted({k for space in spaces for k in space})
+        for i, key in enumerate(self.method_keys):
+            own = {k for model in self.models_for(key) for k in self.method(key, model).full_space}
+            for name in self._method_entry(key).search_space:
+                if name not in own:
+                    raise ValueError(f"methods[{i}].search_space.{name}: not a parameter of method {key!r}; "
+                                     f"known: {', '.join(sorted(own))}")
         for key in self.tuning.search_space:
             if key not in known:
+                from . import learners
+
+                owners = [m for m in learners.available() if key in learners.space(m)]
+                if owners:
+                    raise ValueError(f"tuning.search_space.{key}: a parameter of model {owners[0]!r}, which this spec "
+                                     f"does not train (models: {', '.join(m.key for m in self.models)})")
                 close = get_close_matches(key, known, n=3)
                 hint = f" (did you mean {', '.join(close)}?)" if close else ""
                 raise ValueError(f"tuning.search_space.{key}: unknown parameter{hint}; known for these methods: {', '.join(known)}")
         return self
 
-    def method(self, name: str) -> methods_registry.Method:
-        """Method ``name`` as this spec configures it (tuned_loss choices, narrowed or fixed parameters)."""
+    def method(self, key: str, model=None) -> methods_registry.Method:
+        """Method ``key`` (a name or label) as this spec configures it for ``model`` (default: the
+        first): the learner's search space, tuned_loss choices, the spec's narrowed or fixed
+        parameters and then the entry's own."""
+        entry = self._method_entry(key)
         tuned = methods_registry.tuned_loss(self.tuning.tuned_loss.losses, self.tuning.tuned_loss.samplers)
-        return methods_registry.get(name, tuned=tuned).with_overrides(self.tuning.search_space)
+        found = methods_registry.get(entry.name, tuned=tuned)
+        overrides = {**self.tuning.search_space, **entry.search_space}
+        return found.for_learner((model or self.model).name).with_overrides(overrides)
 
     @field_validator("datasets")
     @classmethod
@@ -361,7 +562,13 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 def format_validation_error(exc: ValidationError) -> str:
     """The first error as one line: where, what was given, what was expected."""
     err = exc.errors()[0]
-    where = _location(err["loc"])
+    loc = tuple(err["loc"])
+    if len(loc) >= 3 and loc[0] == "models" and loc[2] in MODEL_NAMES:  # the entry's model, not a key
+        model, loc = loc[2], loc[:2] + loc[3:]
+        if err["type"] == "extra_forbidden":
+            known = sorted(_MODEL_CLASSES[model].model_fields)
+            return (f"{_location(loc)}: not a setting of model {model!r}; its settings: {', '.join(known)}")
+    where = _location(loc)
     if err["type"] == "extra_forbidden":
         known = _known_keys(Spec, err["loc"])
         return f"{where}: unknown key; known keys here: {', '.join(known)}"

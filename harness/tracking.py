@@ -234,7 +234,8 @@ class MlflowTracker:
             experiment = self._call("reading the experiment", self.client.get_experiment, self.experiment_id)
         self.experiment_id, self._artifact_location = experiment.experiment_id, experiment.artifact_location
         self._common_tags = {
-            "benchmark": spec.name, "spec_hash": spec_hash, "git_commit": git_commit(), "model": spec.model.name,
+            "benchmark": spec.name, "spec_hash": spec_hash, "git_commit": git_commit(),
+            "model": ",".join(m.key for m in spec.models),  # the benchmark run: every model of the axis
             "runner_host": processes.HOST, "runner_pid": str(os.getpid()),
             **{f"version.{k}": v for k, v in package_versions().items()},
         }
@@ -306,7 +307,7 @@ class MlflowTracker:
         label = result.cell.label
         if result.status == "ok" and label in self._logged:
             return
-        tags = cell_tags(result, self.spec.method(result.cell.method), self._common_tags)
+        tags = cell_tags(result, self.spec.method(result.cell.method, result.cell.model), self._common_tags)
         parent, children = parent_run(result, tags), cell_runs(result, tags)
         run_id = self._insert(parent, children) if self._store is not None else None
         if run_id is None:

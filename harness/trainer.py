@@ -104,10 +104,11 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
         is :func:`probabilities` of the logits: (N,) for a binary model, (N, C) for C outputs.
     on_epoch : callable(epoch, score) -> bool, optional
         Called after each epoch; returning True stops training as "pruned".
-    stop_on : {"loss", "score"}
+    stop_on : {"loss", "score", "none"}
         What early stopping and the kept epoch follow: the training loss on the validation
         split (default), or ``score`` (a ranking score such as average precision can saturate
-        after one epoch while probabilities are still far from trained).
+        after one epoch while probabilities are still far from trained); ``none``: no early
+        stopping, every epoch runs and the last weights stay (pruning still applies).
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     if validation is None:
@@ -132,8 +133,9 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
                 stopped_by, reason = "diverged", f"non-finite validation score at epoch {epoch}"
                 break
             curve.append(value)
-            monitored = -float(loss_fn(val_logits, y_val)) if stop_on == "loss" else sign * value
-            if monitored > best:
+            if stop_on == "none":  # over-parameterised regime: every epoch runs, the last weights stay
+                best_epoch, best_value = epoch, value
+            elif (monitored := -float(loss_fn(val_logits, y_val)) if stop_on == "loss" else sign * value) > best:
                 best, best_epoch, best_value = monitored, epoch, value
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             elif epoch - best_epoch >= config.patience:

@@ -63,9 +63,10 @@ def tpe_sampler(spec: Spec, cell: Cell, slot: int | str, repetition: int) -> opt
     """TPE seeded per trial slot: a resumed study draws exactly what an uninterrupted one would.
     In Optuna, only finished trials count towards the random startup: a whole batch asked before
     ``n_startup_trials`` trials finished is random."""
-    budget = trial_budget(spec, spec.method(cell.method))
+    budget = trial_budget(spec, spec.method(cell.method, cell.model))
     return optuna.samplers.TPESampler(
-        seed=derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "tpe", repetition, slot),
+        seed=derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, *cell.seed_parts, "tpe",
+                         repetition, slot),
         n_startup_trials=spec.tuning.startup_trials(budget),
         multivariate=True,
         group=True,
@@ -148,7 +149,8 @@ def close_stale(study: optuna.Study) -> None:
 
 def _trial_seed(t: Tuning, slot: int) -> int:
     spec, cell = t.spec, t.cell
-    return derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, "trial", t.repetition, slot)
+    return derive_seed(spec.seed, cell.dataset.identity, cell.ratio, cell.method, *cell.seed_parts, "trial",
+                       t.repetition, slot)
 
 
 def _pruning_callback(trial: optuna.Trial, n_metrics: int) -> Callable[[int, float], bool]:
@@ -320,7 +322,7 @@ def tune(spec: Spec, cell: Cell, method: Method, data: datasets.Prepared, *, rep
          learner: Learner | None = None) -> tuple[optuna.Study, list[TrialRecord]]:
     """Tune ``method`` on ``data`` with the spec's learner: :func:`tune_batched`, or
     :func:`tune_shared` as worker ``shared``."""
-    from .learners import for_spec
+    from .learners import for_model
 
-    t = Tuning(spec, cell, method, data, learner or for_spec(spec), repetition, progress)
+    t = Tuning(spec, cell, method, data, learner or for_model(spec, cell.model), repetition, progress)
     return tune_batched(t, storage) if shared is None else tune_shared(t, storage, shared)

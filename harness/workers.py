@@ -66,7 +66,7 @@ def tune_task(config: WorkerConfig, cell: Cell, worker: int) -> int:
     """Worker ``worker``'s share of the trials of ``cell``'s studies; the trials it ran."""
     with _WORKER_LOCK:
         state, spec = _state(config), config.spec
-        method, ran = spec.method(cell.method), 0
+        method, ran = spec.method(cell.method, cell.model), 0
         for rep in range(spec.evaluation.repetitions if spec.tuning.per_repetition else 1):
             prepared = state["data"].prepared(cell.dataset, cell.ratio, rep)
             study, _ = tune(spec, cell, method, prepared, repetition=rep, storage=state["storage"], shared=worker)

@@ -10,9 +10,9 @@ import optuna
 import pytest
 
 from harness.cells import Cell
+from harness.spec import parse_spec
 from harness.tuning import tpe_sampler as _sampler
 from harness.tuning import trial_budget
-from harness.spec import parse_spec
 
 SPEC = {
     "name": "t", "seed": 0,

@@ -82,7 +82,7 @@ def test_runs_on_an_mlflow_server_read_back_and_show_in_a_browser(tmp_path, mlfl
 
     parents = runs[runs["tags.kind"] == "cell"]
     assert len(parents) == 4
-    parent = parents[parents["tags.mlflow.runName"] == "gauss ρ=10 focal"].iloc[0]
+    parent = parents[parents["tags.mlflow.runName"] == "gauss ρ=10 mlp focal"].iloc[0]
     child = runs[(runs["tags.mlflow.parentRunId"] == parent["run_id"]) & (runs["tags.kind"] == "repetition")].iloc[0]
 
     from selenium.webdriver.common.by import By
@@ -96,7 +96,7 @@ def test_runs_on_an_mlflow_server_read_back_and_show_in_a_browser(tmp_path, mlfl
             _wait_for_text(driver, name)
         driver.save_screenshot(str(shots / "experiment.png"))
         assert "trial 0" not in driver.find_element(By.TAG_NAME, "body").text  # children start folded
-        link = driver.find_element(By.XPATH, "//a[normalize-space()='gauss ρ=10 focal']")
+        link = driver.find_element(By.XPATH, "//a[normalize-space()='gauss ρ=10 mlp focal']")
         row = link.find_element(By.XPATH, "./ancestor::*[@role='row'][1]")
         row.find_element(By.XPATH, ".//button[contains(@data-component-id, 'runnamecellrenderer')]").click()
         for name in ("trial 0", "trial 2", "repetition 0", "repetition 1"):

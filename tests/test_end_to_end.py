@@ -44,7 +44,7 @@ def test_tiny_spec_end_to_end_with_mlflow(workdir, tiny_spec, capsys):
     assert (counts == 2 * len(METRICS)).all()
     # predictions and figures beside the table
     out = workdir / "results" / "tiny"
-    preds = pd.read_parquet(out / "predictions" / "gauss__rho10__focal.parquet")
+    preds = pd.read_parquet(out / "predictions" / "gauss__rho10__mlp__focal.parquet")
     assert sorted(preds["repetition"].unique()) == [0, 1]
     assert preds.groupby("repetition").size().nunique() == 1  # same test size in each repetition
     assert {"y_true", "logit", "prob_raw", "prob_closed_form", "posterior"} <= set(preds.columns)
@@ -59,7 +59,7 @@ def test_tiny_spec_end_to_end_with_mlflow(workdir, tiny_spec, capsys):
     runs = _mlflow_runs("sqlite:///mlflow.db", "tiny")
     parents = runs[runs["tags.kind"] == "cell"]
     assert len(parents) == 4
-    assert set(parents["tags.mlflow.runName"]) == {f"gauss ρ={r} {m}" for r in (1, 10) for m in ("ce", "focal")}
+    assert set(parents["tags.mlflow.runName"]) == {f"gauss ρ={r} mlp {m}" for r in (1, 10) for m in ("ce", "focal")}
     for _, parent in parents.iterrows():
         children = runs[runs["tags.mlflow.parentRunId"] == parent["run_id"]]
         assert sorted(children["tags.kind"]) == ["repetition"] * 2 + ["trial"] * 3
@@ -150,18 +150,22 @@ def test_smoke_benchmark_from_the_command_line(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "gate PASSED" in proc.stdout
     table = pd.read_csv(tmp_path / "results" / "smoke" / "results.csv", dtype={"imbalance_ratio": str})
-    cells = table[["dataset", "imbalance_ratio", "method"]].drop_duplicates()
-    assert len(cells) == 3 * 4 + 2 * 4  # gaussian: 3 ratios; yeast3: ratio 100 is unreachable, skipped
-    gauss = table[(table["dataset"] == "gaussian-8d") & table["method"].isin(["ce", "weighted_ce", "focal"])]
+    cells = table[["dataset", "imbalance_ratio", "model", "method"]].drop_duplicates()
+    # MLP: gaussian at 3 ratios, yeast3 at 2 (ratio 100 is unreachable, skipped); one LightGBM
+    # cell and one ensemble cell
+    assert len(cells) == 3 * 4 + 2 * 4 + 2
+    assert set(table.loc[table["model"] == "ensemble", "loss"]) == {"none"}
+    mlp = table[table["model"] == "mlp"]
+    gauss = mlp[(mlp["dataset"] == "gaussian-8d") & mlp["method"].isin(["ce", "weighted_ce", "focal"])]
     core = gauss[(gauss["calibration"] == "raw") & gauss["metric"].isin(ISSUE_2_METRICS)]
     assert len(core) == 3 * 3 * 2 * 6
-    per_cell = table.groupby(["dataset", "imbalance_ratio", "method", "repetition"]).size()
+    per_cell = table.groupby(["dataset", "imbalance_ratio", "model", "method", "repetition"]).size()
     assert per_cell.min() >= (len(VARIANTS) - 1) * len(METRICS)  # every metric for every variant
 
     runs = _mlflow_runs(f"sqlite:///{tmp_path}/mlflow.db", "smoke")
     parents = runs[runs["tags.kind"] == "cell"]
-    assert len(parents) == 20
-    core_parents = parents[(parents["tags.dataset"] == "gaussian-8d")
+    assert len(parents) == 22 and set(parents["tags.model"]) == {"mlp", "lightgbm", "ensemble"}
+    core_parents = parents[(parents["tags.dataset"] == "gaussian-8d") & (parents["tags.model"] == "mlp")
                            & parents["tags.method"].isin(["ce", "weighted_ce", "focal"])]
     assert len(core_parents) == 9
     for run_id in parents["run_id"]:

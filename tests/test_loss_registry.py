@@ -16,7 +16,7 @@ from sklearn.metrics import average_precision_score
 from torch import nn
 
 import loss_zoo
-from harness import LossClassifier, methods
+from harness import LossClassifier, learners, methods
 from harness.batched import Member, can_batch, fit_batched
 from harness.benchmark import run_benchmark
 from harness.errors import UserError
@@ -125,7 +125,7 @@ def test_stacked_terms_give_the_module_value_and_gradient(entry):
 def test_the_method_builds_the_module_and_its_search_space(entry):
     method = methods.get(entry.name)
     assert entry.name in methods.available() and method.loss == entry.name
-    assert set(method.full_space) == {*methods.COMMON_SPACE, *entry.space}
+    assert set(method.full_space) == {*learners.space("mlp"), *entry.space}
     assert list(methods.LOSSES[entry.name].space) == list(entry.space)
     params = method.suggest(optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask())
     assert set(entry.space) <= set(params)

@@ -38,7 +38,7 @@ def test_killed_run_resumes_to_the_uninterrupted_table(tmp_path, reference, faul
     assert not (runs["status"] == "RUNNING").any()  # the killed run's open runs were closed as KILLED
     finished = runs[(runs["tags.kind"] == "cell") & (runs["status"] == "FINISHED")]
     # every cell is tracked exactly once as finished: the table only lists tracked cells
-    assert sorted(finished["tags.mlflow.runName"]) == sorted(f"gauss ρ={r} {m}" for r in (1, 10) for m in ("ce", "focal"))
+    assert sorted(finished["tags.mlflow.runName"]) == sorted(f"gauss ρ={r} mlp {m}" for r in (1, 10) for m in ("ce", "focal"))
 
 
 def test_fresh_starts_over(tmp_path):
@@ -90,6 +90,6 @@ def test_two_runners_on_one_spec_do_every_cell_exactly_once(tmp_path):
     cells = runs[runs["tags.kind"] == "cell"]
     assert (cells["status"] == "FINISHED").all()
     assert cells["tags.mlflow.runName"].value_counts().to_dict() == {
-        f"gauss ρ={r} {m}": 1 for r in (1, 5, 10) for m in ("ce", "focal")}  # every cell exactly once
+        f"gauss ρ={r} mlp {m}": 1 for r in (1, 5, 10) for m in ("ce", "focal")}  # every cell exactly once
     done = sum(int(o[0].split(" cells in ")[0].rsplit("\n", 1)[-1]) for o in outputs)
     assert done == 6  # the two runners split the work, each cell computed once

@@ -12,7 +12,7 @@ import platform
 
 import torch
 
-from . import bookkeeping, jobs, losses, multiclass, training
+from . import bookkeeping, jobs, learners, losses, multiclass, training
 from ._table import Row, markdown
 
 
@@ -33,6 +33,7 @@ if __name__ == "__main__":
     rows += _loss_rows(losses.main([]))
     print()
     rows += multiclass.main([])
+    rows += learners.main([])
     print(f"\nsummary ({platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s) "
           f"in the timed loops, torch {torch.__version__})")
     markdown(rows)

@@ -1,40 +1,86 @@
-"""Learners: the model families a cell can train, by the name used in specs (``model.name``).
+"""Learners: the model families a cell can train, by the name used in specs (``models[].name``).
 
-Adding a model family is one module implementing :class:`~harness.learners.base.Learner` and
-one entry in :data:`_FACTORIES`: a function from the spec to the configured learner.
+Adding a model family is one module implementing :class:`~harness.learners.base.Learner`
+(with its search space, ``SPACE``) and one entry in :data:`_FACTORIES` and :data:`_SPACES`.
+The imbalanced-learn ensembles are methods that are their own learner (model ``ensemble``):
+:mod:`harness.learners.ensembles`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from .base import FitReport, FitTask, Fitted, Learner
 
 if TYPE_CHECKING:
+    from ..space import Dist
     from ..spec import Spec
 
 
-def _torch_learner(spec: Spec) -> Learner:
+def _torch_learner(spec: Spec, model: Any) -> Learner:
     from .torch_mlp import TorchLearner
 
-    return TorchLearner.from_spec(spec)
+    return TorchLearner.from_spec(spec, model)
 
 
-_FACTORIES: dict[str, Callable[[Spec], Learner]] = {
+def _lightgbm_learner(spec: Spec, model: Any) -> Learner:
+    from .lightgbm_learner import LightGBMLearner
+
+    return LightGBMLearner.from_spec(spec, model)
+
+
+def _ensemble_learner(spec: Spec, model: Any) -> Learner:
+    from .ensembles import EnsembleLearner
+
+    return EnsembleLearner.from_spec(spec, model)
+
+
+_FACTORIES: dict[str, Callable[[Spec, Any], Learner]] = {
     "mlp": _torch_learner,
     "logistic": _torch_learner,
+    "lightgbm": _lightgbm_learner,
+    "ensemble": _ensemble_learner,
 }
+
+#: the module declaring each learner's search space (``SPACE``; ensembles: ``SPACES[name]``)
+_SPACES = {"mlp": "torch_mlp", "logistic": "torch_mlp", "lightgbm": "lightgbm_learner"}
 
 
 def available() -> list[str]:
     """Model names a spec may use."""
-    return list(_FACTORIES)
+    return [name for name in _FACTORIES if name != "ensemble"]
+
+
+def space(name: str) -> Mapping[str, Dist]:
+    """The search space of learner ``name`` (a model name, or an ensemble method's name)."""
+    if name in _SPACES:
+        return import_module(f".{_SPACES[name]}", __name__).SPACE
+    from .ensembles import SPACES
+
+    return SPACES[name]
+
+
+def cannot_take(model: str, loss: str) -> str | None:
+    """Why learner ``model`` cannot train with ``loss`` (None: it can)."""
+    if model != "lightgbm":
+        return None
+    from .lightgbm_learner import cannot_take as lightgbm_cannot
+
+    return lightgbm_cannot(loss)
+
+
+def for_model(spec: Spec, model: Any = None) -> Learner:
+    """The learner that trains ``model`` (an entry of ``spec.models``; default the first),
+    configured from it and the spec's training settings."""
+    model = model if model is not None else spec.model
+    return _FACTORIES[model.name](spec, model)
 
 
 def for_spec(spec: Spec) -> Learner:
-    """The learner that trains ``spec``'s model, configured from its model and training settings."""
-    return _FACTORIES[spec.model.name](spec)
+    """The learner of the spec's first model."""
+    return for_model(spec)
 
 
-__all__ = ["FitReport", "FitTask", "Fitted", "Learner", "available", "for_spec"]
+__all__ = ["FitReport", "FitTask", "Fitted", "Learner", "available", "cannot_take", "for_model", "for_spec", "space"]

@@ -53,7 +53,7 @@ class FitTask:
 class FitReport:
     """How one fit went: the validation score of the kept step, and how it ended.
 
-    ``stopped_by`` is one of "max_epochs", "early_stopping", "pruned", "diverged";
+    ``stopped_by`` is one of "max_epochs" (LightGBM: "max_rounds"), "early_stopping", "pruned", "diverged";
     ``curve`` holds the validation score of every step.
     """
 

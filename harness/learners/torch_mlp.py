@@ -19,9 +19,16 @@ import loss_zoo
 from .. import metrics as metrics_registry
 from ..batched import Member, can_batch, fit_batched
 from ..models import build_model
+from ..space import INF, Float
 from ..spec import Spec
 from ..trainer import TrainConfig, as_tensors, fit, predict_logits
 from .base import FitReport, FitTask, Fitted
+
+#: The torch learner's tuned parameters: AdamW's learning rate and weight decay.
+SPACE = {
+    "lr": Float(1e-4, 3e-1, log=True, valid=(0.0, INF)),
+    "weight_decay": Float(1e-6, 1e-2, log=True, valid=(0.0, INF)),
+}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -52,14 +59,16 @@ class TorchLearner:
     device: torch.device
 
     @classmethod
-    def from_spec(cls, spec: Spec) -> TorchLearner:
+    def from_spec(cls, spec: Spec, model=None) -> TorchLearner:
+        """The learner of ``model`` (a torch entry of ``spec.models``; default the first)."""
+        model = model if model is not None else spec.model
         metric = metrics_registry.get(spec.tuning.metrics[0])
         training = spec.training
         config = TrainConfig(lr=0.0, weight_decay=0.0, max_epochs=training.max_epochs,
                              batch_size=training.batch_size, patience=training.patience)
-        return cls(spec.model.name, tuple(spec.model.hidden_sizes), spec.model.dropout, config,
-                   metric.monitor, metric.higher_is_better,
-                   "loss" if training.early_stopping == "loss" else "score",
+        stop_on = {"loss": "loss", "metric": "score", "none": "none"}[training.early_stopping]
+        return cls(model.name, tuple(model.hidden_sizes), model.dropout, config,
+                   metric.monitor, metric.higher_is_better, stop_on,
                    training.stacked, resolve_device(training.device))
 
     def _member(self, task: FitTask, tensors: dict) -> Member:

@@ -1,0 +1,115 @@
+"""imbalanced-learn's ensembles as methods that are their own learner (model ``ensemble``).
+
+``balanced_random_forest``, ``easy_ensemble``, ``rus_boost`` and ``balanced_bagging`` take no
+loss (results column ``loss`` = ``none``) and train on the same splits as every other method
+of a cell, under the same trial budget. Their probabilities become logits (p clipped to
+[1e-7, 1 − 1e-7]) so every calibration variant but ``closed_form`` (no loss, no correction)
+applies. They have no epochs: pruning does not apply, and the tuning score is the tuning
+metric on validation.
+
+Each ensemble's search space is declared here, its parameters namespaced by a short prefix
+(``brf_``, ``easy_``, ``rusboost_``, ``bbag_``). ``*_sampling_strategy`` is the ratio
+minority / majority after each under-sampling, never below the training split's own ratio
+(imbalanced-learn refuses to remove minority samples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import logit
+
+from ..space import INF, Float, Int
+from .base import FitReport, FitTask, Fitted
+
+_STRATEGY = Float(0.5, 1.0, valid=(0.0, 1.0))
+
+#: The search space of each ensemble, by method name.
+SPACES: dict[str, dict[str, Any]] = {
+    "balanced_random_forest": {"brf_n_estimators": Int(50, 300, valid=(1, INF)),
+                               "brf_max_depth": Int(2, 16, valid=(1, INF)),
+                               "brf_max_features": Float(0.2, 1.0, valid=(0.0, 1.0)),
+                               "brf_sampling_strategy": _STRATEGY},
+    "easy_ensemble": {"easy_n_estimators": Int(5, 20, valid=(1, INF)),
+                      "easy_sampling_strategy": _STRATEGY},
+    "rus_boost": {"rusboost_n_estimators": Int(20, 200, valid=(1, INF)),
+                  "rusboost_learning_rate": Float(0.01, 1.0, log=True, valid=(0.0, INF)),
+                  "rusboost_max_depth": Int(1, 4, valid=(1, INF)),
+                  "rusboost_sampling_strategy": _STRATEGY},
+    "balanced_bagging": {"bbag_n_estimators": Int(10, 100, valid=(1, INF)),
+                         "bbag_max_features": Float(0.3, 1.0, valid=(0.0, 1.0)),
+                         "bbag_sampling_strategy": _STRATEGY},
+}
+ENSEMBLES = tuple(SPACES)
+EPS = 1e-7
+
+
+def _strategy(value: float, y: np.ndarray) -> float:
+    counts = np.bincount(y, minlength=2)
+    return float(max(value, counts.min() / max(counts.max(), 1)))
+
+
+def build(name: str, params: Mapping[str, Any], y: np.ndarray, seed: int):
+    """The imbalanced-learn estimator of ensemble ``name`` for a configuration, seeded."""
+    from imblearn import ensemble
+
+    p = params
+    if name == "balanced_random_forest":
+        return ensemble.BalancedRandomForestClassifier(
+            n_estimators=int(p["brf_n_estimators"]), max_depth=int(p["brf_max_depth"]),
+            max_features=float(p["brf_max_features"]), sampling_strategy=_strategy(p["brf_sampling_strategy"], y),
+            replacement=True, bootstrap=False, random_state=seed, n_jobs=1)
+    if name == "easy_ensemble":
+        return ensemble.EasyEnsembleClassifier(n_estimators=int(p["easy_n_estimators"]), random_state=seed, n_jobs=1,
+                                               sampling_strategy=_strategy(p["easy_sampling_strategy"], y))
+    if name == "rus_boost":
+        from sklearn.tree import DecisionTreeClassifier
+
+        return ensemble.RUSBoostClassifier(n_estimators=int(p["rusboost_n_estimators"]), random_state=seed,
+                                           estimator=DecisionTreeClassifier(max_depth=int(p["rusboost_max_depth"])),
+                                           learning_rate=float(p["rusboost_learning_rate"]),
+                                           sampling_strategy=_strategy(p["rusboost_sampling_strategy"], y))
+    if name == "balanced_bagging":
+        return ensemble.BalancedBaggingClassifier(
+            n_estimators=int(p["bbag_n_estimators"]), max_features=float(p["bbag_max_features"]),
+            sampling_strategy=_strategy(p["bbag_sampling_strategy"], y), random_state=seed, n_jobs=1)
+    raise ValueError(f"ensemble: unknown {name!r}; known: {', '.join(ENSEMBLES)}")
+
+
+def as_logits(prob: np.ndarray) -> np.ndarray:
+    """Logits of probabilities clipped to [1e-7, 1 − 1e-7], float64."""
+    return logit(np.clip(np.asarray(prob, dtype=np.float64), EPS, 1.0 - EPS))
+
+
+@dataclass(frozen=True)
+class EnsembleLearner:
+    """Fits one ensemble method's tasks one by one (``task.loss`` is None; no epochs, no pruning)."""
+
+    ensemble: str
+    score: Callable[[np.ndarray, np.ndarray], float]
+    name: str = "ensemble"
+
+    @classmethod
+    def from_spec(cls, spec, model) -> EnsembleLearner:
+        from .. import metrics as metrics_registry
+
+        return cls(model.ensemble, metrics_registry.get(spec.tuning.metrics[0]).monitor)
+
+    def fit_one(self, task: FitTask) -> Fitted:
+        try:
+            estimator = build(self.ensemble, task.params, task.y_train, task.seed).fit(task.X_train, task.y_train)
+        except ValueError as exc:  # e.g. RUSBoost: "BaseClassifier ... is worse than random"
+            return Fitted(FitReport(float("nan"), -1, 0, "diverged", [], f"{self.ensemble}: {exc}"),
+                          lambda X: np.full(len(X), np.nan))
+
+        def predict(X: np.ndarray) -> np.ndarray:
+            return as_logits(estimator.predict_proba(X)[:, 1])
+
+        value = float(self.score(task.y_val, 1.0 / (1.0 + np.exp(-predict(task.X_val)))))
+        return Fitted(FitReport(value, 0, 1, "max_epochs", [value]), predict)
+
+    def fit(self, tasks: Sequence[FitTask]) -> list[Fitted]:
+        return [self.fit_one(task) for task in tasks]

@@ -1,0 +1,232 @@
+"""The LightGBM learner: gradient-boosted trees with every binary loss of the zoo as a custom objective.
+
+A loss's :class:`~loss_zoo.BinaryTerms` give its per-sample form
+ℓ = −w_y (1 − p_t)^γ_t log p_t with p_t = σ(u), u = s (z + δ), s = ±1 for y = 1 / 0.
+With q = 1 − p_t and N = −log p_t = softplus(−u), differentiating by hand (no library gives
+focal's derivatives with respect to the raw score; the tests check them against torch
+autograd):
+
+    dℓ/du   = −w q^γ (q + γ p_t N)
+    d²ℓ/du² =  w q^γ p_t (q (2γ + 1) + γ² p_t N − γ q N)
+
+and dℓ/dz = s dℓ/du, d²ℓ/dz² = d²ℓ/du² (γ is piecewise constant in FLSD: no derivative).
+For γ > 0 the second derivative is negative for badly misclassified samples (γ N > 2γ + 1
+roughly), which a Newton step cannot use: the objective's Hessian is the **positive surrogate**
+max(exact, w q^γ p_t q) — the exact curvature, floored by that of cross-entropy weighted by the
+focal factor held fixed (a Gauss-Newton/Fisher form). For γ = 0 both are w p_t q, so CE,
+weighted CE and logit-adjusted CE use their exact Hessians.
+
+Boosting starts from the loss's own optimal constant score (LightGBM's ``boost_from_average``
+does this for its built-in objectives only), stops early on the task's loss on validation (or
+the tuning metric, ``training.early_stopping: metric``; none: all ``max_rounds``, the last kept),
+reports the tuning score every ``report_every`` rounds to ``on_step`` (pruning), and predicts
+raw margins plus that constant, so posterior corrections and calibration variants apply as for
+the MLP. Binary only: the pipeline is binary (multi-class raises a clear error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import expit
+
+import loss_zoo
+
+from ..space import INF, Float, Int
+from .base import FitReport, FitTask, Fitted
+
+#: LightGBM's tuned parameters (rounds come from early stopping, up to ``max_rounds``).
+SPACE = {
+    "lgbm_learning_rate": Float(0.01, 0.3, log=True, valid=(0.0, INF)),
+    "lgbm_num_leaves": Int(4, 64, valid=(2, INF)),
+    "lgbm_min_child_samples": Int(5, 100, valid=(1, INF)),
+    "lgbm_feature_fraction": Float(0.5, 1.0, valid=(0.0, 1.0)),
+    "lgbm_lambda_l2": Float(1e-8, 10.0, log=True, valid=(0.0, INF)),
+}
+
+#: The values of :data:`SPACE` where nothing tunes them (the estimator's defaults).
+DEFAULTS = {"lgbm_learning_rate": 0.1, "lgbm_num_leaves": 31, "lgbm_min_child_samples": 20,
+            "lgbm_feature_fraction": 1.0, "lgbm_lambda_l2": 0.0}
+
+
+def cannot_take(loss: str) -> str | None:
+    """Why LightGBM cannot train with ``loss`` (None: it can)."""
+    entry = loss_zoo.entry(loss)
+    if not entry.binary:
+        return "not a binary loss"
+    if entry.binary_terms is None:
+        return "its entry declares no per-sample binary terms for a custom objective"
+    return None
+
+
+def terms_of(loss: str, loss_params) -> loss_zoo.BinaryTerms:
+    """The per-sample form of ``loss`` built with ``loss_params``; a clear error where it has none."""
+    why = cannot_take(loss)
+    terms = None if why else loss_zoo.entry(loss).binary_terms(loss_zoo.get(loss, **loss_params))
+    if terms is None:
+        raise ValueError(f"loss: LightGBM cannot train {loss!r} with {dict(loss_params)} "
+                         f"({why or 'this configuration has no binary per-sample form'})")
+    return terms
+
+
+def _parts(t: loss_zoo.BinaryTerms, z: np.ndarray, y: np.ndarray):
+    sign = np.where(y == 1, 1.0, -1.0)
+    u = sign * (z + t.shift)
+    p, q, nll = expit(u), expit(-u), np.logaddexp(0.0, -u)
+    gamma = np.where(p < t.threshold, t.g0, t.g1)
+    w = np.where(y == 1, t.w1, t.w0)
+    return sign, p, q, nll, gamma, w * q**gamma
+
+
+def per_sample_loss(t: loss_zoo.BinaryTerms, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ℓ per sample, (n,) float64, from raw scores ``z`` and labels ``y`` in {0, 1}."""
+    _, _, _, nll, _, m = _parts(t, np.asarray(z, dtype=np.float64), y)
+    return m * nll
+
+
+def derivatives(t: loss_zoo.BinaryTerms, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dℓ/dz, exact d²ℓ/dz²) per sample (see the module docstring), float64."""
+    sign, p, q, nll, gamma, m = _parts(t, np.asarray(z, dtype=np.float64), y)
+    grad = -m * (q + gamma * p * nll)
+    hess = m * p * (q * (2.0 * gamma + 1.0) + gamma**2 * p * nll - gamma * q * nll)
+    return sign * grad, hess
+
+
+def objective_hessian(t: loss_zoo.BinaryTerms, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(gradient, positive surrogate Hessian max(exact, w q^γ p q)) that boosting uses."""
+    grad, hess = derivatives(t, z, y)
+    _, p, q, _, _, m = _parts(t, np.asarray(z, dtype=np.float64), y)
+    return grad, np.maximum(hess, m * p * q)
+
+
+def optimal_constant(t: loss_zoo.BinaryTerms, y: np.ndarray, bound: float = 30.0) -> float:
+    """The constant score c minimising the mean loss over ``y`` (1-D, scipy's ``brentq`` on the
+    stationarity condition d/dc mean ℓ(c) = 0); ±``bound`` when one class is absent."""
+    def slope(c: float) -> float:
+        return float(np.mean(derivatives(t, np.full(len(y), c), y)[0]))
+
+    lo, hi = slope(-bound), slope(bound)
+    if lo >= 0 or hi <= 0:
+        return -bound if lo >= 0 else bound
+    return float(brentq(slope, -bound, bound, xtol=1e-12, rtol=1e-14))
+
+
+def booster_params(params, seed: int) -> dict:
+    """LightGBM's parameters from a configuration (``lgbm_*``), deterministic and single-threaded."""
+    get = {**DEFAULTS, **{k: v for k, v in params.items() if k in SPACE}}
+    return {
+        "learning_rate": float(get["lgbm_learning_rate"]), "num_leaves": int(get["lgbm_num_leaves"]),
+        "min_child_samples": int(get["lgbm_min_child_samples"]),
+        "feature_fraction": float(get["lgbm_feature_fraction"]), "lambda_l2": float(get["lgbm_lambda_l2"]),
+        "deterministic": True, "num_threads": 1, "seed": int(seed), "force_col_wise": True,
+        "feature_pre_filter": False,  # keep every feature (tuned min_child_samples; tiny data)
+        "verbosity": -1, "metric": "None",
+    }
+
+
+@dataclass(eq=False)  # hashable: LightGBM keeps callbacks in a set
+class _Watch:
+    """LightGBM callback: early stopping on the validation loss, the kept round, pruning."""
+
+    y_val: np.ndarray
+    terms: loss_zoo.BinaryTerms
+    init: float
+    score: Callable[[np.ndarray, np.ndarray], float]
+    patience: int | None  # None: no early stopping, the last round is kept
+    report_every: int
+    on_step: Callable[[int, float], bool] | None
+    sign: float | None = None  # None: early stopping follows the loss; ±1: the score (higher is better: +1)
+    order: int = 30
+
+    def __post_init__(self) -> None:
+        self.best_loss, self.best_round, self.best_value = np.inf, -1, float("nan")
+        self.curve: list[float] = []
+        self.stopped_by, self.reason = "max_rounds", ""
+
+    def capture(self, z: np.ndarray, data) -> tuple[str, float, bool]:
+        """LightGBM's ``feval``: the validation raw scores (init score included) and their mean loss."""
+        self.z = np.asarray(z, dtype=np.float64)
+        self.loss = float(np.mean(per_sample_loss(self.terms, self.z, self.y_val)))
+        return "validation_loss", self.loss, False
+
+    def __call__(self, env) -> None:
+        import lightgbm as lgb
+
+        r, loss = env.iteration, self.loss
+        value = float(self.score(self.y_val, expit(self.z)))
+        if not (np.isfinite(loss) and np.isfinite(value)):
+            self.stopped_by, self.reason = "diverged", f"non-finite validation loss at round {r}"
+            raise lgb.callback.EarlyStopException(max(self.best_round, 0), [])
+        self.curve.append(value)
+        watched = loss if self.sign is None else -self.sign * value  # lower is better
+        if self.patience is None or watched < self.best_loss:
+            self.best_loss, self.best_round, self.best_value = watched, r, value
+        elif r - self.best_round >= self.patience:
+            self.stopped_by = "early_stopping"
+            raise lgb.callback.EarlyStopException(self.best_round, [])
+        if self.on_step is not None and (r + 1) % self.report_every == 0 and self.on_step(r, value):
+            self.stopped_by = "pruned"
+            raise lgb.callback.EarlyStopException(self.best_round, [])
+
+
+@dataclass(frozen=True)
+class LightGBMLearner:
+    """Fits :class:`~harness.learners.base.FitTask` objects one by one with LightGBM."""
+
+    score: Callable[[np.ndarray, np.ndarray], float]
+    higher_is_better: bool
+    max_rounds: int = 300
+    patience: int | None = 20
+    report_every: int = 1
+    stop_on: str = "loss"  # or "score": the tuning metric (``training.early_stopping: metric``)
+    name: str = "lightgbm"
+
+    @classmethod
+    def from_spec(cls, spec, model) -> LightGBMLearner:
+        from .. import metrics as metrics_registry
+
+        metric = metrics_registry.get(spec.tuning.metrics[0])
+        patience = None if spec.training.early_stopping == "none" else model.patience
+        stop_on = "score" if spec.training.early_stopping == "metric" else "loss"
+        return cls(metric.monitor, metric.higher_is_better, model.max_rounds, patience, model.report_every, stop_on)
+
+    def train(self, task: FitTask):
+        """(booster, rounds kept, init score, report) of one task."""
+        import lightgbm as lgb
+
+        if len(np.unique(task.y_train)) > 2 or task.y_train.max(initial=0) > 1:
+            raise ValueError("y_train: expected binary labels {0, 1} (multi-class LightGBM is not supported yet)")
+        terms = terms_of(task.loss, task.loss_params)
+        init = optimal_constant(terms, task.y_train)
+        train = lgb.Dataset(task.X_train, task.y_train, init_score=np.full(len(task.y_train), init),
+                            free_raw_data=False)
+        valid = lgb.Dataset(task.X_val, task.y_val, init_score=np.full(len(task.y_val), init), reference=train)
+        params = {**booster_params(task.params, task.seed),
+                  "objective": lambda z, data: objective_hessian(terms, z, data.get_label())}
+        sign = None if self.stop_on == "loss" else (1.0 if self.higher_is_better else -1.0)
+        watch = _Watch(task.y_val, terms, init, self.score, self.patience, self.report_every, task.on_step, sign)
+        booster = lgb.train(params, train, num_boost_round=self.max_rounds, valid_sets=[valid], feval=watch.capture,
+                            callbacks=[watch])
+        report = FitReport(watch.best_value, watch.best_round, len(watch.curve), watch.stopped_by, watch.curve,
+                           watch.reason)
+        return booster, watch.best_round + 1, init, report
+
+    def fit_one(self, task: FitTask) -> Fitted:
+        booster, rounds, init, report = self.train(task)
+        return Fitted(report, _predictor(booster, rounds, init))
+
+    def fit(self, tasks: Sequence[FitTask]) -> list[Fitted]:
+        """Fit every task, one after another (single-threaded, deterministic)."""
+        return [self.fit_one(task) for task in tasks]
+
+
+def _predictor(booster, rounds: int, init: float) -> Callable[[np.ndarray], np.ndarray]:
+    def predict(X: np.ndarray) -> np.ndarray:
+        if rounds <= 0:
+            return np.full(len(X), init)
+        return np.asarray(booster.predict(X, raw_score=True, num_iteration=rounds), dtype=np.float64) + init
+
+    return predict
