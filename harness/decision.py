@@ -63,13 +63,12 @@ def cell_sizes(predictions: Path, table: pd.DataFrame) -> dict[tuple[str, str], 
     sizes = {}
     if not predictions.is_dir():
         return sizes
-    for (dataset, ratio), methods in table.groupby(["dataset", "imbalance_ratio"])["method"]:
-        for method in dict.fromkeys(methods):
-            file = predictions / f"{slugify(dataset)}__rho{ratio}__{slugify(method)}.parquet"
-            if file.exists():
-                reps = pd.read_parquet(file, columns=["repetition"])["repetition"]
-                sizes[(dataset, ratio)] = int((reps == reps.iloc[0]).sum())
-                break
+    for dataset, ratio in table[["dataset", "imbalance_ratio"]].drop_duplicates().itertuples(index=False):
+        # every method and model of a (dataset, ratio) sees the same test split: any of its files will do
+        file = next(iter(sorted(predictions.glob(f"{slugify(dataset)}__rho{ratio}__*.parquet"))), None)
+        if file is not None:
+            reps = pd.read_parquet(file, columns=["repetition"])["repetition"]
+            sizes[(dataset, ratio)] = int((reps == reps.iloc[0]).sum())
     return sizes
 
 
