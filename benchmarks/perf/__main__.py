@@ -3,16 +3,19 @@
     python -m benchmarks.perf
 
 Times are measured side by side on this machine in this run; compare ratios, not raw times,
-across machines. Targets are those of issue 10.
+across machines. Targets are those of issues 10, 17, 18 and 19. The last row runs `make bench`
+twice (this checkout and the commit issue 17 was measured on): the whole run takes about half an
+hour on 2 cores.
 """
 
 from __future__ import annotations
 
 import platform
+import tempfile
 
 import torch
 
-from . import bookkeeping, jobs, learners, losses, multiclass, training
+from . import bench_vs_base, bookkeeping, jobs, learners, losses, multiclass, training, tuning_regret
 from ._table import Row, markdown
 
 
@@ -34,6 +37,11 @@ if __name__ == "__main__":
     print()
     rows += multiclass.main([])
     rows += learners.main([])
+    print()
+    with tempfile.TemporaryDirectory() as tmp:  # the full grid's table is in the README
+        rows += tuning_regret.rows(tuning_regret.main(["--grid", "quick", "--schemes", "seq,b8", "--out", tmp]))
+    print()
+    rows += bench_vs_base.main([])  # two `make bench` runs: the longest row
     print(f"\nsummary ({platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s) "
           f"in the timed loops, torch {torch.__version__})")
     markdown(rows)

@@ -172,7 +172,18 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def rows(table: pd.DataFrame, scheme: str = "b8") -> list:
+    """``make perf``'s rows: ``scheme`` against sequential TPE, quality (mean ΔAP) and CPU time."""
+    from ._table import Row
+
+    r = table[(table.scheme == scheme) & (table.method == "all")].iloc[0]
+    return [Row(f"batched ({scheme}) − sequential test AP, {r['cells']} cells", f"p = {r['Wilcoxon p']:.2g}",
+                r["mean ΔAP"], "AP"),
+            Row(f"batched ({scheme}) vs sequential tuning CPU", f"wins/losses {r['wins/losses']}",
+                r["time ratio (run CPU)"], "x", 1.0, "<=")]
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame | None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", choices=list(GRIDS), default="quick")
     parser.add_argument("--shard", default="0/1", help="k/n: run every n-th (scheme, seed) task from the k-th")
@@ -188,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
         run(args.grid, shard, shards, args.out, args.schemes.split(","), seeds)
     if args.analyse or args.shard == "0/1":
-        analyse(args.grid, args.out, args.reference)
+        return analyse(args.grid, args.out, args.reference)
+    return None
 
 
 if __name__ == "__main__":
