@@ -136,7 +136,7 @@ def test_list_shows_the_expanded_cells(workdir, tiny_spec, capsys):
     out = capsys.readouterr().out
     for name in ("krnn/cm1", "krnn/hepatitis", "krnn/spectf"):
         assert f"{name} " in out
-    assert "3 datasets × 1 ratios × 2 methods" in out
+    assert "3 datasets × 1 ratios × 1 models × 2 methods" in out
 
 
 # --- bad input: one line, exit 2, nothing written ----------------------------------------
