@@ -22,7 +22,7 @@ from .spec import Spec, parse_spec
 
 #: the methods of benchmarks/default.yaml
 METHODS = ["ce", "weighted_ce", "focal", "focal_flsd", "class_balanced_focal", "logit_adjusted_ce",
-           "random_under", "smote", "tuned_loss"]
+           "random_under", "smote", "tuned_loss", "balanced_random_forest", "easy_ensemble"]
 
 
 def _two_digits_down(x: float) -> float:

@@ -165,15 +165,19 @@ def test_an_ensemble_that_cannot_fit_is_a_failed_fit_not_a_crash(monkeypatch):
     assert np.isnan(fitted.predict_logits(X)).all()
 
 
-def test_report_groups_by_model_where_it_groups_by_method():
+def test_report_compares_ensembles_within_each_model_and_describes_the_first():
     import pandas as pd
 
-    from harness.report import baseline_method, by_model
+    from harness.report import ensembles_per_model, first_model
 
-    one = pd.DataFrame({"model": ["mlp", "mlp"], "method": ["ce", "focal"]})
-    assert list(by_model(one)["method"]) == ["ce", "focal"] and baseline_method(by_model(one)) == "ce"
     two = pd.DataFrame({"model": ["mlp", "lightgbm", "ensemble"], "method": ["ce", "ce", "rus_boost"]})
-    assert list(by_model(two)["method"]) == ["mlp/ce", "lightgbm/ce", "ensemble/rus_boost"]
-    assert baseline_method(by_model(two)) == "mlp/ce" and list(by_model(two)["plain_method"])[1] == "ce"
+    spread = ensembles_per_model(two)
+    assert sorted(zip(spread["model"], spread["method"])) == [
+        ("lightgbm", "ce"), ("lightgbm", "rus_boost"), ("mlp", "ce"), ("mlp", "rus_boost")]
+    rows, model = first_model(spread)
+    assert model == "mlp" and set(rows["method"]) == {"ce", "rus_boost"}
+    one = pd.DataFrame({"model": ["mlp", "mlp"], "method": ["ce", "focal"]})
+    assert ensembles_per_model(one).equals(one) and first_model(one)[1] is None
     old = pd.DataFrame({"method": ["ce"]})  # results from before the model axis
-    assert list(by_model(old)["model"]) == ["mlp"]
+    assert ensembles_per_model(old).equals(old) and first_model(old)[1] is None
+
