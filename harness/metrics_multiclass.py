@@ -227,3 +227,17 @@ def evaluate(names: list[str], y_true: np.ndarray, prob: np.ndarray, *, train_co
         else:
             out[name] = metric(y_true, prob)
     return out
+
+
+COUNTERPARTS = {
+    "roc_auc": "roc_auc_macro",
+    "average_precision": "average_precision_macro",
+    "f1": "f1_macro",
+    "brier": "brier_multiclass",
+    "ece": "top_label_ece",
+    "adaptive_ece": "top_label_adaptive_ece",
+    "mce": "top_label_mce",
+}
+"""Binary metric name -> the multi-class metric that stands for it on (N, C) probabilities (same
+direction). The names both registries hold (``accuracy``, ``mcc``, ...) stand for themselves;
+``gmean`` has no counterpart."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from . import per_task
 from .cells import Cell
 from .data import DataProvider
 from .evaluation import evaluate
@@ -47,7 +48,7 @@ def run_cell(
     ``tuning.per_repetition``), then evaluate the chosen configuration on every repetition
     (the repetitions train together where the learner can)."""
     start, learner = now_ms(), learner or for_spec(spec)
-    method = spec.method(cell.method)
+    method = per_task.method_for(spec.method(cell.method), data.prepared(cell.dataset, cell.ratio, 0).n_classes)
     space = {name: dist.describe() for name, dist in method.full_space.items()}
     trials: list[TrialRecord] = []
     best_params, best_value, importances, optuna_seconds, runs = {}, None, {}, 0.0, []

@@ -16,7 +16,7 @@ import torch
 
 import loss_zoo
 
-from .. import metrics as metrics_registry
+from .. import per_task
 from ..batched import Member, can_batch, fit_batched
 from ..models import build_model
 from ..spec import Spec
@@ -53,12 +53,12 @@ class TorchLearner:
 
     @classmethod
     def from_spec(cls, spec: Spec) -> TorchLearner:
-        metric = metrics_registry.get(spec.tuning.metrics[0])
+        metric = spec.tuning.metrics[0]  # on multi-class data its counterpart (harness.per_task)
         training = spec.training
         config = TrainConfig(lr=0.0, weight_decay=0.0, max_epochs=training.max_epochs,
                              batch_size=training.batch_size, patience=training.patience)
         return cls(spec.model.name, tuple(spec.model.hidden_sizes), spec.model.dropout, config,
-                   metric.monitor, metric.higher_is_better,
+                   per_task.monitor(metric), per_task.higher_is_better(metric),
                    "loss" if training.early_stopping == "loss" else "score",
                    training.stacked, resolve_device(training.device))
 
@@ -70,9 +70,9 @@ class TorchLearner:
                 tensors[key] = (X, y, tuple(t.to(self.device) for t in as_tensors(X, y)))
             return tensors[key][2]
 
-        counts = np.bincount(task.y_train, minlength=2).tolist()
-        model = build_model(self.name, task.X_train.shape[1], hidden_sizes=self.hidden_sizes,
-                            dropout=self.dropout, prior=counts[1] / sum(counts), seed=task.seed).to(self.device)
+        counts = np.bincount(task.y_train, minlength=max(2, int(max(task.y_train.max(), task.y_val.max())) + 1)).tolist()
+        model = build_model(self.name, task.X_train.shape[1], hidden_sizes=self.hidden_sizes, dropout=self.dropout,
+                            **_outputs(counts), seed=task.seed).to(self.device)
         return Member(model, loss_zoo.get(task.loss, **task.loss_params),
                       cached(task.X_train, task.y_train), cached(task.X_val, task.y_val),
                       task.params["lr"], task.params["weight_decay"], task.seed, task.on_step)
@@ -103,6 +103,13 @@ class TorchLearner:
                                  score=self.score, higher_is_better=self.higher_is_better,
                                  on_epoch=m.on_epoch, stop_on=self.stop_on)
         return [Fitted(reports[i], _predictor(m.model)) for i, m in enumerate(members)]
+
+
+def _outputs(counts: list[int]) -> dict:
+    """One output and the positive share for binary data; C outputs and every class's share for C > 2."""
+    if len(counts) == 2:
+        return {"prior": counts[1] / sum(counts)}
+    return {"n_outputs": len(counts), "prior": [c / sum(counts) for c in counts]}
 
 
 def _predictor(model: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
