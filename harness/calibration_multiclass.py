@@ -34,7 +34,6 @@ import loss_zoo
 from .calibration import Calibrated
 
 VARIANTS = ("raw", "temperature", "closed_form", "vector_scaling")
-COUNTERPARTS = {"isotonic": "vector_scaling"}  # binary variant -> the multi-class one that takes its place
 LOG_T_BOUNDS = (-5.0, 5.0)
 VECTOR_BOUNDS = ((np.exp(-5.0), np.exp(5.0)), (-50.0, 50.0))  # per-class scale, bias
 

@@ -24,15 +24,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-import loss_zoo
-
-from . import calibration_multiclass
 from . import metrics as binary_metrics
 from . import metrics_multiclass
-from .calibration import VARIANTS
-from .space import Fixed
 
 if TYPE_CHECKING:
     import datasets
@@ -42,6 +36,11 @@ if TYPE_CHECKING:
     from .spec import DatasetSpec, Spec
 
 BINARY, MULTICLASS = "binary", "multiclass"
+BINARY_VARIANTS = ("raw", "temperature", "closed_form", "isotonic")  # = harness.calibration.VARIANTS
+MULTICLASS_VARIANTS = ("raw", "temperature", "closed_form", "vector_scaling")  # = calibration_multiclass.VARIANTS
+VARIANT_COUNTERPARTS = {"isotonic": "vector_scaling"}  # binary variant -> the multi-class one in its place
+HEADLINE_MULTICLASS = ["average_precision_macro", "balanced_accuracy", "tail_accuracy", "top_label_ece",
+                       "classwise_ece", "true_calibration_error"]
 
 
 def task_of(n_classes: int) -> str:
@@ -60,12 +59,17 @@ def all_metrics() -> dict[str, binary_metrics.Metric]:
 
 
 def all_variants() -> tuple[str, ...]:
-    return tuple(dict.fromkeys(VARIANTS + calibration_multiclass.VARIANTS))
+    return tuple(dict.fromkeys(BINARY_VARIANTS + MULTICLASS_VARIANTS))
 
 
 def higher_is_better(name: str) -> bool:
-    """The direction of a metric name of either registry (counterparts share it)."""
-    return all_metrics()[name].higher_is_better
+    """The direction of a metric name of either registry, or of ``<name>_val_threshold``
+    (counterparts share it)."""
+    known = all_metrics()
+    base = name if name in known else name.removesuffix(binary_metrics.VAL_THRESHOLD_SUFFIX)
+    if base not in known:
+        raise ValueError(f"metric: unknown name {name!r}; known: {', '.join(sorted(known))}")
+    return known[base].higher_is_better
 
 
 def metric_name(name: str, n_classes: int) -> str | None:
@@ -97,8 +101,8 @@ def evaluation_metrics(spec: Spec, n_classes: int) -> list[str]:
 
 def variant_name(name: str, n_classes: int) -> str | None:
     if n_classes <= 2:
-        return name if name in VARIANTS else None
-    return calibration_multiclass.COUNTERPARTS.get(name, name)
+        return name if name in BINARY_VARIANTS else None
+    return VARIANT_COUNTERPARTS.get(name, name)
 
 
 def variants(spec: Spec, n_classes: int) -> list[str]:
@@ -107,11 +111,15 @@ def variants(spec: Spec, n_classes: int) -> list[str]:
 
 def binary_only_params() -> set[str]:
     """Tuned parameters that loss_zoo declares meaningful for binary problems only."""
+    import loss_zoo  # torch: not on import (reading results needs no torch)
+
     return {name for entry in loss_zoo.available().values() for name, r in entry.space.items() if r.binary_only}
 
 
 def method_for(method: Method, n_classes: int) -> Method:
     """``method`` with its binary-only parameters fixed to None on multi-class data."""
+    from .space import Fixed
+
     if n_classes <= 2:
         return method
     dead = binary_only_params() & set(method.full_space)
@@ -156,6 +164,8 @@ def monitor(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
 
 def probabilities(logits: np.ndarray) -> np.ndarray:
     """σ(z) of (N,) logits, softmax(z) of (N, C) ones."""
+    import torch
+
     z = torch.from_numpy(np.asarray(logits))
     return (torch.sigmoid(z) if z.dim() == 1 else torch.softmax(z, dim=1)).numpy()
 
@@ -173,6 +183,8 @@ def score_multiclass(spec: Spec, record: RepetitionRecord, prepared: datasets.Pr
     The closed form's prior shift is log π_data − log π_trained (C,): the training split's class
     shares minus those after resampling; head / medium / tail come from the data's training counts.
     """
+    from . import calibration_multiclass
+
     c = prepared.n_classes
     data_counts = np.asarray(prepared.train.counts(c), dtype=np.float64)
     trained = np.asarray(trained_counts, dtype=np.float64)
