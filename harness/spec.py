@@ -58,6 +58,10 @@ class DatasetSpec(_Strict):
             datasets.get_source(self.name).make_params(self.params)
         except datasets.DataError as exc:
             raise ValueError(str(exc)) from None
+        if self.profile is not None and self.params.get("positive") is not None:
+            raise ValueError(f"{self.name}: params.positive: expected none with a profile (a multi-class set keeps "
+                             f"every label as a class), got {self.params['positive']!r}; drop positive, or the "
+                             "profile for one positive label against the rest")
         return self
 
     @model_serializer(mode="wrap")
