@@ -157,7 +157,7 @@ def monitor(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
         p = np.asarray(prob, dtype=np.float64)
         if not np.all(np.isfinite(p)):
             return float("nan")
-        return get_metric(name, p.shape[1])(y, p / p.sum(axis=1, keepdims=True))
+        return get_metric(name, p.shape[1]).monitor(y, p / p.sum(axis=1, keepdims=True))
 
     return score
 

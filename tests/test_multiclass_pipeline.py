@@ -161,3 +161,14 @@ def test_csv_without_positive_is_multiclass(workdir):
     path = _csv(workdir, {"x": 300, "y": 150, "z": 100})
     data = datasets.load("csv", {"path": path, "target": "label"}, seed=0)
     assert data.n_classes == 3 and np.bincount(data.y).tolist() == [300, 150, 100]
+
+
+@pytest.mark.parametrize("name", [n for n, m in metrics_multiclass.available().items() if m.fast is not None])
+def test_multiclass_fast_forms_equal_the_metrics(name):
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 4, 500)
+    prob = rng.dirichlet(np.ones(4), 500)
+    prob[:50] = np.round(prob[:50], 1)  # ties
+    prob /= prob.sum(axis=1, keepdims=True)
+    metric = metrics_multiclass.get(name)
+    assert metric.monitor(y, prob) == pytest.approx(metric(y, prob), abs=1e-12)

@@ -12,7 +12,7 @@ import platform
 
 import torch
 
-from . import bookkeeping, jobs, losses, multiclass, training
+from . import bookkeeping, jobs, losses, multiclass, multiclass_cell, training
 from ._table import Row, markdown
 
 
@@ -33,6 +33,8 @@ if __name__ == "__main__":
     rows += _loss_rows(losses.main([]))
     print()
     rows += multiclass.main([])
+    print()
+    rows += multiclass_cell.main([])
     print(f"\nsummary ({platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s) "
           f"in the timed loops, torch {torch.__version__})")
     markdown(rows)
