@@ -43,6 +43,9 @@ def test_tiny_multiclass_spec_end_to_end(workdir):
     assert set(table["calibration"]) == set(MC_VARIANTS)  # isotonic stands for vector_scaling
     ce = table[table["method"] == "ce"]
     assert set(ce["calibration"]) == set(MC_VARIANTS)
+    focal_tce = table[(table["method"] == "focal") & (table["metric"] == "true_calibration_error")]
+    assert {"raw", "closed_form"} <= set(focal_tce["calibration"])  # the closed-form question is measurable
+    assert focal_tce["value"].between(0, 1).all()
     predictions = pd.read_parquet(out / "predictions" / "g4__rho4__focal.parquet")
     assert {f"prob_raw_{k}" for k in range(4)} <= set(predictions.columns)
     assert {f"posterior_{k}" for k in range(4)} <= set(predictions.columns)
