@@ -55,7 +55,8 @@ def n_classes_of(logits: np.ndarray) -> int:
 
 def all_metrics() -> dict[str, binary_metrics.Metric]:
     """Every metric name a spec may use, binary meaning first where both registries hold it."""
-    return {**metrics_multiclass.available(), **binary_metrics.available()}
+    binary = binary_metrics.available()
+    return {**binary, **{k: m for k, m in metrics_multiclass.available().items() if k not in binary}}
 
 
 def all_variants() -> tuple[str, ...]:
