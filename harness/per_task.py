@@ -133,8 +133,8 @@ def problems(spec: Spec, ds: DatasetSpec, n_classes: int) -> str | None:
     if task == BINARY and (ds.profile is not None or ds.minority_fraction is not None):
         given = "profile" if ds.profile is not None else "minority_fraction"
         return f"{ds.key}: {given}: expected none on binary data (profiles are multi-class), got {getattr(ds, given)!r}"
-    for where, names in (("tuning.metric", spec.tuning.metrics), ("evaluation.metrics", spec.evaluation.metrics
-                                                                   if "metrics" in spec.evaluation.model_fields_set else [])):
+    listed = spec.evaluation.metrics if "metrics" in spec.evaluation.model_fields_set else []
+    for where, names in (("tuning.metric", spec.tuning.metrics), ("evaluation.metrics", listed)):
         for name in names:
             if metric_name(name, n_classes) is None:
                 return f"{where}: {name!r} is not a {task} metric, but dataset {ds.key} has {n_classes} classes"

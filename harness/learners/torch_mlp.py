@@ -70,7 +70,8 @@ class TorchLearner:
                 tensors[key] = (X, y, tuple(t.to(self.device) for t in as_tensors(X, y)))
             return tensors[key][2]
 
-        counts = np.bincount(task.y_train, minlength=max(2, int(max(task.y_train.max(), task.y_val.max())) + 1)).tolist()
+        n_classes = max(2, int(max(task.y_train.max(), task.y_val.max())) + 1)
+        counts = np.bincount(task.y_train, minlength=n_classes).tolist()
         model = build_model(self.name, task.X_train.shape[1], hidden_sizes=self.hidden_sizes, dropout=self.dropout,
                             **_outputs(counts), seed=task.seed).to(self.device)
         return Member(model, loss_zoo.get(task.loss, **task.loss_params),
