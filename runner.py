@@ -40,6 +40,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness import quiet, run_benchmark
+    from harness.per_task import HEADLINE_MULTICLASS
     from harness.results import HEADLINE, summary
     from harness.tracking import resolve_tracking_uri
 
@@ -57,9 +58,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
                             progress=not args.quiet, threads=args.threads, storage=args.storage, fresh=args.fresh,
                             jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
                             tuning_workers=args.tuning_workers)
-    table = summary(outcome.table, metrics=HEADLINE, calibrations=["raw", "closed_form"])
-    if not table.empty:
+    done = outcome.table
+    multi = done["n_classes"] > 2  # the store's table: read_csv gives old tables n_classes 2
+    tables = [summary(done[~multi], metrics=HEADLINE, calibrations=["raw", "closed_form"]),  # one table per task
+              summary(done[multi], metrics=HEADLINE_MULTICLASS, calibrations=["raw", "closed_form"])]
+    for table in [t for t in tables if not t.empty]:
         print(table.to_string())
+    if any(not t.empty for t in tables):
         print("(mean ± std over repetitions; raw and closed-form calibration; every metric and variant is in the results file)")
     print(f"\n{len(outcome.cells)} cells in {outcome.seconds:.1f} s; results: {outcome.results_csv}"
           + (f"; tracking: {uri} (experiment {spec.name!r})" if uri else "; tracking off"))

@@ -14,7 +14,7 @@ import pandas as pd
 from baycomp import SignedRankTest
 from scipy import stats as sps
 
-from . import metrics as metrics_registry
+from . import per_task
 from . import stats
 from .seeding import derive_seed
 
@@ -92,7 +92,7 @@ def against_baseline(means: pd.DataFrame, metric: str, *, baseline: str = "ce", 
     out = stats.versus_baseline(means, metric, baseline)
     if out.empty:
         return out
-    sign = 1.0 if metrics_registry.get(metric).higher_is_better else -1.0
+    sign = 1.0 if per_task.higher_is_better(metric) else -1.0
     base = sign * means[baseline].to_numpy()
     width = rope_width(metric, means[baseline].to_numpy(), rope)
     extra = []

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 import datasets
 
+from . import per_task
 from . import results as results_store
 from .cells import Cell, expand
 from .data import DataProvider
@@ -95,10 +96,9 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     for ds in spec.datasets:
         for ratio in spec.imbalance_ratios:
             try:
-                prepared = data.prepared(ds, ratio, 0)
-                if prepared.n_classes != 2:
-                    raise UserError(f"{ds.key}: has {prepared.n_classes} classes; the benchmark pipeline trains "
-                                    "binary problems (use LossClassifier or loss_zoo for multi-class)")
+                problem = per_task.problems(spec, ds, data.prepared(ds, ratio, 0).n_classes)
+                if problem is not None:
+                    raise UserError(problem)
             except datasets.DataError as exc:
                 if spec.unreachable_ratio == "skip" and "largest reachable ratio" in str(exc):
                     skipped[(ds.key, ratio)] = str(exc)

@@ -8,6 +8,12 @@ from .seeding import derive_seed
 from .spec import DatasetSpec, Spec
 
 
+def profile_args(ds: DatasetSpec) -> dict:
+    """``datasets.prepare``'s multi-class profile arguments of an entry (binary data ignore them)."""
+    return {"profile": ds.profile or datasets.imbalance.LONG_TAILED,
+            "minority_fraction": 0.5 if ds.minority_fraction is None else ds.minority_fraction}
+
+
 class DataProvider:
     """Loads and prepares data once per (dataset, ratio, repetition) and keeps it for reuse.
 
@@ -38,5 +44,6 @@ class DataProvider:
                 seed=derive_seed(self.spec.seed, ds.identity, ratio, repetition, "split"),
                 fractions=self.spec.split.fractions,
                 min_test_minority=self.spec.min_test_minority,
+                **profile_args(ds),
             )
         return self._prepared[key]

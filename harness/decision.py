@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import bayes, stats
-from . import metrics as metrics_registry
+from . import per_task
 from .results import slugify
 
 FAMILIES = {
@@ -34,8 +34,15 @@ FAMILIES = {
     "decisions": ("f1_val_threshold", "mcc_val_threshold"),
     "probabilities": ("ece", "log_loss", "brier"),
 }
+FAMILIES_MULTICLASS = {  # the same families on multi-class data, decided apart from binary rows
+    "ranking": ("average_precision_macro", "roc_auc_macro"),
+    "decisions": ("balanced_accuracy", "f1_macro"),
+    "probabilities": ("top_label_ece", "log_loss", "brier_multiclass"),
+}
 SHORT = {"average_precision": "AP", "roc_auc": "ROC AUC", "f1_val_threshold": "F1", "mcc_val_threshold": "MCC",
-         "ece": "ECE", "log_loss": "log loss", "brier": "Brier"}
+         "ece": "ECE", "log_loss": "log loss", "brier": "Brier",
+         "average_precision_macro": "macro AP", "roc_auc_macro": "macro ROC AUC", "balanced_accuracy": "balanced accuracy",
+         "f1_macro": "macro F1", "top_label_ece": "top-label ECE", "brier_multiclass": "Brier"}
 # (label, lower bound inclusive, upper bound exclusive)
 RHO_BUCKETS = (("ρ 1–3", 1, 3), ("ρ 3–10", 3, 10), ("ρ 10–50", 10, 50), ("ρ ≥ 50", 50, math.inf))
 # on the test split's size per repetition, the size the results folder records (60/20/20 split:
@@ -98,16 +105,18 @@ def with_regimes(table: pd.DataFrame, sizes: dict[tuple[str, str], int]) -> pd.D
 
 
 def comparisons(table: pd.DataFrame, *, rope: float = bayes.ROPE, seed: int = 0,
-                n_samples: int = bayes.N_SAMPLES) -> pd.DataFrame:
+                n_samples: int = bayes.N_SAMPLES, families: dict = FAMILIES) -> pd.DataFrame:
     """Every method against ce on every family metric, pooled (:data:`ALL`) and per regime.
 
-    ``table`` carries a ``regime`` column (:func:`with_regimes`). Regimes with fewer than
-    :data:`MIN_CELLS` cells get one row per metric with their cell count and no test.
+    ``table`` carries a ``regime`` column (:func:`with_regimes`) and rows of one task (binary with
+    :data:`FAMILIES`, multi-class with :data:`FAMILIES_MULTICLASS`): :data:`ALL` pools its rows.
+    Regimes with fewer than :data:`MIN_CELLS` cells get one row per metric with their cell count
+    and no test.
     """
     rows = []
     groups = [(ALL, table)] + list(table.groupby("regime", sort=True, observed=True))
     for regime, sub in groups:
-        for family, metrics in FAMILIES.items():
+        for family, metrics in families.items():
             for metric in [m for m in metrics if m in set(sub["metric"])]:
                 means = stats.cell_means(sub, metric)
                 if BASELINE not in means.columns or means.shape[1] < 2:
@@ -124,7 +133,7 @@ def comparisons(table: pd.DataFrame, *, rope: float = bayes.ROPE, seed: int = 0,
 
 def _shown_diff(row) -> tuple[float, float, float]:
     """Median difference and interval in the metric's own direction (ECE −0.02 = better)."""
-    sign = 1.0 if metrics_registry.get(row["metric"]).higher_is_better else -1.0
+    sign = 1.0 if per_task.higher_is_better(row["metric"]) else -1.0
     low, high = sorted((sign * row["ci_low"], sign * row["ci_high"]))
     return sign * row["median_diff"], low, high
 
@@ -163,12 +172,12 @@ def decide(rows: pd.DataFrame) -> tuple[str, str, pd.Series | None]:
     return kind, {"equivalent": "no practical difference", "keep": f"keep {BASELINE} (none better)"}[kind], row
 
 
-def decision_table(comp: pd.DataFrame, regime_cells: dict[str, int]) -> pd.DataFrame:
+def decision_table(comp: pd.DataFrame, regime_cells: dict[str, int], families: dict = FAMILIES) -> pd.DataFrame:
     """Rows: :data:`ALL` then each regime; columns: cells and one entry per metric family."""
     rows = []
     for regime, cells in regime_cells.items():
         entry = {"regime": regime, "cells": cells}
-        for family in FAMILIES:
+        for family in families:
             kind, text, _ = decide(comp[(comp["regime"] == regime) & (comp["family"] == family)])
             entry[family] = f"too few cells ({cells} < {MIN_CELLS})" if kind == "absent" and cells < MIN_CELLS else text
         rows.append(entry)
@@ -184,8 +193,8 @@ def regime_cell_counts(table: pd.DataFrame) -> dict[str, int]:
     return counts
 
 
-def _in_words(family: str, kind: str, row: pd.Series | None) -> str:
-    names = ", ".join(SHORT[m] for m in FAMILIES[family])
+def _in_words(family: str, kind: str, row: pd.Series | None, families: dict = FAMILIES) -> str:
+    names = ", ".join(SHORT[m] for m in families[family])
     if kind == "winner":
         diff, low, high = _shown_diff(row)
         return (f"{family} ({names}): {row['method']} is practically better than {BASELINE} — median "
@@ -199,22 +208,22 @@ def _in_words(family: str, kind: str, row: pd.Series | None) -> str:
 
 
 def summary(comp: pd.DataFrame, regime_cells: dict[str, int], *, rope: float, extra: list[str] = (),
-            max_lines: int = 12) -> list[str]:
+            max_lines: int = 12, families: dict = FAMILIES) -> list[str]:
     """At most ``max_lines`` plain-words lines: pooled verdicts, ``extra`` findings, regime winners."""
     lines = [f"Rule: a method is named when the Bayesian signed-rank test gives P(better than {BASELINE}) ≥ "
              f"{P_DECIDE} with a ROPE of ±{rope:g} (log loss: ±{rope:.0%} of {BASELINE}'s median), over "
              f"cells (dataset × ratio, mean of repetitions); at least {MIN_CELLS} cells per regime."]
-    for family in FAMILIES:
+    for family in families:
         kind, _, row = decide(comp[(comp["regime"] == ALL) & (comp["family"] == family)])
-        lines.append(f"All {regime_cells[ALL]} cells, " + _in_words(family, kind, row))
+        lines.append(f"All {regime_cells[ALL]} cells, " + _in_words(family, kind, row, families))
     lines += list(extra)
     regimes = [r for r in regime_cells if r != ALL]
     wins = []
     for regime in regimes:
-        for family in FAMILIES:
+        for family in families:
             kind, _, row = decide(comp[(comp["regime"] == regime) & (comp["family"] == family)])
             if kind == "winner":
-                wins.append(f"In {regime}: " + _in_words(family, kind, row))
+                wins.append(f"In {regime}: " + _in_words(family, kind, row, families))
     few = sum(regime_cells[r] < MIN_CELLS for r in regimes)
     tail = [f"{few} of {len(regimes)} regimes have fewer than {MIN_CELLS} cells and get no decision."] if few else []
     room = max_lines - len(lines) - len(tail)

@@ -11,6 +11,7 @@ import numpy as np
 import datasets
 
 from . import metrics as metrics_registry
+from . import per_task
 from .calibration import calibrate
 from .cells import Cell
 from .learners import Fitted, Learner
@@ -53,6 +54,10 @@ def _repetition(spec: Spec, method: Method, run: tuple, seed: int, job: Job, fit
     record = RepetitionRecord(rep, seed, dict(params), loss or method.loss, sampler, {}, {}, prepared.fingerprint,
                               fitted.report.epochs_run, t0, 0, prepared.test.y, test_logits, {},
                               prepared.test.posterior)
+    if prepared.n_classes > 2:
+        per_task.score_multiclass(spec, record, prepared, val_logits, dict(job.task.loss_params), job.counts)
+        record.end_ms = now_ms()
+        return record
     # resampling moved the training prior: the closed form maps back to the data's prior
     shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(job.counts)
     _score(spec, record, prepared, val_logits, dict(job.task.loss_params), shift)

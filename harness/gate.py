@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import metrics as metrics_registry
+from . import per_task
 from .errors import UserError
 from .files import write_atomic
 
@@ -59,7 +59,7 @@ def make_baseline(table: pd.DataFrame, rule: dict | None = None) -> dict:
         entries.append({
             "dataset": str(dataset), "imbalance_ratio": str(ratio), "model": str(model), "method": str(method),
             "calibration": str(calibration), "metric": str(metric),
-            "higher_is_better": metrics_registry.get(str(metric)).higher_is_better,
+            "higher_is_better": per_task.higher_is_better(str(metric)),
             "baseline": mean, "std": std, "n": n,
             "tolerance": _tolerance(str(metric), mean, std, n, rule),
         })

@@ -28,6 +28,8 @@ from sklearn import metrics as skm
 from .metrics import (
     N_BINS,
     Metric,
+    _fast_average_precision,
+    _fast_roc_auc,
     adaptive_calibration_error,
     expected_calibration_error,
     maximum_calibration_error,
@@ -72,6 +74,20 @@ def _one_vs_rest(fn, name: str, weighted: bool = False):
         values = np.array([fn((y == k).astype(np.int64), p[:, k]) for k in present])
         weights = np.bincount(y)[present] if weighted else None
         return float(np.average(values, weights=weights))
+
+    return metric
+
+
+def _fast_one_vs_rest(fast, weighted: bool = False):
+    """:func:`_one_vs_rest` of a binary metric's fast form, without input validation (the
+    per-epoch monitor); NaN when ``y`` holds a single class."""
+
+    def metric(y, p):
+        present = np.unique(y)
+        if present.size < 2:
+            return float("nan")
+        values = [fast((y == k).astype(np.int64), p[:, k]) for k in present]
+        return float(np.average(values, weights=np.bincount(y)[present] if weighted else None))
 
     return metric
 
@@ -169,11 +185,11 @@ _REGISTRY: dict[str, Metric] = {
     m.name: m
     for m in (
         Metric("roc_auc_macro", "ranking", True, _one_vs_rest(skm.roc_auc_score, "roc_auc_macro"),
-               "one-vs-rest ROC AUC, mean over classes", task=_M),
+               "one-vs-rest ROC AUC, mean over classes", _fast_one_vs_rest(_fast_roc_auc), task=_M),
         Metric("roc_auc_weighted", "ranking", True, _one_vs_rest(skm.roc_auc_score, "roc_auc_weighted", weighted=True),
-               "one-vs-rest ROC AUC, weighted by class prevalence", task=_M),
+               "one-vs-rest ROC AUC, weighted by class prevalence", _fast_one_vs_rest(_fast_roc_auc, True), task=_M),
         Metric("average_precision_macro", "ranking", True, _one_vs_rest(skm.average_precision_score, "average_precision_macro"),
-               "one-vs-rest average precision, mean over classes", task=_M),
+               "one-vs-rest average precision, mean over classes", _fast_one_vs_rest(_fast_average_precision), task=_M),
         Metric("accuracy", "label", True, _labels(skm.accuracy_score, "accuracy"), "accuracy of the argmax", task=_M),
         Metric("balanced_accuracy", "label", True, _labels(skm.balanced_accuracy_score, "balanced_accuracy"),
                "mean recall over the classes present in y_true", task=_M),
@@ -227,3 +243,17 @@ def evaluate(names: list[str], y_true: np.ndarray, prob: np.ndarray, *, train_co
         else:
             out[name] = metric(y_true, prob)
     return out
+
+
+COUNTERPARTS = {
+    "roc_auc": "roc_auc_macro",
+    "average_precision": "average_precision_macro",
+    "f1": "f1_macro",
+    "brier": "brier_multiclass",
+    "ece": "top_label_ece",
+    "adaptive_ece": "top_label_adaptive_ece",
+    "mce": "top_label_mce",
+}
+"""Binary metric name -> the multi-class metric that stands for it on (N, C) probabilities (same
+direction). The names both registries hold (``accuracy``, ``mcc``, ...) stand for themselves;
+``gmean`` has no counterpart."""

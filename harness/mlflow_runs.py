@@ -69,7 +69,19 @@ def cell_tags(result: CellResult, method, common: dict[str, str]) -> dict[str, s
     if reps and "tuned_loss" in (method.loss, method.sampler):
         tags["chosen_loss"] = reps[0].loss
         tags["chosen_sampler"] = reps[0].sampler or "none"
+    tags.update(task_tags(result))
     return tags
+
+
+def task_tags(result: CellResult) -> dict[str, str]:
+    """``task``, ``n_classes`` and ``profile`` of a cell, read from its predictions (none for a
+    cell that failed before any); binary cells have profile ``none``."""
+    if not result.repetitions:
+        return {}
+    logits = result.repetitions[0].logits
+    n_classes = 2 if logits.ndim == 1 else int(logits.shape[1])
+    profile = (result.cell.dataset.profile or "long_tailed") if n_classes > 2 else "none"
+    return {"task": "binary" if n_classes == 2 else "multiclass", "n_classes": str(n_classes), "profile": profile}
 
 
 def trial_run(t: TrialRecord, base: dict[str, str]) -> RunPlan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import plots
+from . import per_task, plots
 from . import results as results_store
 from .files import write_atomic
 from .records import CellResult
@@ -20,7 +20,8 @@ def write_cell_outputs(spec: Spec, result: CellResult, out_dir: Path) -> list[Pa
     if spec.evaluation.plots:
         slug = results_store.cell_slug(result)
         artifacts.append(plots.cell_figure(result, out_dir / "plots" / f"{slug}.png"))
-        artifacts.append(plots.tuning_figure(result, out_dir / "plots" / f"{slug}_tuning.png", spec.tuning.metrics[0]))
+        metric = per_task.tuning_metrics(spec, per_task.n_classes_of(result.repetitions[0].logits))[0]
+        artifacts.append(plots.tuning_figure(result, out_dir / "plots" / f"{slug}_tuning.png", metric))
     return [a for a in artifacts if a is not None]
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from . import metrics as metrics_registry
+from . import per_task
 from .cells import Cell
 from .data import DataProvider
 from .evaluation import evaluate
@@ -52,7 +53,7 @@ def run_cell(
     if cell.model is None:
         cell = replace(cell, model=spec.model)
     start, learner = now_ms(), learner or for_model(spec, cell.model)
-    method = spec.method(cell.method, cell.model)
+    method = per_task.method_for(spec.method(cell.method, cell.model), data.prepared(cell.dataset, cell.ratio, 0).n_classes)
     space = {name: dist.describe() for name, dist in method.full_space.items()}
     trials: list[TrialRecord] = []
     best_params, best_value, importances, optuna_seconds, runs = {}, None, {}, 0.0, []

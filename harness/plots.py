@@ -27,7 +27,7 @@ def save_figure(fig: Figure, path: Path, dpi: int = 90) -> Path:
 
 
 _MARGINS = {"left": 0.1, "right": 0.98, "bottom": 0.12, "top": 0.87, "wspace": 0.25}
-_STYLES = {"raw": "-o", "temperature": "--s", "closed_form": "-.^", "isotonic": ":d"}
+_STYLES = {"raw": "-o", "temperature": "--s", "closed_form": "-.^", "isotonic": ":d", "vector_scaling": ":v"}
 
 
 def cell_figure(result: CellResult, path: Path) -> Path:
@@ -36,6 +36,8 @@ def cell_figure(result: CellResult, path: Path) -> Path:
     # fixed margins: a layout engine would measure every text box, which costs more than drawing
     fig, (ax_rel, ax_pr) = new_figure(1, 2, figsize=(10, 4.4), gridspec_kw=_MARGINS)
     y = np.concatenate([r.y_true for r in result.repetitions])
+    if result.repetitions[0].logits.ndim == 2:
+        return _multiclass_cell_figure(result, y, fig, ax_rel, ax_pr, path)
     for variant in result.repetitions[0].probs:
         p = np.concatenate([r.probs[variant] for r in result.repetitions])
         frac, mean = calibration_curve(y, p, n_bins=10, strategy="quantile")
@@ -57,12 +59,34 @@ def cell_figure(result: CellResult, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def _multiclass_cell_figure(result: CellResult, y: np.ndarray, fig: Figure, ax_rel, ax_pr, path: Path) -> Path:
+    """:func:`cell_figure` for (N, C) predictions: the reliability of the top label (confidence
+    against accuracy of the argmax), and one-vs-rest precision-recall per class (raw, pooled)."""
+    for variant in result.repetitions[0].probs:
+        p = np.concatenate([r.probs[variant] for r in result.repetitions])
+        frac, mean = calibration_curve(p.argmax(axis=1) == y, p.max(axis=1), n_bins=10, strategy="quantile")
+        ax_rel.plot(mean, frac, _STYLES.get(variant, "-"), label=variant, markersize=4)
+    ax_rel.plot([0, 1], [0, 1], color="grey", linewidth=0.8, label="perfect")
+    ax_rel.set(xlabel="mean top-label confidence (10 equal-mass bins)", ylabel="accuracy of the top label",
+               title="Reliability (top label)", xlim=(0, 1), ylim=(0, 1))
+    ax_rel.legend(loc="upper left", fontsize=8)
+    raw = np.concatenate([r.probs["raw"] for r in result.repetitions])
+    for k in range(raw.shape[1]):
+        precision, recall, _ = precision_recall_curve(y == k, raw[:, k])
+        ax_pr.step(recall, precision, where="post", label=f"class {k} (prevalence {np.mean(y == k):.3f})")
+    ax_pr.set(xlabel="recall", ylabel="precision", title="Precision-recall per class (raw, one vs rest)",
+              xlim=(0, 1), ylim=(0, 1.02))
+    ax_pr.legend(loc="upper right", fontsize=8)
+    fig.suptitle(result.cell.label)
+    return save_figure(fig, path)
+
+
 def tuning_figure(result: CellResult, path: Path, metric: str) -> Path:
     """Optimisation history (each trial's validation value and the best so far) and fANOVA
     parameter importances of the cell's study, written to ``path`` as PNG."""
-    from . import metrics as metrics_registry
+    from .per_task import higher_is_better
 
-    higher = metrics_registry.get(metric).higher_is_better
+    higher = higher_is_better(metric)
     fig, (ax_h, ax_i) = new_figure(1, 2, figsize=(10, 4.0), gridspec_kw={**_MARGINS, "wspace": 0.68})
     trials = [t for t in result.trials if t.repetition == 0]
     done = [(t.number, t.value) for t in trials if t.value is not None]

@@ -25,8 +25,9 @@ from .report_figures import (
     reliability_figure,
 )
 from .report_sections import focal_section, smooth_ece_section, tuned_loss_section
+from .per_task import HEADLINE_MULTICLASS
 from .report_tuning import tuning_section
-from .results import slugify
+from .results import BINARY_CLASSES, slugify
 
 __all__ = ["HEADLINE", "build", "calibration_table", "compare", "calibration_figure", "cd_figure",
            "metric_vs_ratio_figure", "reliability_figure"]
@@ -38,7 +39,7 @@ def calibration_table(table: pd.DataFrame, metric: str = "ece") -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame()
     out = df.groupby(["method", "calibration"])["value"].mean().unstack("calibration")
-    order = [c for c in ("raw", "temperature", "closed_form", "isotonic") if c in out.columns]
+    order = [c for c in ("raw", "temperature", "closed_form", "isotonic", "vector_scaling") if c in out.columns]
     return out[order].reindex(list(dict.fromkeys(df["method"])))
 
 
@@ -69,6 +70,8 @@ def _load(results_dir: Path) -> pd.DataFrame:
     table = pd.read_csv(csv, dtype={"imbalance_ratio": str})
     if table.empty:
         raise UserError(f"report: {csv} holds no results")
+    if "n_classes" not in table:  # a table written before multi-class cells
+        table["n_classes"] = BINARY_CLASSES
     return ensembles_per_model(table)
 
 
@@ -173,7 +176,7 @@ def _versus_ce_section(comp: pd.DataFrame) -> list[str]:
     return md
 
 
-def _rank_section(table: pd.DataFrame, metric: str, figdir: Path, figures: list[Path]) -> list[str]:
+def _rank_section(table: pd.DataFrame, metric: str, figdir: Path, figures: list[Path], prefix: str = "") -> list[str]:
     """Average ranks, the Friedman test, and the Wilcoxon–Holm critical-difference diagram."""
     means = stats.cell_means(table, metric)
     if means.empty or means.shape[1] < 2:
@@ -186,7 +189,7 @@ def _rank_section(table: pd.DataFrame, metric: str, figdir: Path, figures: list[
         md.append(f"Friedman χ² = {fr.statistic:.2f}, p = {fr.p_value:.3g} over {fr.n_blocks} cells "
                   "(an omnibus test: it names no winner).")
     if len(means) >= stats.MIN_CELLS_FOR_TEST:
-        fig = cd_figure(means, metric, figdir / f"cd_{metric}.png")
+        fig = cd_figure(means, metric, figdir / f"cd_{prefix}{metric}.png")
         figures.append(fig)
         md += ["", f"![critical difference {metric}](report/{fig.name})"]
     else:
@@ -210,20 +213,12 @@ def build(results_dir: Path, *, rope: float = bayes.ROPE, seed: int = 0) -> tupl
     everything = decision.with_regimes(everything, decision.cell_sizes(results_dir / "predictions", everything))
     table, model = first_model(everything)  # the sections below the decision describe one model's methods
     figdir, figures = results_dir / "report", []
-    comp = decision.comparisons(everything, rope=rope, seed=seed)
-    counts = decision.regime_cell_counts(everything)
-    focal_md, focal_words = focal_section(table, rope=rope, seed=seed)
-    tuned_md, tuned_words = tuned_loss_section(table, rope=rope, seed=seed)
-    cal = calibration_table(table, "ece")
-    md = _header(everything) + _decision_section(everything, comp, counts, rope, focal_words + tuned_words)
-    if model is not None:
-        md += [f"The sections below the decision table describe the methods of the first model, `{model}`.", ""]
-    md += _versus_ce_section(comp) + focal_md + tuned_md
-    md += _figure_sections(table, results_dir, figdir, figures, model or "mlp")
-    md += ["## Ranks across datasets and ratios", ""]
-    for metric in [m for m in HEADLINE if m in set(table["metric"])]:
-        md += _rank_section(table, metric, figdir, figures)
-    md += _calibration_section(table, cal, figdir, figures) + smooth_ece_section(table, results_dir, figdir, figures)
+    binary, multi = table[table["n_classes"] <= 2], table[table["n_classes"] > 2]
+    md = _header(table)
+    if not binary.empty:
+        md += _binary_sections(binary, results_dir, figdir, figures, rope=rope, seed=seed)
+    if not multi.empty:
+        md += _multiclass_sections(multi, figdir, figures, rope=rope, seed=seed)
     md += tuning_section(results_dir)
     text = "\n".join(md) + "\n"
     md_path, html_path = results_dir / "report.md", results_dir / "report.html"
@@ -231,3 +226,55 @@ def build(results_dir: Path, *, rope: float = bayes.ROPE, seed: int = 0) -> tupl
     page = to_html(text, results_dir)
     write_atomic(html_path, lambda tmp: tmp.write_text(page))
     return md_path, html_path, figures
+
+
+def _binary_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path], *,
+                     rope: float, seed: int) -> list[str]:
+    """The report's sections on the binary rows: the decision over every model, then the first
+    model's methods described."""
+    comp = decision.comparisons(table, rope=rope, seed=seed)
+    counts = decision.regime_cell_counts(table)
+    everything, (table, model) = table, first_model(table)
+    focal_md, focal_words = focal_section(table, rope=rope, seed=seed)
+    tuned_md, tuned_words = tuned_loss_section(table, rope=rope, seed=seed)
+    cal = calibration_table(table, "ece")
+    md = _decision_section(everything, comp, counts, rope, focal_words + tuned_words)
+    if model is not None:
+        md += [f"The sections below the decision table describe the methods of the first model, `{model}`.", ""]
+    md += _versus_ce_section(comp) + focal_md + tuned_md
+    md += _figure_sections(table, results_dir, figdir, figures, model or "mlp")
+    md += ["## Ranks across datasets and ratios", ""]
+    for metric in [m for m in HEADLINE if m in set(table["metric"])]:
+        md += _rank_section(table, metric, figdir, figures)
+    return md + _calibration_section(table, cal, figdir, figures) + smooth_ece_section(table, results_dir, figdir, figures)
+
+
+def _multiclass_sections(table: pd.DataFrame, figdir: Path, figures: list[Path], *, rope: float,
+                         seed: int) -> list[str]:
+    """The multi-class rows, decided and ranked apart from the binary ones (their own metric
+    families and headline metrics, figures named ``*_multiclass_*``)."""
+    families = decision.FAMILIES_MULTICLASS
+    comp = decision.comparisons(table, rope=rope, seed=seed, families=families)
+    counts = decision.regime_cell_counts(table)
+    md = ["# Multi-class datasets", "",
+          "Decided and ranked apart from the binary datasets. Families: "
+          + "; ".join(f"{f} = {', '.join(decision.SHORT[m] for m in ms)}" for f, ms in families.items()) + ".", "",
+          md_table(decision.decision_table(comp, counts, families)), "", "## Summary (multi-class)", ""]
+    md += [f"- {s}" for s in decision.summary(comp, counts, rope=rope, families=families)] + [""]
+    md += ["## Metrics against the imbalance ratio (multi-class)", ""]
+    for ds in dict.fromkeys(table["dataset"]):
+        fig = metric_vs_ratio_figure(table, ds, figdir / f"metrics_{slugify(ds)}.png", metrics=HEADLINE_MULTICLASS)
+        figures.append(fig)
+        md += [f"![{ds}](report/{fig.name})", ""]
+    md += ["## Ranks across datasets and ratios (multi-class)", ""]
+    for metric in [m for m in HEADLINE_MULTICLASS if m in set(table["metric"])]:
+        md += _rank_section(table, metric, figdir, figures, prefix="multiclass_")
+    cal = calibration_table(table, "top_label_ece")
+    if not cal.empty:
+        md += ["## Calibration before and after post-hoc correction (multi-class)", "",
+               "Mean top-label ECE (15 equal-width bins) over cells and repetitions:", "", md_table(cal.reset_index()), ""]
+        tce = calibration_table(table, "true_calibration_error")
+        if not tce.empty:
+            md += ["Against the true posterior (synthetic data), mean total variation ½‖p − η‖₁:", "",
+                   md_table(tce.reset_index()), ""]
+    return md

@@ -16,7 +16,7 @@ import scikit_posthocs as sp
 from scipy import stats as sps
 from sklearn.calibration import calibration_curve
 
-from . import metrics as metrics_registry
+from . import per_task
 from . import stats
 from .plots import new_figure, save_figure
 from .results import slugify
@@ -32,10 +32,11 @@ def _save(fig, path: Path) -> Path:
     return save_figure(fig, path, dpi=100)
 
 
-def metric_vs_ratio_figure(table: pd.DataFrame, dataset: str, path: Path) -> Path:
-    """One panel per headline metric: mean over repetitions and its 95 % t-interval, vs ρ."""
+def metric_vs_ratio_figure(table: pd.DataFrame, dataset: str, path: Path, metrics: list[str] | None = None) -> Path:
+    """One panel per headline metric (``metrics``, default :data:`HEADLINE`): mean over
+    repetitions and its 95 % t-interval, vs ρ."""
     df = table[(table["dataset"] == dataset) & (table["calibration"] == "raw")]
-    metrics = [m for m in HEADLINE if m in set(df["metric"])]
+    metrics = [m for m in (metrics or HEADLINE) if m in set(df["metric"])]
     fig, axes = new_figure(1, len(metrics), figsize=(3.6 * len(metrics), 3.8), layout="constrained", squeeze=False)
     ratios = sorted(df["imbalance_ratio"].astype(str).unique(), key=_ratio_key)
     x = np.arange(len(ratios))
@@ -54,7 +55,7 @@ def metric_vs_ratio_figure(table: pd.DataFrame, dataset: str, path: Path) -> Pat
             xs = [x[ratios.index(r)] + (i - len(methods) / 2) * 0.03 for r in mean.index]
             ax.errorbar(xs, mean.to_numpy(), yerr=np.vstack([mean - low, high - mean]), marker="o", markersize=3,
                         capsize=2, linewidth=1, label=method)
-        arrow = "↑" if metrics_registry.get(metric).higher_is_better else "↓"
+        arrow = "↑" if per_task.higher_is_better(metric) else "↓"
         ax.set(xticks=x, xticklabels=ratios, xlabel="imbalance ratio ρ", title=f"{metric} {arrow}")
     axes[0][0].set_ylabel("mean and 95 % t-interval over repetitions")
     handles, labels = axes[0][0].get_legend_handles_labels()

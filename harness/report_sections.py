@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import bayes, decision, stats
-from . import metrics as metrics_registry
+from . import per_task
 from .markdown import md_table
 from .report_figures import prediction_file, smooth_reliability_figure
 from .results import slugify
@@ -87,7 +87,7 @@ def focal_section(table: pd.DataFrame, *, rope: float, seed: int) -> tuple[list[
 
 def _regret(means: pd.DataFrame, metric: str, fixed: list[str]) -> pd.DataFrame:
     """Per cell: best fixed loss (in hindsight) minus tuned_loss, and ce minus tuned_loss (goodness)."""
-    good = means if metrics_registry.get(metric).higher_is_better else -means
+    good = means if per_task.higher_is_better(metric) else -means
     return pd.DataFrame({"vs best fixed": good[fixed].max(axis=1) - good["tuned_loss"],
                          "vs ce": good["ce"] - good["tuned_loss"]})
 

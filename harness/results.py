@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from .files import write_atomic
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 COLUMNS = [
     "benchmark", "dataset", "imbalance_ratio", "model", "method", "loss", "sampler", "repetition", "seed",
     "calibration", "metric", "value", "dataset_fingerprint", "spec_hash", "git_commit", "versions",
+    "n_classes",
 ]
+BINARY_CLASSES = 2  # what a table written before the n_classes column holds
 
 
 def rows(benchmark: str, spec_hash: str, result: CellResult) -> list[dict]:
@@ -34,11 +37,22 @@ def rows(benchmark: str, spec_hash: str, result: CellResult) -> list[dict]:
     return [
         {**common, "loss": rep.loss, "sampler": rep.sampler or "none",
          "repetition": rep.repetition, "seed": rep.seed, "calibration": calibration,
-         "metric": metric, "value": value, "dataset_fingerprint": rep.fingerprint, **provenance}
+         "metric": metric, "value": value, "dataset_fingerprint": rep.fingerprint, **provenance,
+         "n_classes": _n_classes(rep.logits)}
         for rep in result.repetitions
         for calibration, scores in rep.metrics.items()
         for metric, value in scores.items()
     ]
+
+
+def _n_classes(logits) -> int:
+    return BINARY_CLASSES if logits.ndim == 1 else int(logits.shape[1])
+
+
+def _columns(name: str, values) -> dict:
+    """``{name: values}`` for (N,) values, ``{name_0: ..., name_{C-1}: ...}`` for (N, C) ones."""
+    values = np.asarray(values)
+    return {name: values} if values.ndim == 1 else {f"{name}_{k}": values[:, k] for k in range(values.shape[1])}
 
 
 def slugify(text: str) -> str:
@@ -57,13 +71,15 @@ def slug(cell) -> str:
 
 
 def predictions_frame(result: CellResult) -> pd.DataFrame:
-    """Test predictions of every repetition: labels, logits, each variant's probability, posterior."""
+    """Test predictions of every repetition: labels, logits, each variant's probability, posterior
+    (multi-class: one column per class, ``logit_k``, ``prob_<variant>_k``, ``posterior_k``)."""
     frames = []
     for rep in result.repetitions:
-        data = {"repetition": rep.repetition, "seed": rep.seed, "y_true": rep.y_true, "logit": rep.logits}
-        data.update({f"prob_{variant}": p for variant, p in rep.probs.items()})
+        data = {"repetition": rep.repetition, "seed": rep.seed, "y_true": rep.y_true, **_columns("logit", rep.logits)}
+        for variant, p in rep.probs.items():
+            data.update(_columns(f"prob_{variant}", p))
         if rep.posterior is not None:
-            data["posterior"] = rep.posterior
+            data.update(_columns("posterior", rep.posterior))
         frames.append(pd.DataFrame(data))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -85,9 +101,12 @@ def table(benchmark: str, spec_hash: str, results: Iterable[CellResult]) -> pd.D
 
 def read_csv(path: Path) -> pd.DataFrame:
     """A results table as written: text columns as text (fingerprints stay hex), numbers as numbers."""
-    dtypes = {c: str for c in COLUMNS if c not in ("repetition", "seed", "value")}
-    return pd.read_csv(path, dtype={**dtypes, "repetition": "int64", "seed": "int64", "value": "float64"},
-                       keep_default_na=False, na_values=[""])
+    dtypes = {c: str for c in COLUMNS if c not in ("repetition", "seed", "value", "n_classes")}
+    df = pd.read_csv(path, dtype={**dtypes, "repetition": "int64", "seed": "int64", "value": "float64",
+                                  "n_classes": "int64"}, keep_default_na=False, na_values=[""])
+    if "n_classes" not in df:
+        df["n_classes"] = BINARY_CLASSES
+    return df
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

@@ -66,9 +66,12 @@ def resample(name: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray,
     """Resample the training split (X, y) with sampler ``name``; returns (X', y').
 
     Binary, positive (1) = minority. A balance that does not raise the minority share, or a
-    minority too small for neighbours, returns the data unchanged.
+    minority too small for neighbours, returns the data unchanged. Multi-class (C > 2): the
+    same balance per class (:func:`_multiclass_targets`).
     """
     sampler = _SAMPLERS[name]
+    if y.max() > 1:
+        return _resample_multiclass(sampler, params, X, y, seed=seed)
     n_neg, n_pos = np.bincount(y, minlength=2)[:2]
     r = n_pos / n_neg
     target = r + float(params[f"{name}_balance"]) * (1.0 - r)
@@ -78,4 +81,33 @@ def resample(name: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray,
     if sampler.neighbours:
         k = int(min(params[f"{name}_k_neighbors"], n_pos - 1))
     X_res, y_res = sampler.make(min(target, 1.0), k, seed).fit_resample(X, y)
+    return np.asarray(X_res, dtype=np.float64), np.asarray(y_res, dtype=np.int64)
+
+
+_UNDER = {"random_under"}  # samplers that lower the larger classes; the others raise the smaller ones
+
+
+def _multiclass_targets(name: str, balance: float, counts: np.ndarray) -> dict[int, int]:
+    """Per-class target counts of ``<name>_balance`` = b for C > 2, the binary scale per class:
+    over-samplers raise each class to n_k + b · (n_max − n_k), under-samplers lower each to
+    n_k − b · (n_k − n_min); only the classes that change are listed."""
+    if name in _UNDER:
+        target = np.rint(counts - balance * (counts - counts.min())).astype(int)
+        return {k: int(t) for k, t in enumerate(target) if t < counts[k]}
+    target = np.rint(counts + balance * (counts.max() - counts)).astype(int)
+    return {k: int(t) for k, t in enumerate(target) if t > counts[k]}
+
+
+def _resample_multiclass(sampler: Sampler, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, *, seed: int):
+    """:func:`resample` for C > 2 classes, with a per-class ``sampling_strategy`` dict. Classes
+    too small for neighbours (fewer than 2 samples) stay as they are."""
+    counts = np.bincount(y)
+    strategy = _multiclass_targets(sampler.name, float(params[f"{sampler.name}_balance"]), counts)
+    k = None
+    if sampler.neighbours:
+        strategy = {c: t for c, t in strategy.items() if counts[c] >= 2}
+        k = int(min([params[f"{sampler.name}_k_neighbors"], *(counts[c] - 1 for c in strategy)]))
+    if not strategy:
+        return X, y
+    X_res, y_res = sampler.make(strategy, k, seed).fit_resample(X, y)
     return np.asarray(X_res, dtype=np.float64), np.asarray(y_res, dtype=np.int64)

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -27,6 +28,7 @@ import datasets
 
 from . import methods as methods_registry
 from . import metrics as metrics_registry
+from . import per_task
 from .calibration import VARIANTS
 from .errors import UserError
 
@@ -35,10 +37,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_PROFILE_KEYS = ("profile", "minority_fraction")
+
+
 class DatasetSpec(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
     label: str | None = Field(None, min_length=1, description="short name in tables and run names")
+    profile: Literal["long_tailed", "step", "natural"] | None = Field(
+        None, description="multi-class imbalance profile (default long_tailed); refused on binary data")
+    minority_fraction: float | None = Field(None, gt=0, lt=1, description="the step profile's minority share of classes")
 
     @model_validator(mode="before")
     @classmethod
@@ -51,14 +59,26 @@ class DatasetSpec(_Strict):
             datasets.get_source(self.name).make_params(self.params)
         except datasets.DataError as exc:
             raise ValueError(str(exc)) from None
+        if self.profile is not None and self.params.get("positive") is not None:
+            raise ValueError(f"{self.name}: params.positive: expected none with a profile (a multi-class set keeps "
+                             f"every label as a class), got {self.params['positive']!r}; drop positive, or the "
+                             "profile for one positive label against the rest")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_profile(self, handler) -> dict:
+        """The dump without a profile left out, so a binary spec's hash is what it was before profiles."""
+        out = handler(self)
+        return {k: v for k, v in out.items() if k not in _PROFILE_KEYS or v is not None}
 
     @property
     def identity(self) -> str:
-        """The name plus its parameters: what seeds hash, so a label never changes the data."""
-        if not self.params:
+        """The name plus its parameters (and profile, when given): what seeds hash, so a label
+        never changes the data."""
+        params = {**self.params, **{k: getattr(self, k) for k in _PROFILE_KEYS if getattr(self, k) is not None}}
+        if not params:
             return self.name
-        return self.name + "(" + ",".join(f"{k}={self.params[k]}" for k in sorted(self.params)) + ")"
+        return self.name + "(" + ",".join(f"{k}={params[k]}" for k in sorted(params)) + ")"
 
     @property
     def key(self) -> str:
@@ -253,7 +273,7 @@ class TuningSpec(_Strict):
         names = [value] if isinstance(value, str) else value
         if not 1 <= len(names) <= 2 or len(set(names)) != len(names):
             raise ValueError(f"expected one metric name or two distinct ones, got {value!r}")
-        usable = [n for n, m in metrics_registry.available().items() if m.kind != "truth"]
+        usable = [n for n, m in per_task.all_metrics().items() if m.kind != "truth"]
         for name in names:
             if name not in usable:
                 raise ValueError(f"unknown tuning metric {name!r}; known: {', '.join(usable)}")
@@ -283,7 +303,7 @@ class EvaluationSpec(_Strict):
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
-        known = metrics_registry.available()
+        known = per_task.all_metrics()
         for name in value:
             if name not in known:
                 raise ValueError(f"unknown metric {name!r}; known: {', '.join(known)}")
@@ -294,9 +314,10 @@ class EvaluationSpec(_Strict):
     @field_validator("calibration")
     @classmethod
     def _known_variants(cls, value: list[str]) -> list[str]:
+        known = per_task.all_variants()
         for name in value:
-            if name not in VARIANTS:
-                raise ValueError(f"unknown calibration variant {name!r}; known: {', '.join(VARIANTS)}")
+            if name not in known:
+                raise ValueError(f"unknown calibration variant {name!r}; known: {', '.join(known)}")
         if len(set(value)) != len(value) or value[0] != "raw":
             raise ValueError(f"expected distinct variants starting with 'raw', got {value}")
         return value

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from . import metrics as metrics_registry
+from . import per_task
 
 BLOCK = ["dataset", "imbalance_ratio"]
 MIN_CELLS_FOR_TEST = 6  # below this a two-sided signed-rank test cannot reach p < 0.05
@@ -34,7 +34,7 @@ def cell_means(table: pd.DataFrame, metric: str, calibration: str = "raw") -> pd
 
 def _goodness(means: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Values oriented so that higher is better."""
-    return means if metrics_registry.get(metric).higher_is_better else -means
+    return means if per_task.higher_is_better(metric) else -means
 
 
 def average_ranks(means: pd.DataFrame, metric: str) -> pd.Series:

@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 import optuna
-import torch
 
 import datasets
 
-from . import metrics as metrics_registry
+from . import per_task
 from .cells import Cell
 from .faults import fault_point
 from .learners import Learner
@@ -81,7 +80,7 @@ def study_name(spec: Spec, cell: Cell, repetition: int) -> str:
 def open_study(spec: Spec, cell: Cell, repetition: int, storage, sampler=None) -> optuna.Study:
     """The cell's study in ``storage`` (None: in memory), created if missing."""
     metrics = spec.tuning.metrics
-    directions = ["maximize" if metrics_registry.get(m).higher_is_better else "minimize" for m in metrics]
+    directions = ["maximize" if per_task.higher_is_better(m) else "minimize" for m in metrics]
     pruner = (
         optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3)
         if spec.tuning.pruner == "median" and len(metrics) == 1  # Optuna prunes single-objective studies only
@@ -112,7 +111,7 @@ def pick_best(study: optuna.Study, metrics: list[str]) -> optuna.trial.FrozenTri
         return study.best_trial
     front = sorted(study.best_trials, key=lambda t: t.user_attrs["slot"])
     values = np.array([t.values for t in front], dtype=np.float64)
-    signs = np.array([1.0 if metrics_registry.get(m).higher_is_better else -1.0 for m in metrics])
+    signs = np.array([1.0 if per_task.higher_is_better(m) else -1.0 for m in metrics])
     good = values * signs
     span = good.max(axis=0) - good.min(axis=0)
     scaled = np.where(span > 0, (good - good.min(axis=0)) / np.where(span > 0, span, 1), 1.0)
@@ -171,9 +170,7 @@ def _outcome(t: Tuning, fitted) -> dict[str, Any]:
         state = "COMPLETE"  # diverged late: the best epoch before it still counts
     values = None
     if state == "COMPLETE":
-        logits = fitted.predict_logits(t.data.validation.X)
-        prob = torch.sigmoid(torch.from_numpy(logits)).numpy()
-        values = [metrics_registry.get(m)(t.data.validation.y, prob) for m in t.spec.tuning.metrics]
+        values = per_task.tuning_values(t.spec, t.data.validation.y, fitted.predict_logits(t.data.validation.X))
     return {"state": state, "values": values}
 
 

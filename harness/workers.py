@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from . import quiet
+from . import per_task, quiet
 from .cells import Cell
 from .data import DataProvider
 from .outputs import write_cell_outputs
@@ -69,6 +69,7 @@ def tune_task(config: WorkerConfig, cell: Cell, worker: int) -> int:
         method, ran = spec.method(cell.method, cell.model), 0
         for rep in range(spec.evaluation.repetitions if spec.tuning.per_repetition else 1):
             prepared = state["data"].prepared(cell.dataset, cell.ratio, rep)
-            study, _ = tune(spec, cell, method, prepared, repetition=rep, storage=state["storage"], shared=worker)
+            study, _ = tune(spec, cell, per_task.method_for(method, prepared.n_classes), prepared, repetition=rep,
+                            storage=state["storage"], shared=worker)
             ran += sum(1 for t in study.trials if t.user_attrs.get("done") and t.user_attrs.get("worker") == worker)
         return ran

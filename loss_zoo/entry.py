@@ -22,7 +22,8 @@ class Range:
     """A tuned float in [low, high] (log scale when ``log``); ``optional``: None is also a
     choice (the parameter ``<name>_enabled``). ``valid`` bounds what a spec may narrow or fix
     it to; ``default`` is the value when nothing tunes or sets it (None: ``low``, or disabled
-    when ``optional``)."""
+    when ``optional``). ``binary_only``: meaningful for binary problems only (a scalar class
+    weight); multi-class cells fix it to None rather than tune a dead parameter."""
 
     low: float
     high: float
@@ -30,6 +31,7 @@ class Range:
     valid: tuple[float, float] = (-INF, INF)
     optional: bool = False
     default: float | None = None
+    binary_only: bool = False
 
     def __post_init__(self) -> None:
         if not self.low <= self.high:

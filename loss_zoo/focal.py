@@ -363,7 +363,7 @@ FOCAL = LossEntry(
     "focal", focal_loss, FocalLoss, "Lin et al., ICCV 2017",
     params=lambda p, counts: {"gamma": p["focal_gamma"], "alpha": p["focal_alpha"]},
     space={"focal_gamma": Range(0.0, 5.0, valid=(0.0, INF), default=2.0),
-           "focal_alpha": Range(0.05, 0.95, valid=(0.0, 1.0), optional=True)},
+           "focal_alpha": Range(0.05, 0.95, valid=(0.0, 1.0), optional=True, binary_only=True)},
     estimator={"gamma": "focal_gamma", "alpha": "focal_alpha"},
     binary_terms=_focal_terms, multiclass_terms=_focal_multiclass_terms, posterior=_focal_posterior,
 )

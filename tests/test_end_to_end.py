@@ -151,20 +151,24 @@ def test_smoke_benchmark_from_the_command_line(tmp_path):
     assert "gate PASSED" in proc.stdout
     table = pd.read_csv(tmp_path / "results" / "smoke" / "results.csv", dtype={"imbalance_ratio": str})
     cells = table[["dataset", "imbalance_ratio", "model", "method"]].drop_duplicates()
-    # MLP: gaussian at 3 ratios, yeast3 at 2 (ratio 100 is unreachable, skipped); one LightGBM
-    # cell and one ensemble cell
-    assert len(cells) == 3 * 4 + 2 * 4 + 2
+    # MLP: gaussian at 3 ratios, yeast3 and gaussian-4class at 2 (ratio 100 is unreachable, skipped);
+    # one LightGBM cell and one ensemble cell
+    assert len(cells) == 3 * 4 + 2 * 4 + 2 * 4 + 2
     assert set(table.loc[table["model"] == "ensemble", "loss"]) == {"none"}
     mlp = table[table["model"] == "mlp"]
     gauss = mlp[(mlp["dataset"] == "gaussian-8d") & mlp["method"].isin(["ce", "weighted_ce", "focal"])]
     core = gauss[(gauss["calibration"] == "raw") & gauss["metric"].isin(ISSUE_2_METRICS)]
     assert len(core) == 3 * 3 * 2 * 6
-    per_cell = table.groupby(["dataset", "imbalance_ratio", "model", "method", "repetition"]).size()
+    binary = table[table["n_classes"] == 2]
+    per_cell = binary.groupby(["dataset", "imbalance_ratio", "model", "method", "repetition"]).size()
     assert per_cell.min() >= (len(VARIANTS) - 1) * len(METRICS)  # every metric for every variant
+    multi = table[table["n_classes"] == 4]
+    assert set(multi["calibration"]) == {"raw", "temperature", "closed_form", "vector_scaling"}
 
     runs = _mlflow_runs(f"sqlite:///{tmp_path}/mlflow.db", "smoke")
     parents = runs[runs["tags.kind"] == "cell"]
-    assert len(parents) == 22 and set(parents["tags.model"]) == {"mlp", "lightgbm", "ensemble"}
+    assert len(parents) == 30 and set(parents["tags.model"]) == {"mlp", "lightgbm", "ensemble"}
+    assert set(parents.loc[parents["tags.dataset"] == "gaussian-4class", "tags.task"]) == {"multiclass"}
     core_parents = parents[(parents["tags.dataset"] == "gaussian-8d") & (parents["tags.model"] == "mlp")
                            & parents["tags.method"].isin(["ce", "weighted_ce", "focal"])]
     assert len(core_parents) == 9

@@ -41,7 +41,7 @@ BAD = [
     ("tuning.n_trials", 0, "tuning.n_trials: Input should be greater than or equal to 1, got 0"),
     ("datasets", [{"name": "csv", "params": {"path": "missing.csv", "target": "y", "positive": 1}}], "csv: path: file 'missing.csv' does not exist"),
     ("datasets", [{"name": "keel/abalone19"}], "no ratio is reachable"),
-    ("datasets", [{"name": "sklearn/wine"}], "has 3 classes; the benchmark pipeline trains binary problems"),
+    ("datasets", [{"name": "sklearn/wine"}], "sklearn/wine: imbalance ratio 10.0 with profile 'long_tailed' leaves 4 samples of class 0 in test"),
     ("evaluation.repetitions", 0, "evaluation.repetitions"),
     ("evaluation.metrics", ["roc_auc", "auroc"], "evaluation.metrics: unknown metric 'auroc'; known: roc_auc"),
     ("tuning.metric", "f2", "tuning.metric"),

@@ -15,7 +15,7 @@ import tempfile
 
 import torch
 
-from . import bench_vs_base, bookkeeping, jobs, learners, losses, multiclass, training, tuning_regret
+from . import bench_vs_base, bookkeeping, jobs, learners, losses, multiclass, multiclass_cell, training, tuning_regret
 from ._table import Row, markdown
 
 
@@ -37,6 +37,8 @@ if __name__ == "__main__":
     print()
     rows += multiclass.main([])
     rows += learners.main([])
+    print()
+    rows += multiclass_cell.main([])
     print()
     with tempfile.TemporaryDirectory() as tmp:  # the full grid's table is in the README
         rows += tuning_regret.rows(tuning_regret.main(["--grid", "quick", "--schemes", "seq,b8", "--out", tmp]))

@@ -1,4 +1,6 @@
-"""A user's own CSV or Parquet file: ``csv`` with ``path``, ``target`` and ``positive``."""
+"""A user's own CSV or Parquet file: ``csv`` with ``path``, ``target`` and, for a binary
+problem, ``positive``; without it every label is its own class (multi-class when there are more
+than two)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from ..base import DataError, Dataset, Source
 @dataclass(frozen=True)
 class FileParams:
     """path: a .csv or .parquet file; target: the label column; positive: the label of the
-    positive (minority) class, every other label is negative. Text columns are one-hot encoded."""
+    positive (minority) class, every other label is negative; none: each label is a class
+    (classes 0..C-1 in sorted label order; with two labels, the rarer is class 1). Text columns
+    are one-hot encoded."""
 
     path: str = ""
     target: str = ""
@@ -25,8 +29,6 @@ class FileParams:
             raise DataError("csv: path: expected the path of a .csv or .parquet file, got none")
         if not self.target:
             raise DataError("csv: target: expected the name of the label column, got none")
-        if self.positive is None:
-            raise DataError("csv: positive: expected the label of the positive class, got none")
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -52,6 +54,12 @@ def _load(params: FileParams, seed: int) -> Dataset:
     if params.target not in frame.columns:
         raise DataError(f"csv: target: column {params.target!r} not in {path.name} (columns: {', '.join(map(str, frame.columns))})")
     labels = frame.pop(params.target)
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text:
+        frame = pd.get_dummies(frame, columns=text, dtype=np.float64)
+    X = frame.to_numpy(dtype=np.float64)
+    if params.positive is None:
+        return Dataset(f"csv:{path.name}", X, _classes(labels, path.name), f"user file {path}")
     positive = params.positive
     matches = labels.astype(str) == str(positive)
     if not matches.any():
@@ -59,11 +67,17 @@ def _load(params: FileParams, seed: int) -> Dataset:
         raise DataError(f"csv: positive: label {positive!r} never occurs in column {params.target!r} (labels: {seen})")
     if matches.all():
         raise DataError(f"csv: {path.name}: every row has label {positive!r}: expected two classes")
-    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if text:
-        frame = pd.get_dummies(frame, columns=text, dtype=np.float64)
-    X = frame.to_numpy(dtype=np.float64)
     return Dataset(f"csv:{path.name}", X, matches.to_numpy().astype(np.int64), f"user file {path}")
+
+
+def _classes(labels: pd.Series, name: str) -> np.ndarray:
+    """Class indices 0..C-1 of the labels (sorted as text); two labels: the rarer is class 1."""
+    names, y = np.unique(labels.astype(str).to_numpy(), return_inverse=True)
+    if names.size < 2:
+        raise DataError(f"csv: {name}: every row has label {names[0]!r}: expected at least two classes")
+    if names.size == 2 and np.bincount(y)[1] > np.bincount(y)[0]:
+        y = 1 - y
+    return y.astype(np.int64)
 
 
 SOURCE = Source(
@@ -71,5 +85,5 @@ SOURCE = Source(
     params=FileParams,
     load=_load,
     citation="a user's file",
-    description="your own CSV or Parquet file (params: path, target, positive)",
+    description="your own CSV or Parquet file (params: path, target, positive; no positive: every label a class)",
 )

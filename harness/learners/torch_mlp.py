@@ -16,7 +16,7 @@ import torch
 
 import loss_zoo
 
-from .. import metrics as metrics_registry
+from .. import per_task
 from ..batched import Member, can_batch, fit_batched
 from ..models import build_model
 from ..space import INF, Float
@@ -62,13 +62,13 @@ class TorchLearner:
     def from_spec(cls, spec: Spec, model=None) -> TorchLearner:
         """The learner of ``model`` (a torch entry of ``spec.models``; default the first)."""
         model = model if model is not None else spec.model
-        metric = metrics_registry.get(spec.tuning.metrics[0])
+        metric = spec.tuning.metrics[0]  # on multi-class data its counterpart (harness.per_task)
         training = spec.training
         config = TrainConfig(lr=0.0, weight_decay=0.0, max_epochs=training.max_epochs,
                              batch_size=training.batch_size, patience=training.patience)
         stop_on = {"loss": "loss", "metric": "score", "none": "none"}[training.early_stopping]
         return cls(model.name, tuple(model.hidden_sizes), model.dropout, config,
-                   metric.monitor, metric.higher_is_better, stop_on,
+                   per_task.monitor(metric), per_task.higher_is_better(metric), stop_on,
                    training.stacked, resolve_device(training.device))
 
     def _member(self, task: FitTask, tensors: dict) -> Member:
@@ -79,9 +79,10 @@ class TorchLearner:
                 tensors[key] = (X, y, tuple(t.to(self.device) for t in as_tensors(X, y)))
             return tensors[key][2]
 
-        counts = np.bincount(task.y_train, minlength=2).tolist()
-        model = build_model(self.name, task.X_train.shape[1], hidden_sizes=self.hidden_sizes,
-                            dropout=self.dropout, prior=counts[1] / sum(counts), seed=task.seed).to(self.device)
+        n_classes = max(2, int(max(task.y_train.max(), task.y_val.max())) + 1)
+        counts = np.bincount(task.y_train, minlength=n_classes).tolist()
+        model = build_model(self.name, task.X_train.shape[1], hidden_sizes=self.hidden_sizes, dropout=self.dropout,
+                            **_outputs(counts), seed=task.seed).to(self.device)
         return Member(model, loss_zoo.get(task.loss, **task.loss_params),
                       cached(task.X_train, task.y_train), cached(task.X_val, task.y_val),
                       task.params["lr"], task.params["weight_decay"], task.seed, task.on_step)
@@ -112,6 +113,13 @@ class TorchLearner:
                                  score=self.score, higher_is_better=self.higher_is_better,
                                  on_epoch=m.on_epoch, stop_on=self.stop_on)
         return [Fitted(reports[i], _predictor(m.model)) for i, m in enumerate(members)]
+
+
+def _outputs(counts: list[int]) -> dict:
+    """One output and the positive share for binary data; C outputs and every class's share for C > 2."""
+    if len(counts) == 2:
+        return {"prior": counts[1] / sum(counts)}
+    return {"n_outputs": len(counts), "prior": [c / sum(counts) for c in counts]}
 
 
 def _predictor(model: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
