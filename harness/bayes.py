@@ -14,8 +14,7 @@ import pandas as pd
 from baycomp import SignedRankTest
 from scipy import stats as sps
 
-from . import per_task
-from . import stats
+from . import per_task, stats
 from .seeding import derive_seed
 
 ROPE = 0.01  # on metrics in [0, 1]: differences of at most one point are practically nothing

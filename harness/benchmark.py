@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 import datasets
 
-from . import per_task
+from . import learners, per_task
 from . import results as results_store
 from .cells import Cell, expand
 from .data import DataProvider
@@ -96,7 +96,8 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     for ds in spec.datasets:
         for ratio in spec.imbalance_ratios:
             try:
-                problem = per_task.problems(spec, ds, data.prepared(ds, ratio, 0).n_classes)
+                n_classes = data.prepared(ds, ratio, 0).n_classes
+                problem = per_task.problems(spec, ds, n_classes) or _binary_only(spec, ds, ratio, n_classes)
                 if problem is not None:
                     raise UserError(problem)
             except datasets.DataError as exc:
@@ -105,6 +106,18 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
                     continue
                 raise UserError(str(exc)) from None
     return skipped
+
+
+def _binary_only(spec: Spec, ds, ratio, n_classes: int) -> str | None:
+    """Why a cell of this (dataset, ratio) has a learner that cannot train its classes (None: none)."""
+    if n_classes <= 2:
+        return None
+    for cell in expand(spec):
+        if cell.dataset.key == ds.key and cell.ratio == ratio and cell.model.name not in learners.MULTICLASS:
+            what = f"method {cell.method!r}" if cell.model.name == "ensemble" else f"model {cell.model_key!r}"
+            return (f"{what}: trains binary data only, and {ds.key} has {n_classes} classes; keep it to the "
+                    f"binary datasets with only: {{datasets: [...]}}")
+    return None
 
 
 class _Run:

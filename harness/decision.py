@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import bayes, stats
-from . import per_task
+from . import bayes, per_task, stats
 from .results import slugify
 
 FAMILIES = {

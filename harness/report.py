@@ -16,6 +16,7 @@ from . import bayes, decision, stats
 from .errors import UserError
 from .files import write_atomic
 from .markdown import md_table, to_html
+from .per_task import HEADLINE_MULTICLASS
 from .report_figures import (
     HEADLINE,
     _ratio_key,
@@ -25,7 +26,6 @@ from .report_figures import (
     reliability_figure,
 )
 from .report_sections import focal_section, smooth_ece_section, tuned_loss_section
-from .per_task import HEADLINE_MULTICLASS
 from .report_tuning import tuning_section
 from .results import BINARY_CLASSES, slugify
 

@@ -16,8 +16,7 @@ import scikit_posthocs as sp
 from scipy import stats as sps
 from sklearn.calibration import calibration_curve
 
-from . import per_task
-from . import stats
+from . import per_task, stats
 from .plots import new_figure, save_figure
 from .results import slugify
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import bayes, decision, stats
-from . import per_task
+from . import bayes, decision, per_task, stats
 from .markdown import md_table
 from .report_figures import prediction_file, smooth_reliability_figure
 from .results import slugify

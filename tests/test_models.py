@@ -88,6 +88,19 @@ def test_a_loss_lightgbm_cannot_take_is_one_line(workdir, capsys):
     assert not (workdir / "results").exists()
 
 
+@pytest.mark.parametrize("changes,message", [
+    ({"models": [{"name": "lightgbm"}]}, "model 'lightgbm': trains binary data only, and g4 has 4 classes"),
+    ({"methods": ["ce", "easy_ensemble"]}, "method 'easy_ensemble': trains binary data only, and g4 has 4 classes"),
+])
+def test_a_binary_only_learner_on_multiclass_data_is_one_line(workdir, capsys, changes, message):
+    spec = _spec(datasets=[{"name": "synthetic/gaussian_multiclass", "label": "g4",
+                            "params": {"n_samples": 1500, "n_classes": 4, "n_features": 4}}], **changes)
+    assert runner.main(["run", str(write_spec(workdir, spec))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (workdir / "results").exists()
+
+
 @pytest.mark.parametrize("name", ensembles.ENSEMBLES)
 def test_each_ensemble_fits_and_gives_finite_logits(name):
     rng = np.random.default_rng(0)

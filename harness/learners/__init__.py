@@ -62,6 +62,10 @@ def space(name: str) -> Mapping[str, Dist]:
     return SPACES[name]
 
 
+#: the learners that train multi-class data (the others take binary labels only, for now)
+MULTICLASS = frozenset({"mlp", "logistic"})
+
+
 def cannot_take(model: str, loss: str) -> str | None:
     """Why learner ``model`` cannot train with ``loss`` (None: it can)."""
     if model != "lightgbm":
