@@ -46,7 +46,7 @@ def test_tiny_multiclass_spec_end_to_end(workdir):
     focal_tce = table[(table["method"] == "focal") & (table["metric"] == "true_calibration_error")]
     assert {"raw", "closed_form"} <= set(focal_tce["calibration"])  # the closed-form question is measurable
     assert focal_tce["value"].between(0, 1).all()
-    predictions = pd.read_parquet(out / "predictions" / "g4__rho4__focal.parquet")
+    predictions = pd.read_parquet(out / "predictions" / "g4__rho4__mlp__focal.parquet")
     assert {f"prob_raw_{k}" for k in range(4)} <= set(predictions.columns)
     assert {f"posterior_{k}" for k in range(4)} <= set(predictions.columns)
     assert len(list((out / "plots").glob("*.png"))) == 6  # top-label reliability and per-class PR don't crash
