@@ -13,6 +13,7 @@ trusted.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ class Ledger:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.claims.mkdir(exist_ok=True)
         self._file_lock = FileLock(out_dir / ".results.lock")
+        self._parsed: tuple[tuple, dict[int, pd.DataFrame]] | None = None  # (file's stat, its cells)
 
     @contextmanager
     def locked(self):
@@ -52,9 +54,18 @@ class Ledger:
 
     def _finished(self) -> dict[int, pd.DataFrame]:
         """Rows of the cells whose rows are in the table, by cell index; empty when there is no
-        table or it is another spec's."""
-        if not self.csv.is_file():
+        table or it is another spec's. The table is parsed again only when the file changed (its
+        size, time or inode): claims look at it for every cell, and it grows with every cell."""
+        try:
+            stat = os.stat(self.csv)
+        except FileNotFoundError:
             return {}
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if self._parsed is None or self._parsed[0] != key:
+            self._parsed = (key, self._parse())
+        return dict(self._parsed[1])
+
+    def _parse(self) -> dict[int, pd.DataFrame]:
         previous = results_store.read_csv(self.csv)
         if previous.empty or set(previous["spec_hash"]) != {self.spec_hash}:
             return {}
