@@ -209,9 +209,8 @@ def build(results_dir: Path, *, rope: float = bayes.ROPE, seed: int = 0) -> tupl
     seed : int, default 0
         Base seed of the posterior samples and bootstrap intervals (hashed per comparison).
     """
-    everything = _load(results_dir)
-    everything = decision.with_regimes(everything, decision.cell_sizes(results_dir / "predictions", everything))
-    table, model = first_model(everything)  # the sections below the decision describe one model's methods
+    table = _load(results_dir)
+    table = decision.with_regimes(table, decision.cell_sizes(results_dir / "predictions", table))
     figdir, figures = results_dir / "report", []
     binary, multi = table[table["n_classes"] <= 2], table[table["n_classes"] > 2]
     md = _header(table)
