@@ -10,8 +10,8 @@ import numpy as np
 
 import datasets
 
+from . import calibration_multiclass, metrics_multiclass, per_task
 from . import metrics as metrics_registry
-from . import per_task
 from .calibration import calibrate
 from .cells import Cell
 from .learners import Fitted, Learner
@@ -43,6 +43,30 @@ def _score(spec: Spec, record: RepetitionRecord, prepared: datasets.Prepared, va
         )
 
 
+def _score_multiclass(spec: Spec, record: RepetitionRecord, prepared: datasets.Prepared, val_logits: np.ndarray,
+                     loss_params: dict[str, Any], trained_counts: list[int]) -> None:
+    """Every multi-class calibration variant's test metrics and probabilities (N, C), into ``record``.
+
+    The closed form's prior shift is log π_data − log π_trained (C,): the training split's class
+    shares minus those after resampling; head / medium / tail come from the data's training counts.
+    """
+    c = prepared.n_classes
+    data_counts = np.asarray(prepared.train.counts(c), dtype=np.float64)
+    trained = np.asarray(trained_counts, dtype=np.float64)
+    shift = np.log(data_counts / data_counts.sum()) - np.log(trained / trained.sum())
+    names = per_task.evaluation_metrics(spec, c)
+    for variant in per_task.variants(spec, c):
+        cal = calibration_multiclass.calibrate(variant, loss=record.loss, loss_params=loss_params,
+                                               val_logits=val_logits, y_val=prepared.validation.y,
+                                               test_logits=record.logits, prior_shift=shift)
+        if cal is None:
+            continue  # no closed-form correction for this loss
+        record.probs[variant] = cal.test_prob
+        record.metrics[variant] = metrics_multiclass.evaluate(
+            names, prepared.test.y, cal.test_prob, train_counts=data_counts.astype(int).tolist(),
+            posterior=prepared.test.posterior)
+
+
 def _repetition(spec: Spec, method: Method, run: tuple, seed: int, job: Job, fitted: Fitted,
                 t0: int) -> RepetitionRecord | str:
     """The scored record of one retrained repetition, or why it failed."""
@@ -55,12 +79,10 @@ def _repetition(spec: Spec, method: Method, run: tuple, seed: int, job: Job, fit
                               fitted.report.epochs_run, t0, 0, prepared.test.y, test_logits, {},
                               prepared.test.posterior)
     if prepared.n_classes > 2:
-        per_task.score_multiclass(spec, record, prepared, val_logits, dict(job.task.loss_params), job.counts)
-        record.end_ms = now_ms()
-        return record
-    # resampling moved the training prior: the closed form maps back to the data's prior
-    shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(job.counts)
-    _score(spec, record, prepared, val_logits, dict(job.task.loss_params), shift)
+        _score_multiclass(spec, record, prepared, val_logits, dict(job.task.loss_params), job.counts)
+    else:  # resampling moved the training prior: the closed form maps back to the data's prior
+        shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(job.counts)
+        _score(spec, record, prepared, val_logits, dict(job.task.loss_params), shift)
     record.end_ms = now_ms()
     return record
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,10 +29,8 @@ from . import metrics as binary_metrics
 from . import metrics_multiclass
 
 if TYPE_CHECKING:
-    import datasets
 
     from .methods import Method
-    from .records import RepetitionRecord
     from .spec import DatasetSpec, Spec
 
 BINARY, MULTICLASS = "binary", "multiclass"
@@ -175,29 +173,3 @@ def tuning_values(spec: Spec, y_val: np.ndarray, logits: np.ndarray) -> list[flo
     """The tuning metrics' validation values of a trial's logits."""
     n_classes, prob = n_classes_of(logits), probabilities(logits)
     return [get_metric(m, n_classes)(y_val, prob) for m in spec.tuning.metrics]
-
-
-def score_multiclass(spec: Spec, record: RepetitionRecord, prepared: datasets.Prepared, val_logits: np.ndarray,
-                     loss_params: dict[str, Any], trained_counts: list[int]) -> None:
-    """Every multi-class calibration variant's test metrics and probabilities (N, C), into ``record``.
-
-    The closed form's prior shift is log π_data − log π_trained (C,): the training split's class
-    shares minus those after resampling; head / medium / tail come from the data's training counts.
-    """
-    from . import calibration_multiclass
-
-    c = prepared.n_classes
-    data_counts = np.asarray(prepared.train.counts(c), dtype=np.float64)
-    trained = np.asarray(trained_counts, dtype=np.float64)
-    shift = np.log(data_counts / data_counts.sum()) - np.log(trained / trained.sum())
-    names = evaluation_metrics(spec, c)
-    for variant in variants(spec, c):
-        cal = calibration_multiclass.calibrate(variant, loss=record.loss, loss_params=loss_params,
-                                               val_logits=val_logits, y_val=prepared.validation.y,
-                                               test_logits=record.logits, prior_shift=shift)
-        if cal is None:
-            continue  # no closed-form correction for this loss
-        record.probs[variant] = cal.test_prob
-        record.metrics[variant] = metrics_multiclass.evaluate(
-            names, prepared.test.y, cal.test_prob, train_counts=data_counts.astype(int).tolist(),
-            posterior=prepared.test.posterior)

@@ -53,11 +53,6 @@ def probabilities(logits: torch.Tensor) -> np.ndarray:
     return prob.cpu().numpy()
 
 
-def predict_proba(model: nn.Module, X: torch.Tensor) -> np.ndarray:
-    """Positive-class probabilities in float64, from the logits."""
-    return torch.sigmoid(predict_logits(model, X).double()).cpu().numpy()
-
-
 def _train_epoch(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
                  optimizer: torch.optim.Optimizer, order: torch.Tensor, batch_size: int) -> torch.Tensor:
     """One pass over ``train`` in ``order``, one AdamW step per batch; the summed batch losses."""
