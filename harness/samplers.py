@@ -77,10 +77,17 @@ def resample(name: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray,
     target = r + float(params[f"{name}_balance"]) * (1.0 - r)
     if target <= r * (1 + 1e-9) or n_pos < 2:
         return X, y
+    if name not in _UNDER and int(n_neg * min(target, 1.0) - n_pos) <= 0:
+        return X, y  # not one new sample: imbalanced-learn would raise
     k = None
     if sampler.neighbours:
         k = int(min(params[f"{name}_k_neighbors"], n_pos - 1))
-    X_res, y_res = sampler.make(min(target, 1.0), k, seed).fit_resample(X, y)
+    try:
+        X_res, y_res = sampler.make(min(target, 1.0), k, seed).fit_resample(X, y)
+    except ValueError as exc:  # ADASYN's own rounding of its per-sample counts can create none
+        if "No samples will be generated" in str(exc):
+            return X, y
+        raise
     return np.asarray(X_res, dtype=np.float64), np.asarray(y_res, dtype=np.int64)
 
 

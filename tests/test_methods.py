@@ -41,6 +41,17 @@ def test_every_sampler_raises_the_minority_share(name):
     assert unchanged[0] is X
 
 
+@pytest.mark.parametrize("name", sorted(samplers.available()))
+def test_a_balance_below_one_new_sample_leaves_the_data_as_is(name):
+    """imbalanced-learn raises when a float strategy would create no sample (b · (n0 − n1) < 1)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(139, 3)), np.array([0] * 92 + [1] * 47)
+    params = {f"{name}_balance": 0.01, f"{name}_k_neighbors": 5}
+    X2, y2 = samplers.resample(name, params, X, y, seed=1)
+    assert (X2 is X) if name != "random_under" else len(y2) <= len(y)
+    assert samplers.resample(name, {**params, f"{name}_balance": 0.5}, X, y, seed=1)[0] is not X
+
+
 def test_sampler_only_ever_sees_training_rows(monkeypatch):
     spec = parse_spec({
         "name": "s", "seed": 1,
