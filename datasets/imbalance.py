@@ -130,7 +130,7 @@ def _target_counts(dataset: Dataset, counts: np.ndarray, ratio: float | str, pro
         return class_counts_at_ratio(counts, ratio)
     small = np.flatnonzero(counts < 2)
     if small.size:
-        raise DataError(f"{dataset.name}: class {int(small[0])} has {int(counts[small[0]])} sample; expected at least 2 per class")
+        raise DataError(f"{dataset.name}: class {int(small[0])} has {int(counts[small[0]])} sample; expected at least 2 per class: no ratio is reachable")
     if ratio == NATURAL:
         return counts.copy()
     order = np.argsort(-counts, kind="stable")  # the profile runs over the classes ranked by natural size
@@ -174,6 +174,14 @@ def _posterior(dataset: Dataset, idx: np.ndarray, target: np.ndarray) -> np.ndar
     return None
 
 
+def _capped(target: np.ndarray, max_rows: int | None) -> np.ndarray:
+    """Class counts scaled down alike to at most ``max_rows`` in all (each class keeps one)."""
+    if max_rows is None or target.sum() <= max_rows:
+        return target
+    scaled = np.floor(target * (max_rows / target.sum()))
+    return np.maximum(scaled, 1).astype(target.dtype)
+
+
 def _split(dataset: Dataset, target: np.ndarray, seed: int, fractions) -> dict[str, list[np.ndarray]]:
     """Each class's seeded subsample of ``target[c]`` samples, cut into train / validation / test."""
     rng = np.random.default_rng(seed)
@@ -197,6 +205,7 @@ def prepare(
     min_test_minority: int = 10,
     profile: str = LONG_TAILED,
     minority_fraction: float = 0.5,
+    max_rows: int | None = None,
 ) -> Prepared:
     """Subsample ``dataset`` to imbalance ``ratio``, split per class and standardise.
 
@@ -219,6 +228,9 @@ def prepare(
         ``natural`` the counts as they are (ratio "natural").
     minority_fraction : float in (0, 1), default 0.5
         μ of the step profile: the fraction of classes that are minority (at least one, not all).
+    max_rows : int, optional
+        A cap on the rows kept (train + validation + test): above it every class is scaled down
+        alike, so the ratio holds (within rounding). None: no cap.
     """
     if ratio != NATURAL and not (isinstance(ratio, (int, float)) and ratio >= 1):
         raise DataError(f"{dataset.name}: imbalance_ratio: expected a number >= 1 or 'natural', got {ratio!r}")
@@ -227,7 +239,7 @@ def prepare(
     counts = np.bincount(dataset.y, minlength=max(dataset.n_classes, 2))
     if (counts == 0).any():
         raise DataError(f"{dataset.name}: expected every class 0..{len(counts) - 1} present, got counts {counts.tolist()}")
-    target = _target_counts(dataset, counts, ratio, profile, minority_fraction)
+    target = _capped(_target_counts(dataset, counts, ratio, profile, minority_fraction), max_rows)
     parts = _split(dataset, target, seed, fractions)
     error = _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions, min_test_minority)
     if error:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 import datasets
 
-from . import learners, per_task
+from . import cost, learners, per_task
 from . import results as results_store
 from .cells import Cell, expand
 from .data import DataProvider
@@ -30,7 +30,7 @@ from .records import CellResult
 from .spec import Spec
 from .storage import delete_studies, open_storage
 from .tracking import MlflowTracker, NullTracker
-from .tuning import close_stale, open_study, study_name, trial_budget
+from .tuning import close_stale, open_study, study_name
 from .workers import WorkerConfig, cell_task, tune_task
 
 
@@ -101,7 +101,7 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
                 if problem is not None:
                     raise UserError(problem)
             except datasets.DataError as exc:
-                if spec.unreachable_ratio == "skip" and "largest reachable ratio" in str(exc):
+                if spec.unreachable_ratio == "skip" and "reachable" in str(exc):  # "largest reachable ratio", "no ratio is reachable"
                     skipped[(ds.key, ratio)] = str(exc)
                     continue
                 raise UserError(str(exc)) from None
@@ -128,9 +128,9 @@ class _Run:
         self.spec_hash = spec.spec_hash()
         self.out_dir = Path(opts.results_root) / spec.name
         self.tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
-        # fits per cell, for the bar
-        self.per_cell = [self.tunings * trial_budget(spec, spec.method(c.method, c.model)) + spec.evaluation.repetitions
-                         for c in cells]
+        self.shapes = cost.shapes(spec, cells, data)
+        self.per_cell = [s.fits for s in self.shapes]  # fits per cell
+        self.costs = cost.estimates(self.shapes)  # the bar moves by a cell's estimated seconds per fit
         self.done: dict[int, CellResult] = {}
         self.counted: dict[int, int] = {}  # fits of a cell already on the bar
         self.storage = self.ledger = self.bar = None
@@ -152,7 +152,7 @@ class _Run:
     def advance(self, i: int, fits: int) -> None:
         fits = min(fits, self.per_cell[i] - self.counted.get(i, 0))
         self.counted[i] = self.counted.get(i, 0) + fits
-        self.bar.update(fits)
+        self.bar.update(fits * self.costs[i] / self.per_cell[i])
 
     def record(self, index: int, result: CellResult, artifacts: list[Path]) -> None:
         """Keep the result, and merge its rows into the table once it is tracked (so the table
@@ -193,13 +193,12 @@ class _Run:
         self.record(i, result, artifacts)
 
     def run_parallel(self, executor) -> None:
-        """Cells as tasks of the executor, as many at once as it has room for (biggest
-        training sets first: the last cells to finish are short ones)."""
+        """Cells as tasks of the executor, as many at once as it has room for (the costliest by
+        the cost model first: the last cells to finish are short ones)."""
         opts = self.opts
         config = WorkerConfig(self.spec, opts.threads, opts.storage, (self.out_dir / "optuna.journal").resolve(),
                               self.out_dir.resolve(), write_outputs=opts.executor == "local")
-        rows = {i: len(self.data.prepared(c.dataset, c.ratio, 0).train.y) for i, c in enumerate(self.cells)}
-        claims = self.ledger.claim_all(order=lambda i: (-rows[i], i), wait=False, before_look=self.tracker.flush)
+        claims = self.ledger.claim_all(order=lambda i: (-self.costs[i], i), wait=False, before_look=self.tracker.flush)
         running: dict[Future, tuple[str, int]] = {}
         exhausted = False
         try:
@@ -244,8 +243,13 @@ def _execute(run: _Run, executor) -> str:
     if finished:
         print(f"resuming: {len(finished)} of {len(run.cells)} cells already finished in {run.out_dir / 'results.csv'}, "
               "skipping them (--fresh starts over)", file=sys.stderr)
-    with tqdm(total=sum(run.per_cell), initial=sum(run.per_cell[i] for i in finished), desc=spec.name,
-              unit="fit", file=sys.stderr, disable=not run.opts.progress, dynamic_ncols=True,
+    left = [c for i, c in enumerate(run.costs) if i not in finished]
+    if run.opts.progress:
+        print(f"{len(left)} cells to run, estimated {cost.duration(cost.wall_seconds(sorted(left, reverse=True), run.opts.jobs))}"
+              f" with --jobs {run.opts.jobs} (harness/cost.py)", file=sys.stderr)
+    with tqdm(total=sum(run.costs), initial=sum(run.costs[i] for i in finished), desc=spec.name,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}",
+              file=sys.stderr, disable=not run.opts.progress, dynamic_ncols=True,
               mininterval=0.1 if sys.stderr.isatty() else 5.0) as run.bar:
         try:
             run.run_parallel(executor) if executor is not None else run.run_inline()

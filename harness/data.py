@@ -44,6 +44,7 @@ class DataProvider:
                 seed=derive_seed(self.spec.seed, ds.identity, ratio, repetition, "split"),
                 fractions=self.spec.split.fractions,
                 min_test_minority=self.spec.min_test_minority,
+                max_rows=self.spec.split.max_rows,
                 **profile_args(ds),
             )
         return self._prepared[key]

@@ -128,10 +128,13 @@ class Only(_Strict):
     imbalance_ratios: list[float | str] | None = None
     methods: list[str] | None = None
     models: list[str] | None = None
+    task: Literal["binary", "multiclass"] | None = Field(
+        None, description="binary or multi-class datasets only (as the catalogue declares them)")
 
-    def allows(self, dataset: str, ratio, other: str) -> bool:
-        """Whether the cell (dataset key, ratio, the other entry's key) is inside."""
+    def allows(self, dataset: str, ratio, other: str, task: str | None = None) -> bool:
+        """Whether the cell (dataset key, ratio, the other entry's key, the dataset's task) is inside."""
         return ((self.datasets is None or dataset in self.datasets)
+                and (self.task is None or task == self.task)
                 and (self.imbalance_ratios is None or ratio in self.imbalance_ratios)
                 and (self.methods is None or other in self.methods)
                 and (self.models is None or other in self.models))
@@ -327,6 +330,9 @@ class SplitSpec(_Strict):
     train: float = Field(0.6, gt=0, lt=1)
     validation: float = Field(0.2, gt=0, lt=1)
     test: float = Field(0.2, gt=0, lt=1)
+    max_rows: int | None = Field(
+        None, ge=1, description="cap on a prepared dataset's rows (all classes scaled down alike, the ratio "
+        "kept): bounds the cost of the largest sets in a sweep")
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> "SplitSpec":
@@ -444,8 +450,17 @@ class Spec(_Strict):
         """Whether the cell is inside its model's and its method's ``only`` (both: everywhere by default)."""
         entry = self._method_entry(method)
         only = getattr(model, "only", None)  # an ensemble's own model has none
-        inside_model = only is None or only.allows(dataset, ratio, method)
-        return inside_model and entry.only.allows(dataset, ratio, model.key)
+        task = self.task_of(dataset) if (entry.only.task or getattr(only, "task", None)) else None
+        inside_model = only is None or only.allows(dataset, ratio, method, task)
+        return inside_model and entry.only.allows(dataset, ratio, model.key, task)
+
+    def task_of(self, dataset: str) -> str:
+        """"binary" or "multiclass": the task of the dataset entry with this key, as its ``n_classes``
+        parameter or else the catalogue declares it (nothing is loaded)."""
+        ds = next(d for d in self.datasets if d.key == dataset)
+        if "n_classes" in ds.params:
+            return "binary" if ds.params["n_classes"] == 2 else "multiclass"
+        return datasets.catalogue.info(ds.name).task
 
     @property
     def restricted(self) -> bool:
@@ -543,12 +558,15 @@ class Spec(_Strict):
         for section, key in _HASHED_WHEN_SET:
             if dumped[section][key] is None:
                 del dumped[section][key]
+        for entry in [*dumped["models"], *dumped["methods"]]:
+            if isinstance(entry, dict) and entry.get("only", {}).get("task", "set") is None:
+                del entry["only"]["task"]
         canonical = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 # (section, field) pairs whose unset value (None, today's behaviour) stays out of the spec hash
-_HASHED_WHEN_SET = (("tuning", "n_startup_trials"), ("tuning", "trials_per_parameter"))
+_HASHED_WHEN_SET = (("tuning", "n_startup_trials"), ("tuning", "trials_per_parameter"), ("split", "max_rows"))
 
 
 def _location(loc: tuple) -> str:

@@ -167,3 +167,14 @@ def test_ratio_below_one_and_unreachable_ratios():
         datasets.prepare(ds, 50, seed=0)
     with pytest.raises(datasets.DataError, match="no ratio is reachable"):
         datasets.prepare(datasets.load("keel/abalone19"), "natural", seed=0)
+
+
+@pytest.mark.parametrize("ratio", [1, 10, "natural"])
+def test_max_rows_scales_every_class_alike(pool, ratio):
+    full = datasets.prepare(pool, ratio, seed=0)
+    capped = datasets.prepare(pool, ratio, seed=0, max_rows=900)
+    n = [sum(len(s.y) for s in (p.train, p.validation, p.test)) for p in (full, capped)]
+    assert n[0] > 900 >= n[1] >= 900 - 2
+    assert capped.ratio == pytest.approx(full.ratio, rel=0.05)
+    same = datasets.prepare(pool, ratio, seed=0, max_rows=n[0])
+    assert same.fingerprint == full.fingerprint  # a cap above the rows changes nothing

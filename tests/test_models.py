@@ -194,3 +194,19 @@ def test_report_compares_ensembles_within_each_model_and_describes_the_first():
     old = pd.DataFrame({"method": ["ce"]})  # results from before the model axis
     assert ensembles_per_model(old).equals(old) and first_model(old)[1] is None
 
+
+
+def test_only_task_keeps_an_entry_to_binary_or_multiclass_data():
+    spec = parse_spec(_spec(datasets=[{"name": "synthetic/gaussian", "label": "bin", "params": {"n_samples": 2400}},
+                                      {"name": "synthetic/gaussian_multiclass", "label": "multi",
+                                       "params": {"n_samples": 1200, "n_classes": 3}},
+                                      {"name": "sklearn/wine"}],
+                            imbalance_ratios=[1],
+                            models=[{"name": "mlp"}, {"name": "lightgbm", "only": {"task": "binary"}}],
+                            methods=["ce", {"name": "focal", "only": {"task": "multiclass"}}]))
+    keys = [(c.dataset.key, c.model_key, c.method) for c in expand(spec)]
+    assert keys == [("bin", "mlp", "ce"), ("bin", "lightgbm", "ce"), ("multi", "mlp", "ce"), ("multi", "mlp", "focal"),
+                    ("sklearn/wine", "mlp", "ce"), ("sklearn/wine", "mlp", "focal")]
+    unset = parse_spec(_spec(models=[{"name": "mlp"}, {"name": "lightgbm", "only": {"methods": ["ce"]}}]))
+    binary = parse_spec(_spec(models=[{"name": "mlp"}, {"name": "lightgbm", "only": {"methods": ["ce"], "task": "binary"}}]))
+    assert unset.spec_hash() != binary.spec_hash()  # set, it is part of the hash (unset, it is not: old hashes hold)

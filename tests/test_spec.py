@@ -49,6 +49,8 @@ BAD = [
     ("evaluation.calibration", ["raw", "platt"], "unknown calibration variant 'platt'"),
     ("tuning.metric", "true_calibration_error", "unknown tuning metric"),
     ("split.test", 0.5, "expected train + validation + test = 1"),
+    ("split.max_rows", 0, "split.max_rows: Input should be greater than or equal to 1, got 0"),
+    ("model.only", {"task": "binaryy"}, "only.task: Input should be 'binary' or 'multiclass', got 'binaryy'"),
 ]
 
 
