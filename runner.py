@@ -22,7 +22,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from harness.data import DataProvider
 
     spec = load_spec(args.spec)
-    skipped = check_plan(spec, DataProvider(spec))
+    data = DataProvider(spec)
+    skipped = check_plan(spec, data)
     cells = expand(spec)
     n_skipped = sum(1 for cell in cells if (cell.dataset.key, cell.ratio) in skipped)
     notes = [*(["ensembles once per dataset and ratio"] if any(c.model_key == "ensemble" for c in cells) else []),
@@ -32,10 +33,20 @@ def _cmd_list(args: argparse.Namespace) -> int:
           f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.models)} models "
           f"× {len(spec.methods)} methods{''.join('; ' + n for n in notes)}), "
           f"{spec.tuning.n_trials} trials and {spec.evaluation.repetitions} repetitions each")
+    print(_estimate_line(spec, [c for c in cells if (c.dataset.key, c.ratio) not in skipped], data, args.jobs))
     for i, cell in enumerate(cells, 1):
         note = "  (skipped: unreachable ratio)" if (cell.dataset.key, cell.ratio) in skipped else ""
         print(f"{i:4d}  {cell.dataset.key:32s}  ρ={cell.ratio_label:>8s}  {cell.model_key:12s}  {cell.method}{note}")
     return 0
+
+
+def _estimate_line(spec, cells, data, jobs: int) -> str:
+    """The cost model's estimate for the cells, on ``jobs`` workers and on one."""
+    from harness import cost
+
+    costs = sorted(cost.estimates(cost.shapes(spec, cells, data)), reverse=True)  # the runner's order
+    return (f"estimated time: {cost.duration(cost.wall_seconds(costs, jobs))} with --jobs {jobs} "
+            f"({cost.duration(sum(costs))} of CPU; per-cell cost model in harness/cost.py)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -76,7 +87,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
           + (f" (largest worker process {workers:.0f} MiB)" if args.jobs > 1 else ""))
     if uri:
         print(bookkeeping_line(outcome))
-    if args.data:
+    if args.data or args.publish:
         from harness import report
 
         md, page, figures = report.build(outcome.results_csv.parent)
@@ -85,6 +96,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             from harness.tracking import log_report
 
             log_report(uri, outcome.results_csv.parent, [md, page, *figures])
+        if args.publish and not outcome.failed:
+            _publish(args, spec, outcome, md)
     code = 0
     if outcome.failed:
         print(f"{len(outcome.failed)} cell(s) failed:", file=sys.stderr)
@@ -96,6 +109,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("\n" + gate.format_report(report))
         code = code or (0 if report.passed else 1)
     return code
+
+
+def _publish(args: argparse.Namespace, spec, outcome, report_md: Path) -> None:
+    """Copy the run's answer into the committed folder ``--publish`` names."""
+    from harness import publish
+
+    prov = publish.provenance(spec, args.spec, outcome.table, command="python runner.py " + " ".join(sys.argv[1:]),
+                              wall_seconds=outcome.seconds, cpu_seconds=process_tree_cpu_seconds())
+    files = publish.publish(outcome.results_csv.parent, Path(args.publish), report_md, prov)
+    size = sum(f.stat().st_size for f in files) / 2**20
+    print(f"published: {args.publish} ({len(files)} files, {size:.1f} MiB)")
 
 
 def _run_spec(args: argparse.Namespace):
@@ -114,6 +138,8 @@ def _run_spec(args: argparse.Namespace):
         return load_spec(args.spec)
     if args.target is None:
         raise UserError("--target: expected the name of the label column of --data, got none")
+    if args.publish:
+        raise UserError("--publish: applies to a spec file (its provenance names the spec), not to --data")
     from harness.userdata import data_spec
 
     overrides = {"tuning": {"n_trials": args.n_trials} if args.n_trials else {},
@@ -229,8 +255,9 @@ def _non_negative(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runner.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("list", help="print the cells of a spec without running them")
+    p = sub.add_parser("list", help="print the cells of a spec and the estimated time, without running them")
     p.add_argument("spec", help="benchmark spec (YAML)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes the estimate assumes (default 2)")
     p.set_defaults(func=_cmd_list)
     p = sub.add_parser("run", help="run a benchmark spec, or the default methods on your own file (--data)")
     p.add_argument("spec", nargs="?", help="benchmark spec (YAML)")
@@ -257,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="delete this spec's stored Optuna studies and tune from scratch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--baseline", help="gate the results against this baseline file (exit 1 on regressions)")
+    p.add_argument("--publish", metavar="DIR", help="after the run: write the report and copy it, its figures, "
+                   "summary.csv and provenance.json into DIR (e.g. results/published/full)")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("report", help="write report.md and report.html for a results folder")
     p.add_argument("results", help="results folder, e.g. results/default")

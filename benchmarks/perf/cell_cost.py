@@ -1,0 +1,105 @@
+"""Fit the per-cell cost model (``harness/cell_cost.json``) on a sample of a spec's cells.
+
+    python -m benchmarks.perf.cell_cost [--spec benchmarks/full.yaml] [--cells 48] [--jobs 2] [--write]
+
+Samples cells of the spec across learner families and training sizes (evenly spaced over the
+sorted rows of each family, seeded), runs each through ``harness.pipeline.run_cell`` and
+``write_cell_outputs`` in one of ``--jobs`` single-threaded worker processes, times its CPU
+(``time.process_time``), and fits :class:`harness.cost.CostModel`. Prints per family the fit's
+spread (measured / predicted) and the sample's total against the model's; ``--write`` saves the
+coefficients, which ``runner.py list`` and the progress bar then use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from harness import cost, load_spec, quiet
+from harness.benchmark import _plan
+from harness.cost import CostModel, Shape
+from harness.data import DataProvider
+from harness.outputs import write_cell_outputs
+from harness.pipeline import run_cell
+
+_SPEC = None
+
+
+def sample(shapes: list[Shape], n: int, seed: int) -> list[int]:
+    """Indices of about ``n`` cells: per family, evenly spaced over the cells sorted by rows
+    (a share by family size, at least 6 each), ties broken by a seeded shuffle."""
+    rng = np.random.default_rng(seed)
+    families = sorted({s.family for s in shapes})
+    chosen = []
+    for fam in families:
+        idx = [i for i, s in enumerate(shapes) if s.family == fam]
+        idx = sorted(rng.permutation(idx), key=lambda i: shapes[i].rows)
+        k = min(len(idx), max(6, round(n * len(idx) / len(shapes))))
+        chosen += [idx[j] for j in np.unique(np.linspace(0, len(idx) - 1, k).round().astype(int))]
+    return chosen
+
+
+def _time_cell(args) -> float:
+    spec_path, index, out_dir = args
+    global _SPEC
+    quiet.libraries()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    if _SPEC is None:
+        spec = load_spec(spec_path)
+        data = DataProvider(spec)
+        _SPEC = (spec, data, _plan(spec, data))
+    spec, data, cells = _SPEC
+    start = time.process_time()
+    result = run_cell(spec, cells[index], data)
+    write_cell_outputs(spec, result, Path(out_dir))
+    return time.process_time() - start
+
+
+def main(argv: list[str] | None = None) -> CostModel:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--spec", default="benchmarks/full.yaml")
+    p.add_argument("--cells", type=int, default=48)
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--write", action="store_true", help="save the fitted coefficients to harness/cell_cost.json")
+    args = p.parse_args(argv)
+    quiet.libraries()
+    spec = load_spec(args.spec)
+    data = DataProvider(spec)
+    cells = _plan(spec, data)
+    shapes = cost.shapes(spec, cells, data)
+    chosen = sample(shapes, args.cells, args.seed)
+    print(f"timing {len(chosen)} of {len(cells)} cells of {spec.name} on {args.jobs} worker(s) ...", flush=True)
+    with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(args.jobs) as pool:
+        seconds = list(pool.map(_time_cell, [(args.spec, i, tmp) for i in chosen]))
+    picked = [shapes[i] for i in chosen]
+    model = CostModel.fit(picked, seconds, fitted_on=f"{len(chosen)} cells of {args.spec}, {platform.processor() or platform.machine()}")
+    _show(model, picked, seconds)
+    whole = sum(model.seconds(s) for s in shapes)
+    print(f"  whole spec: {len(cells)} cells, {whole / 3600:.2f} CPU hours by the model")
+    if args.write:
+        model.save()
+        print("  wrote harness/cell_cost.json")
+    return model
+
+
+def _show(model: CostModel, shapes: list[Shape], seconds: list[float]) -> None:
+    for fam in sorted({s.family for s in shapes}):
+        idx = [i for i, s in enumerate(shapes) if s.family == fam]
+        ratio = np.array([seconds[i] / model.seconds(shapes[i]) for i in idx])
+        measured, predicted = sum(seconds[i] for i in idx), sum(model.seconds(shapes[i]) for i in idx)
+        print(f"  {fam:9s} {len(idx):3d} cells  measured {measured:7.1f} s  model {predicted:7.1f} s  "
+              f"measured/model per cell: median {np.median(ratio):.2f}, 10-90 % {np.quantile(ratio, .1):.2f}-"
+              f"{np.quantile(ratio, .9):.2f}  coef {model.coefficients[fam]}")
+
+
+if __name__ == "__main__":
+    main()
