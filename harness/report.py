@@ -22,6 +22,7 @@ from .report_figures import (
     _ratio_key,
     calibration_figure,
     cd_figure,
+    figure_datasets,
     metric_vs_ratio_figure,
     reliability_figure,
 )
@@ -89,8 +90,8 @@ def _header(table: pd.DataFrame) -> list[str]:
 def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path],
                      model: str) -> list[str]:
     """Metrics against ρ per dataset, and CE vs focal reliability diagrams where both ran."""
-    datasets = list(dict.fromkeys(table["dataset"]))
-    md = ["## Metrics against the imbalance ratio", ""]
+    datasets, note = figure_datasets(table)
+    md = ["## Metrics against the imbalance ratio", "", *note]
     for ds in datasets:
         fig = metric_vs_ratio_figure(table, ds, figdir / f"metrics_{slugify(ds)}.png")
         figures.append(fig)

@@ -21,6 +21,20 @@ from .plots import new_figure, save_figure
 from .results import slugify
 
 HEADLINE = ["average_precision", "roc_auc", "ece", "brier", "log_loss"]
+FIGURE_DATASETS = 8  # per-dataset figures for more datasets than this would swamp the report
+
+
+def figure_datasets(table: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The datasets that get per-dataset figures (all, or the :data:`FIGURE_DATASETS` seen at the
+    most ratios, first in table order), and a note when some are left out."""
+    names = list(dict.fromkeys(table["dataset"]))
+    if len(names) <= FIGURE_DATASETS:
+        return names, []
+    ratios = table.groupby("dataset")["imbalance_ratio"].nunique()
+    chosen = set(sorted(names, key=lambda d: (-ratios[d], names.index(d)))[:FIGURE_DATASETS])
+    return [d for d in names if d in chosen], [
+        f"Figures for {FIGURE_DATASETS} of {len(names)} datasets (those run at the most ratios, first in table "
+        "order); the numbers of every dataset are in the tables and in the results.", ""]
 
 
 def _ratio_key(label: str) -> float:

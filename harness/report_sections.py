@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import bayes, decision, per_task, stats
 from .markdown import md_table
-from .report_figures import prediction_file, smooth_reliability_figure
+from .report_figures import figure_datasets, prediction_file, smooth_reliability_figure
 from .results import slugify
 
 VARIANTS = ("raw", "temperature", "closed_form", "isotonic")
@@ -152,9 +152,9 @@ def smooth_ece_table(files: dict[tuple[str, str, str], Path]) -> pd.DataFrame:
 
 def _smooth_figures(files, table: pd.DataFrame, figdir: Path, figures: list[Path]) -> list[str]:
     """One smoothed reliability figure per dataset: CE raw, focal raw and focal closed-form."""
-    md = []
+    chosen, md = figure_datasets(table)
     curves_of = (("ce", "raw"), ("focal", "raw"), ("focal", "closed_form"))
-    for dataset in dict.fromkeys(table["dataset"]):
+    for dataset in chosen:
         panels = []
         for ratio in dict.fromkeys(table.loc[table["dataset"] == dataset, "imbalance_ratio"]):
             curves = []
