@@ -1,0 +1,72 @@
+"""The published answer: its provenance names the spec hash its spec has today, and the
+publishing step writes a correct compact summary and only the figures the report links."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, TINY_SPEC
+
+from harness import load_spec, publish
+from harness.spec import parse_spec
+
+PUBLISHED = ROOT / "results" / "published" / "full"
+
+
+def test_published_full_run_matches_its_spec():
+    prov = json.loads((PUBLISHED / "provenance.json").read_text())
+    assert prov["spec"] == "benchmarks/full.yaml"
+    assert prov["spec_hash"] == load_spec(ROOT / prov["spec"]).spec_hash(), "rerun `make bench-full`: the spec changed"
+    summary = pd.read_csv(PUBLISHED / "summary.csv")
+    assert len(summary) == prov["cells"] >= 2000
+    text = (PUBLISHED / "report.md").read_text()
+    assert prov["spec_hash"] in text.splitlines()[0]
+    for link in pd.Series(text.split("](report/")[1:]).str.split(")").str[0]:
+        assert (PUBLISHED / "report" / link).is_file()
+    size = sum(f.stat().st_size for f in PUBLISHED.rglob("*") if f.is_file())
+    assert size < 8 * 2**20
+
+
+def _table(rng) -> pd.DataFrame:
+    rows = []
+    for ds, n_classes in (("a", 2), ("b", 3)):
+        for method in ("ce", "focal"):
+            for rep in range(3):
+                for metric in (("average_precision", "ece") if n_classes == 2 else ("average_precision_macro",)):
+                    for calibration in ("raw", "temperature"):
+                        rows.append({"dataset": ds, "imbalance_ratio": "natural", "model": "mlp", "method": method,
+                                     "n_classes": n_classes, "repetition": rep, "metric": metric,
+                                     "calibration": calibration, "value": rng.random(),
+                                     "git_commit": "abc", "versions": "python=3.11"})
+    return pd.DataFrame(rows)
+
+
+def test_publish_writes_summary_figures_and_provenance(tmp_path):
+    table = _table(np.random.default_rng(0))
+    results = tmp_path / "results" / "tiny"
+    (results / "report").mkdir(parents=True)
+    table.to_csv(results / "results.csv", index=False)
+    (results / "report" / "linked.png").write_bytes(b"png")
+    (results / "report" / "unlinked.png").write_bytes(b"png")
+    report = results / "report.md"
+    report.write_text("# Report: tiny\n\n![x](report/linked.png)\n")
+    spec = parse_spec(TINY_SPEC)
+    prov = publish.provenance(spec, "s.yaml", table, command="python runner.py run s.yaml", wall_seconds=3600.0,
+                              cpu_seconds=7000.0)
+    out = tmp_path / "published"
+    publish.publish(results, out, report, prov)
+    assert sorted(p.name for p in (out / "report").iterdir()) == ["linked.png"]
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 4 and set(summary["repetitions"]) == {3}
+    raw = table[(table["calibration"] == "raw") & (table["dataset"] == "a") & (table["method"] == "focal")]
+    expected = raw[raw["metric"] == "ece"]["value"]
+    row = summary[(summary["dataset"] == "a") & (summary["method"] == "focal")].iloc[0]
+    assert row["ece_mean"] == pytest.approx(expected.mean(), rel=1e-4)
+    assert row["ece_std"] == pytest.approx(expected.std(ddof=1), rel=1e-4)
+    assert np.isnan(row["average_precision_macro_mean"])
+    written = json.loads((out / "provenance.json").read_text())
+    assert written["spec_hash"] == spec.spec_hash() and written["cells"] == 4 and written["commit"] == ["abc"]
+    assert (out / "report.md").read_text().startswith("> Published from `python runner.py run s.yaml`")
