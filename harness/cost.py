@@ -29,7 +29,7 @@ COEFFICIENTS = Path(__file__).with_name("cell_cost.json")
 class Shape:
     """What a cell's cost depends on."""
 
-    family: str  # "torch", "lightgbm" or "ensemble"
+    family: str  # "torch", "lightgbm" or "ensemble/<method>" (each ensemble its own learner)
     rows: int  # training rows after resampling
     features: int
     classes: int
@@ -41,6 +41,8 @@ class Shape:
 
 def family(cell: Cell) -> str:
     name = cell.model.name if cell.model is not None else "mlp"
+    if name == "ensemble":
+        return f"ensemble/{cell.method}"
     return {"mlp": "torch", "logistic": "torch"}.get(name, name)
 
 
@@ -89,7 +91,9 @@ class CostModel:
     fitted_on: str = ""
 
     def seconds(self, s: Shape) -> float:
-        coef = self.coefficients.get(s.family) or self.coefficients["torch"]
+        """A family not fitted takes the first fitted one of its kind (``ensemble/...``), else torch's."""
+        kin = [f for f in self.coefficients if f.split("/")[0] == s.family.split("/")[0]]
+        coef = self.coefficients.get(s.family) or (self.coefficients[kin[0]] if kin else self.coefficients["torch"])
         return s.fits * math.exp(float(s.design() @ np.asarray(coef)))
 
     @classmethod
