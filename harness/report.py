@@ -28,6 +28,7 @@ from .report_figures import (
 from .report_sections import focal_section, smooth_ece_section, tuned_loss_section
 from .report_tuning import tuning_section
 from .results import BINARY_CLASSES, slugify
+from .run_spec import method_trials, read_run_spec
 
 __all__ = ["HEADLINE", "build", "calibration_table", "compare", "calibration_figure", "cd_figure",
            "metric_vs_ratio_figure", "reliability_figure"]
@@ -235,7 +236,8 @@ def _binary_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figur
     counts = decision.regime_cell_counts(table)
     everything, (table, model) = table, first_model(table)
     focal_md, focal_words = focal_section(table, rope=rope, seed=seed)
-    tuned_md, tuned_words = tuned_loss_section(table, rope=rope, seed=seed)
+    trials = method_trials(read_run_spec(results_dir))
+    tuned_md, tuned_words = tuned_loss_section(table, rope=rope, seed=seed, trials=trials)
     cal = calibration_table(table, "ece")
     md = _decision_section(everything, comp, counts, rope, focal_words + tuned_words)
     if model is not None:
