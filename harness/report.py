@@ -25,6 +25,7 @@ from .report_figures import (
     metric_vs_ratio_figure,
     reliability_figure,
 )
+from .report_literature import literature_section
 from .report_sections import focal_section, smooth_ece_section, tuned_loss_section
 from .report_tuning import tuning_section
 from .results import BINARY_CLASSES, slugify
@@ -243,6 +244,7 @@ def _binary_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figur
     if model is not None:
         md += [f"The sections below the decision table describe the methods of the first model, `{model}`.", ""]
     md += _versus_ce_section(comp) + focal_md + tuned_md
+    md += literature_section(table, results_dir, rope=rope, seed=seed)
     md += _figure_sections(table, results_dir, figdir, figures, model or "mlp")
     md += ["## Ranks across datasets and ratios", ""]
     for metric in [m for m in HEADLINE if m in set(table["metric"])]:
