@@ -27,6 +27,7 @@ from .ledger import Ledger
 from .outputs import write_cell_outputs
 from .pipeline import run_cell
 from .records import CellResult
+from .run_spec import write_run_spec
 from .spec import Spec
 from .storage import delete_studies, open_storage
 from .tracking import MlflowTracker, NullTracker
@@ -145,6 +146,7 @@ class _Run:
                                           for rep in range(spec.evaluation.repetitions)])
         self.ledger = Ledger(self.out_dir, self.cells, spec.name, self.spec_hash)
         self.ledger.remove_stale_temporaries()  # temporary files of a killed run
+        write_run_spec(spec, self.out_dir)  # the report reads the regime and budgets from it
         if opts.fresh:
             with self.ledger.locked():
                 (self.out_dir / "results.csv").unlink(missing_ok=True)

@@ -64,6 +64,11 @@ def _bucket(value: float, buckets) -> str:
     return "unknown"
 
 
+def rho_bucket(ratio: float) -> str:
+    """The :data:`RHO_BUCKETS` label of an imbalance ratio (e.g. "ρ 3–10")."""
+    return _bucket(ratio, RHO_BUCKETS)
+
+
 def cell_sizes(predictions: Path, table: pd.DataFrame) -> dict[tuple[str, str], int]:
     """Test-split size of one repetition per (dataset, ratio), read from the stored predictions."""
     sizes = {}

@@ -94,6 +94,7 @@ class Method:
     overrides: Mapping[str, Dist] = field(default_factory=dict)
     learner_space: Mapping[str, Dist] | None = None  # None: the torch learner's
     ensemble: str | None = None  # an imbalanced-learn ensemble: no loss, its own learner
+    n_trials: int | None = None  # the spec entry's own trial budget (None: ``tuning.n_trials``)
 
     @property
     def loss(self) -> str:

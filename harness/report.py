@@ -26,9 +26,11 @@ from .report_figures import (
     metric_vs_ratio_figure,
     reliability_figure,
 )
+from .report_literature import literature_section
 from .report_sections import focal_section, smooth_ece_section, tuned_loss_section
 from .report_tuning import tuning_section
 from .results import BINARY_CLASSES, slugify
+from .run_spec import method_trials, read_run_spec
 
 __all__ = ["HEADLINE", "build", "calibration_table", "compare", "calibration_figure", "cd_figure",
            "metric_vs_ratio_figure", "reliability_figure"]
@@ -236,12 +238,14 @@ def _binary_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figur
     counts = decision.regime_cell_counts(table)
     everything, (table, model) = table, first_model(table)
     focal_md, focal_words = focal_section(table, rope=rope, seed=seed)
-    tuned_md, tuned_words = tuned_loss_section(table, rope=rope, seed=seed)
+    trials = method_trials(read_run_spec(results_dir))
+    tuned_md, tuned_words = tuned_loss_section(table, rope=rope, seed=seed, trials=trials)
     cal = calibration_table(table, "ece")
     md = _decision_section(everything, comp, counts, rope, focal_words + tuned_words)
     if model is not None:
         md += [f"The sections below the decision table describe the methods of the first model, `{model}`.", ""]
     md += _versus_ce_section(comp) + focal_md + tuned_md
+    md += literature_section(table, results_dir, rope=rope, seed=seed)
     md += _figure_sections(table, results_dir, figdir, figures, model or "mlp")
     md += ["## Ranks across datasets and ratios", ""]
     for metric in [m for m in HEADLINE if m in set(table["metric"])]:

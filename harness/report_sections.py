@@ -84,22 +84,88 @@ def focal_section(table: pd.DataFrame, *, rope: float, seed: int) -> tuple[list[
     return md + tests + [""], words
 
 
-def _regret(means: pd.DataFrame, metric: str, fixed: list[str]) -> pd.DataFrame:
-    """Per cell: best fixed loss (in hindsight) minus tuned_loss, and ce minus tuned_loss (goodness)."""
+REGRET_METRICS = ("average_precision", "mcc_val_threshold", "log_loss")
+
+
+def _regret(means: pd.DataFrame, metric: str, fixed: list[str], tuned: str = "tuned_loss") -> pd.DataFrame:
+    """Per cell: best fixed loss (in hindsight) minus ``tuned``, and ce minus ``tuned`` (goodness)."""
     good = means if per_task.higher_is_better(metric) else -means
-    return pd.DataFrame({"vs best fixed": good[fixed].max(axis=1) - good["tuned_loss"],
-                         "vs ce": good["ce"] - good["tuned_loss"]})
+    return pd.DataFrame({"vs best fixed": good[fixed].max(axis=1) - good[tuned],
+                         "vs ce": good["ce"] - good[tuned]})
 
 
-def tuned_loss_section(table: pd.DataFrame, *, rope: float, seed: int) -> tuple[list[str], list[str]]:
-    """"The loss as a hyperparameter": regret of ``tuned_loss`` and which losses it chose."""
+def budget_variants(methods) -> list[str]:
+    """``tuned_loss`` and its budget variants: the methods whose key starts with ``tuned_loss``
+    (e.g. labels ``tuned_loss_2x``, ``tuned_loss_4x`` with their own ``n_trials``)."""
+    return [m for m in dict.fromkeys(methods) if str(m).startswith("tuned_loss")]
+
+
+def budget_table(table: pd.DataFrame, fixed: list[str], variants: list[str],
+                 trials: dict[str, int]) -> pd.DataFrame:
+    """Regret of each ``tuned_loss`` budget variant, per metric, on the cells where every fixed
+    loss and every variant ran (so the budgets are compared on the same cells).
+
+    Returns one row per (metric, variant): its ``trials`` (from the run's spec; "?" unknown),
+    ``cells``, median and mean regret against the best fixed loss in hindsight, median regret
+    against ce (positive = the variant is worse), and the cells where it is at least as good as
+    the best fixed loss.
+    """
+    rows = []
+    for metric in [m for m in REGRET_METRICS if m in set(table["metric"])]:
+        means = stats.cell_means(table[table["method"].isin(fixed + variants)], metric)
+        if means.empty or not set(variants) <= set(means):
+            continue
+        for variant in variants:
+            regret = _regret(means, metric, fixed, variant)
+            rows.append({"metric": metric, "method": variant, "trials": trials.get(variant, "?"), "cells": len(means),
+                         "median regret vs best fixed": regret["vs best fixed"].median(),
+                         "mean regret vs best fixed": regret["vs best fixed"].mean(),
+                         "median regret vs ce": regret["vs ce"].median(),
+                         "cells ≥ best fixed": f"{int((regret['vs best fixed'] <= 0).sum())} of {len(means)}"})
+    return pd.DataFrame(rows)
+
+
+def _budget_words(budget: pd.DataFrame) -> str:
+    """One sentence on the first metric: regret at each budget, and whether more trials shrink it."""
+    first = budget[budget["metric"] == budget["metric"].iloc[0]]
+    at = ", ".join(f"{r['median regret vs best fixed']:+.4f} at {r['trials']} trials ({r['method']})"
+                   for _, r in first.iterrows())
+    low, high = first["median regret vs best fixed"].iloc[0], first["median regret vs best fixed"].iloc[-1]
+    trend = "shrinks" if high < low else "does not shrink"
+    return (f"tuned_loss budget: median regret on {first['metric'].iloc[0]} against the best fixed loss in "
+            f"hindsight {at} over {first['cells'].iloc[0]} cells: with more trials it {trend} "
+            f"(against ce: {first['median regret vs ce'].iloc[0]:+.4f} → {first['median regret vs ce'].iloc[-1]:+.4f}).")
+
+
+def _budget_lines(table: pd.DataFrame, fixed: list[str], trials: dict[str, int]) -> tuple[list[str], list[str]]:
+    """The budget table and its sentence, when the results hold more than one ``tuned_loss`` budget."""
+    variants = budget_variants(table["method"])
+    if len(variants) < 2:
+        return [], []
+    variants = sorted(variants, key=lambda v: (trials.get(v) or 0, variants.index(v)))
+    budget = budget_table(table, fixed, variants, trials)
+    if budget.empty:
+        return [], []
+    md = ["### Regret against the trial budget", "",
+          f"Does `tuned_loss`, which searches a larger space (the loss, then that loss's parameters), trail "
+          f"the best fixed loss only for want of trials? The same regrets at each budget ({', '.join(variants)}), "
+          "on the cells where all of them ran; positive = worse than the best fixed loss (or ce):", "",
+          md_table(budget), ""]
+    return md, [_budget_words(budget)]
+
+
+def tuned_loss_section(table: pd.DataFrame, *, rope: float, seed: int,
+                       trials: dict[str, int] | None = None) -> tuple[list[str], list[str]]:
+    """"The loss as a hyperparameter": regret of ``tuned_loss`` and which losses it chose, and its
+    regret at each trial budget when the results hold budget variants (``trials``: per method key,
+    from the run's spec)."""
     title = ["## The loss as a hyperparameter", ""]
     if not {"tuned_loss", "ce"} <= set(table["method"]):
         return title + ["Skipped: needs `tuned_loss` and `ce` in the results.", ""], []
     plain = table[(table["sampler"].astype(str) == "none") & (table["method"] == table["loss"])]
-    fixed = [m for m in dict.fromkeys(plain["method"]) if m != "tuned_loss"]
+    fixed = [m for m in dict.fromkeys(plain["method"]) if m not in budget_variants(plain["method"])]
     rows, words = [], []
-    for metric in [m for m in ("average_precision", "mcc_val_threshold", "log_loss") if m in set(table["metric"])]:
+    for metric in [m for m in REGRET_METRICS if m in set(table["metric"])]:
         means = stats.cell_means(table[table["method"].isin(fixed + ["tuned_loss"])], metric)
         if "tuned_loss" not in means or len(means) == 0:
             continue
@@ -114,14 +180,20 @@ def tuned_loss_section(table: pd.DataFrame, *, rope: float, seed: int) -> tuple[
         md += [md_table(pd.DataFrame(rows)), ""]
         words.append(f"tuned_loss: median regret on {rows[0]['metric']} {rows[0]['median regret vs best fixed']:+.4f} "
                      f"against the best fixed loss in hindsight, {rows[0]['median regret vs ce']:+.4f} against ce.")
+    budget_md, budget_words = _budget_lines(table, fixed, trials or {})
+    return md + budget_md + _chosen_losses(table), words + budget_words
+
+
+def _chosen_losses(table: pd.DataFrame) -> list[str]:
+    """Which losses ``tuned_loss`` trained with (repetitions × cells), by regime."""
     chosen = table[(table["method"] == "tuned_loss") & (table["calibration"] == "raw")]
     chosen = chosen.drop_duplicates(["dataset", "imbalance_ratio", "repetition"] +
                                     (["model"] if "model" in chosen else []))
-    if "regime" in chosen and not chosen.empty:
-        counts = chosen.groupby(["regime", "loss"]).size().unstack("loss", fill_value=0)
-        md += ["Losses `tuned_loss` trained with (repetitions × cells), by regime:", "",
-               md_table(counts.reset_index()), ""]
-    return md, words
+    if "regime" not in chosen or chosen.empty:
+        return []
+    counts = chosen.groupby(["regime", "loss"]).size().unstack("loss", fill_value=0)
+    return ["Losses `tuned_loss` trained with (repetitions × cells), by regime:", "",
+            md_table(counts.reset_index()), ""]
 
 
 def _prediction_files(predictions: Path, table: pd.DataFrame) -> dict[tuple[str, str, str], Path]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -229,6 +229,15 @@ class MethodSpec(_Strict):
     label: str | None = Field(None, min_length=1, pattern=r"^[^+]+$")
     search_space: dict[str, Any] = Field(default_factory=dict)
     only: Only = Field(default_factory=Only, description="run on part of the grid only")
+    n_trials: int | None = Field(
+        None, ge=1, description="this entry's trials, in place of tuning.n_trials (e.g. tuned_loss at twice "
+        "the budget); default (null): tuning.n_trials")
+
+    @model_serializer(mode="wrap")
+    def _without_unset_trials(self, handler) -> dict:
+        """The dump without an unset ``n_trials``, so a spec without it keeps its hash."""
+        out = handler(self)
+        return {k: v for k, v in out.items() if k != "n_trials" or v is not None}
 
     @property
     def key(self) -> str:
@@ -286,10 +295,11 @@ class TuningSpec(_Strict):
     def metrics(self) -> list[str]:
         return [self.metric] if isinstance(self.metric, str) else list(self.metric)
 
-    def budget(self, n_params: int) -> int:
-        """Trials for a method that tunes ``n_params`` parameters: ``n_trials``, raised to
-        ``trials_per_parameter × n_params`` when that is set and larger."""
-        return max(self.n_trials, (self.trials_per_parameter or 0) * n_params)
+    def budget(self, n_params: int, n_trials: int | None = None) -> int:
+        """Trials for a method that tunes ``n_params`` parameters: ``n_trials`` (the method
+        entry's own when given, else this section's), raised to ``trials_per_parameter × n_params``
+        when that is set and larger."""
+        return max(n_trials or self.n_trials, (self.trials_per_parameter or 0) * n_params)
 
     def startup_trials(self, budget: int) -> int:
         """Random startup trials of a study with ``budget`` trials: ``n_startup_trials``, or
@@ -358,7 +368,7 @@ class Spec(_Strict):
     datasets: list[DatasetSpec] = Field(min_length=1)
     imbalance_ratios: list[Ratio] = Field(min_length=1)
     methods: list[str | MethodSpec] = Field(
-        min_length=1, description="method names, or {name, label, search_space} entries")
+        min_length=1, description="method names, or {name, label, search_space, only, n_trials} entries")
     models: list[ModelSpec] = Field(
         default_factory=lambda: [TorchModelSpec()], min_length=1,
         description="the model axis (``model:`` one entry is the same as a list of one)")
@@ -531,7 +541,8 @@ class Spec(_Strict):
         tuned = methods_registry.tuned_loss(self.tuning.tuned_loss.losses, self.tuning.tuned_loss.samplers)
         found = methods_registry.get(entry.name, tuned=tuned)
         overrides = {**self.tuning.search_space, **entry.search_space}
-        return found.for_learner((model or self.model).name).with_overrides(overrides)
+        configured = found.for_learner((model or self.model).name).with_overrides(overrides)
+        return replace(configured, n_trials=entry.n_trials)
 
     @field_validator("datasets")
     @classmethod

@@ -51,11 +51,12 @@ class Tuning:
 
 
 def trial_budget(spec: Spec, method: Method) -> int:
-    """The cell's number of trials: ``tuning.n_trials``, raised by ``tuning.trials_per_parameter``
-    times the method's tuned parameters (those of its full space the spec does not fix; for
-    ``tuned_loss`` every loss's and sampler's, plus the choices)."""
+    """The cell's number of trials: the method entry's ``n_trials``, else ``tuning.n_trials``,
+    raised by ``tuning.trials_per_parameter`` times the method's tuned parameters (those of its
+    full space the spec does not fix; for ``tuned_loss`` every loss's and sampler's, plus the
+    choices). ``method`` as :meth:`Spec.method` configures it (which carries the entry's budget)."""
     n_params = sum(1 for dist in method.full_space.values() if not isinstance(dist, Fixed))
-    return spec.tuning.budget(n_params)
+    return spec.tuning.budget(n_params, method.n_trials)
 
 
 def tpe_sampler(spec: Spec, cell: Cell, slot: int | str, repetition: int) -> optuna.samplers.TPESampler:

@@ -95,3 +95,18 @@ def test_n_startup_trials_reaches_the_sampler():
     spec = parse_spec({**SPEC, "tuning": {**SPEC["tuning"], "n_startup_trials": 8}})
     sampler = _sampler(spec, Cell(spec.datasets[0], 10.0, "focal"), 0, 0)
     assert sampler._n_startup_trials == 8
+
+
+def test_a_method_entrys_n_trials_is_its_budget_and_in_the_hash_only_when_set():
+    entry = {"name": "focal", "label": "focal_2x"}
+    spec = parse_spec({**SPEC, "methods": ["focal", {**entry, "n_trials": 56}]})
+    assert trial_budget(spec, spec.method("focal_2x")) == 56
+    assert trial_budget(spec, spec.method("focal")) == 28  # the others keep tuning.n_trials
+    assert _sampler(spec, Cell(spec.datasets[0], 10.0, "focal_2x", spec.model), 0, 0)._n_startup_trials == 5
+    unset = parse_spec({**SPEC, "methods": ["focal", entry]})
+    explicit_none = parse_spec({**SPEC, "methods": ["focal", {**entry, "n_trials": None}]})
+    assert "n_trials" not in unset.model_dump()["methods"][1]
+    assert unset.spec_hash() == explicit_none.spec_hash() != spec.spec_hash()
+    raised = parse_spec({**SPEC, "methods": ["focal", {**entry, "n_trials": 2}],
+                         "tuning": {**SPEC["tuning"], "trials_per_parameter": 10}})
+    assert trial_budget(raised, raised.method("focal_2x")) == 30  # still raised per tuned parameter
