@@ -58,8 +58,8 @@ def provenance(spec: Spec, spec_path: str, table: pd.DataFrame, *, command: str,
 
 
 def publish(results_dir: Path, out: Path, report_md: Path, prov: dict) -> list[Path]:
-    """Copy ``report_md`` and the figures it links into ``out`` (emptied first), with
-    ``summary.csv`` and ``provenance.json``; returns the files written."""
+    """Copy ``report_md``, the figures it links and the run's ``spec.json`` into ``out`` (emptied
+    first), with ``summary.csv`` and ``provenance.json``; returns the files written."""
     table = pd.read_csv(results_dir / "results.csv")
     if out.exists():
         shutil.rmtree(out)
@@ -72,6 +72,8 @@ def publish(results_dir: Path, out: Path, report_md: Path, prov: dict) -> list[P
     write_atomic(written[-1], lambda tmp: tmp.write_text(_provenance_lines(prov) + text))
     written.append(out / "summary.csv")
     write_atomic(written[-1], lambda tmp: summary(table).to_csv(tmp, index=False, float_format="%.5g"))
+    if (results_dir / "spec.json").is_file():  # the resolved spec the run wrote (harness.run_spec)
+        written.append(Path(shutil.copy2(results_dir / "spec.json", out / "spec.json")))
     written.append(out / "provenance.json")
     write_atomic(written[-1], lambda tmp: tmp.write_text(json.dumps(prov, indent=1) + "\n"))
     return written
