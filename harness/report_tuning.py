@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+import datasets
+
 from .decision import RHO_BUCKETS, rho_bucket
 from .markdown import md_table
 
@@ -63,24 +65,36 @@ def spearman_text(x: pd.Series, y: pd.Series) -> tuple[float, float, str]:
     return float(res.statistic), float(res.pvalue), f"ρ_s = {res.statistic:+.2f}, p = {res.pvalue:.3g}, n = {len(x)}"
 
 
-def _rho(label) -> float:
-    """The numeric imbalance ratio of a cell label; NaN for "natural" (not recorded in the summaries)."""
-    return float(label) if str(label) != "natural" else float("nan")
+def _rho(label, dataset: str) -> float:
+    """The numeric imbalance ratio of a cell; at the natural ratio the catalogue's n_max / n_min
+    (a row cap keeps it), NaN for a dataset outside the catalogue."""
+    if str(label) != "natural":
+        return float(label)
+    try:
+        counts = datasets.catalogue.info(dataset).class_counts
+    except datasets.DataError:
+        return float("nan")
+    return max(counts) / min(counts)
+
+
+def _rhos(frame: pd.DataFrame) -> pd.Series:
+    return pd.Series([_rho(r, d) for r, d in zip(frame["imbalance_ratio"], frame["dataset"])], index=frame.index,
+                     dtype=float)
 
 
 def gamma_by_ratio(focal: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     """Tuned γ against the imbalance ratio ρ: Spearman over all cells and over the non-flat ones
     (sentences), and per ρ bucket the cells, median γ and flat share (a table). Cells at the
-    natural ratio are left out: the summaries record the label, not the ratio."""
-    rho = focal["imbalance_ratio"].map(_rho)
+    natural ratio take the catalogue's; those of datasets outside it are left out."""
+    rho = _rhos(focal)
     numeric = focal.assign(rho=rho).dropna(subset=["rho"])
     *_, everything = spearman_text(numeric["rho"], numeric["best.focal_gamma"])
     steep = numeric[~numeric["flat"]]
     *_, steep_text = spearman_text(steep["rho"], steep["best.focal_gamma"])
     words = [f"Tuned γ against ρ (Spearman): all cells {everything}; non-flat cells {steep_text}."]
     if rho.isna().any():
-        words.append(f"{int(rho.isna().sum())} cells at the natural ratio are left out (the tuning summaries "
-                     "record the label, not the ratio).")
+        words.append(f"{int(rho.isna().sum())} cells at the natural ratio of a dataset outside the catalogue "
+                     "are left out (the tuning summaries record the label, not the ratio).")
     labels = numeric["rho"].map(rho_bucket)
     groups = [(label, numeric[labels == label]) for label, *_ in RHO_BUCKETS]
     table = pd.DataFrame([{"ρ bucket": b, "cells": len(g), "median tuned γ": g["best.focal_gamma"].median(),
@@ -93,7 +107,7 @@ def _focal_gamma(frame: pd.DataFrame) -> list[str]:
     focal = focal_tuned(frame)
     if focal.empty:
         return []
-    focal = focal.assign(rho=focal["imbalance_ratio"].map(_rho))
+    focal = focal.assign(rho=_rhos(focal))
     words, buckets = gamma_by_ratio(focal)
     md = ["Tuned focal γ, with how flat the objective was (a flat top means the γ chosen is one of several "
           "as good). " + " ".join(words), ""]

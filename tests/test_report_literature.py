@@ -116,16 +116,22 @@ def _gamma_frame(tmp_path, n: int) -> pd.DataFrame:
         ratio = ratios[i % 4]
         _summary(tmp_path, i, float(np.log10(float(ratio)) * 2 + rng.normal(0, 0.1)), 0.5, ratio=ratio,
                  gap=0.001 if (i // 4) % 2 else 0.02)
-    _summary(tmp_path, n, 1.0, 0.5, ratio="natural")
+    _summary(tmp_path, n, 1.0, 0.5, ratio="natural")  # dataset "d<n>": not in the catalogue
     return report_tuning.tuning_frame(tmp_path)
 
 
 def test_tuned_gamma_against_rho_per_bucket(tmp_path):
     md = "\n".join(report_tuning._focal_gamma(_gamma_frame(tmp_path, 40)))
     assert "all cells ρ_s = +0.9" in md and "n = 40" in md
-    assert "1 cells at the natural ratio are left out" in md
+    assert "1 cells at the natural ratio of a dataset outside the catalogue are left out" in md
     assert "| ρ 1–3 | 10 |" in md and "| ρ ≥ 50 | 10 |" in md and "5 of 10" in md
     assert "the per-cell γ table is left out" in md  # 41 cells > 30
+
+
+def test_natural_ratio_of_a_catalogue_dataset_is_its_class_ratio(tmp_path):
+    _summary(tmp_path, 0, 1.0, 0.5, ratio="natural")
+    frame = report_tuning.tuning_frame(tmp_path).assign(dataset="keel/yeast3")  # 1321 negatives, 163 positives
+    assert report_tuning._rhos(frame).tolist() == pytest.approx([1321 / 163])
 
 
 def test_few_cells_keep_the_per_cell_gamma_table(tmp_path):
