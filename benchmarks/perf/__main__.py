@@ -15,7 +15,18 @@ import tempfile
 
 import torch
 
-from . import bench_vs_base, bookkeeping, jobs, learners, losses, multiclass, multiclass_cell, training, tuning_regret
+from . import (
+    bench_vs_base,
+    bookkeeping,
+    cell_cost,
+    jobs,
+    learners,
+    losses,
+    multiclass,
+    multiclass_cell,
+    training,
+    tuning_regret,
+)
 from ._table import Row, markdown
 
 
@@ -39,6 +50,8 @@ if __name__ == "__main__":
     rows += learners.main([])
     print()
     rows += multiclass_cell.main([])
+    print()
+    rows += cell_cost.rows(cell_cost.main(["--cells", "24", "--seed", "1"]))  # other cells than the fit's
     print()
     with tempfile.TemporaryDirectory() as tmp:  # the full grid's table is in the README
         rows += tuning_regret.rows(tuning_regret.main(["--grid", "quick", "--schemes", "seq,b8", "--out", tmp]))

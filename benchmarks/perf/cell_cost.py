@@ -29,6 +29,8 @@ from harness.data import DataProvider
 from harness.outputs import write_cell_outputs
 from harness.pipeline import run_cell
 
+from ._table import Row
+
 _SPEC = None
 
 
@@ -63,7 +65,7 @@ def _time_cell(args) -> float:
     return time.process_time() - start
 
 
-def main(argv: list[str] | None = None) -> CostModel:
+def main(argv: list[str] | None = None) -> tuple[list[Shape], list[float]]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--spec", default="benchmarks/full.yaml")
     p.add_argument("--cells", type=int, default=48)
@@ -88,7 +90,16 @@ def main(argv: list[str] | None = None) -> CostModel:
     if args.write:
         model.save()
         print("  wrote harness/cell_cost.json")
-    return model
+    return picked, seconds
+
+
+def rows(measured: tuple[list[Shape], list[float]]) -> list[Row]:
+    """The committed model's estimate against freshly measured cells (context: no target)."""
+    shapes, seconds = measured
+    committed = CostModel.load()
+    predicted = sum(committed.seconds(s) for s in shapes)
+    return [Row("cost model: sampled cells' CPU vs its estimate", f"{sum(seconds):.0f} s / {predicted:.0f} s",
+                sum(seconds) / predicted, "x")]
 
 
 def _show(model: CostModel, shapes: list[Shape], seconds: list[float]) -> None:
