@@ -116,7 +116,8 @@ def _publish(args: argparse.Namespace, spec, outcome, report_md: Path) -> None:
     from harness import publish
 
     prov = publish.provenance(spec, args.spec, outcome.table, command="python runner.py " + " ".join(sys.argv[1:]),
-                              wall_seconds=outcome.seconds, cpu_seconds=process_tree_cpu_seconds())
+                              wall_seconds=outcome.seconds, cpu_seconds=process_tree_cpu_seconds(),
+                              cells_run_here=len(outcome.cells))
     files = publish.publish(outcome.results_csv.parent, Path(args.publish), report_md, prov)
     size = sum(f.stat().st_size for f in files) / 2**20
     print(f"published: {args.publish} ({len(files)} files, {size:.1f} MiB)")

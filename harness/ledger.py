@@ -1,7 +1,12 @@
 """Which cells of a benchmark are finished, taken or failed: shared by every runner working on
 one results folder (after a kill, or two runners started on the same spec at once).
 
-- finished: the cell's rows are in ``results.csv`` (written only once the cell is tracked);
+- finished: the cell's rows are in ``results.csv`` (written only once the cell is tracked), or
+  recorded by this runner and not yet written: the table is rewritten at most every
+  :data:`FLUSH_SECONDS` and at the end, since rewriting it per cell costs the square of the
+  cells (the full sweep's table reaches hundreds of MB); the cell's claim stays until its rows
+  are on disk, so no other runner takes it meanwhile, and a kill loses at most that many seconds
+  of cells, which a resumed run redoes (tracking skips cells it already logged);
 - taken: ``claims/<cell>.claim`` names a live runner (host and pid);
 - failed: ``claims/<cell>.failed`` names a live runner, so its siblings stop waiting for it.
 
@@ -31,6 +36,8 @@ from .processes import me
 if TYPE_CHECKING:
     from .cells import Cell
 
+FLUSH_SECONDS = 20.0
+
 
 class Ledger:
     def __init__(self, out_dir: Path, cells: list[Cell], benchmark: str, spec_hash: str) -> None:
@@ -43,6 +50,8 @@ class Ledger:
         self.claims.mkdir(exist_ok=True)
         self._file_lock = FileLock(out_dir / ".results.lock")
         self._parsed: tuple[tuple, dict[int, pd.DataFrame]] | None = None  # (file's stat, its cells)
+        self._unwritten: dict[int, pd.DataFrame] = {}  # recorded here, not yet in the file
+        self._written = 0.0  # time.monotonic() of the last write
 
     @contextmanager
     def locked(self):
@@ -53,17 +62,18 @@ class Ledger:
         return results_store.slug(self.cells[index])
 
     def _finished(self) -> dict[int, pd.DataFrame]:
-        """Rows of the cells whose rows are in the table, by cell index; empty when there is no
-        table or it is another spec's. The table is parsed again only when the file changed (its
-        size, time or inode): claims look at it for every cell, and it grows with every cell."""
+        """Rows of the finished cells by cell index: those in the table (none when there is no
+        table or it is another spec's) and those recorded here but not yet written. The table is
+        parsed again only when another runner changed the file (its size, time or inode): claims
+        look at it for every cell, and it grows with every cell."""
         try:
             stat = os.stat(self.csv)
         except FileNotFoundError:
-            return {}
+            return dict(self._unwritten)
         key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if self._parsed is None or self._parsed[0] != key:
             self._parsed = (key, self._parse())
-        return dict(self._parsed[1])
+        return {**self._parsed[1], **self._unwritten}
 
     def _parse(self) -> dict[int, pd.DataFrame]:
         previous = results_store.read_csv(self.csv)
@@ -82,7 +92,8 @@ class Ledger:
             return self._finished()
 
     def table(self) -> pd.DataFrame:
-        """The whole table on disk, in cell order (empty with the usual columns if none)."""
+        """The whole table, in cell order, written out first (empty with the usual columns if none)."""
+        self.flush()
         parts = self.finished()
         return self._concat(parts) if parts else results_store.table(self.benchmark, self.spec_hash, [])
 
@@ -111,16 +122,33 @@ class Ledger:
             return True
 
     def record(self, index: int, rows: pd.DataFrame | None) -> None:
-        """Merge a finished cell's rows into the table (None: the cell failed), release its claim."""
+        """Merge a finished cell's rows into the table (None: the cell failed: release its claim);
+        the table is written when :data:`FLUSH_SECONDS` have passed since the last write."""
         with self.locked():
-            claim = self.claims / f"{self._slug(index)}.claim"
             if rows is None:
                 (self.claims / f"{self._slug(index)}.failed").write_text(self._me)
-            else:
-                parts = self._finished()
-                parts[index] = rows
-                results_store.write_csv(self._concat(parts), self.csv)
-            claim.unlink(missing_ok=True)
+                (self.claims / f"{self._slug(index)}.claim").unlink(missing_ok=True)
+                return
+            self._unwritten[index] = rows
+            if time.monotonic() - self._written >= FLUSH_SECONDS:
+                self._write()
+
+    def flush(self) -> None:
+        """Write the cells recorded here and not yet in the table."""
+        with self.locked():
+            if self._unwritten:
+                self._write()
+
+    def _write(self) -> None:
+        """The table with every finished cell, atomically; then the written cells' claims go, and
+        the parsed table is kept (this runner's own write is not parsed again). Under the lock."""
+        parts = self._finished()
+        results_store.write_csv(self._concat(parts), self.csv)
+        for index in self._unwritten:
+            (self.claims / f"{self._slug(index)}.claim").unlink(missing_ok=True)
+        stat = os.stat(self.csv)
+        self._parsed = ((stat.st_mtime_ns, stat.st_size, stat.st_ino), parts)
+        self._unwritten, self._written = {}, time.monotonic()
 
     def pending(self) -> list[int]:
         """Cells neither finished nor failed in this round."""
@@ -150,6 +178,7 @@ class Ledger:
                     progressed = True
                     yield i
             if not progressed:  # another runner's cells: nothing to do here but wait for them
+                self.flush()  # and let it see ours (it may be waiting for them too)
                 if wait:
                     time.sleep(1.0)
                 else:

@@ -47,13 +47,16 @@ def machine() -> dict:
 
 
 def provenance(spec: Spec, spec_path: str, table: pd.DataFrame, *, command: str, wall_seconds: float,
-               cpu_seconds: float) -> dict:
-    """What the published numbers come from: spec, code, versions, machine and the run's time."""
+               cpu_seconds: float, cells_run_here: int | None = None) -> dict:
+    """What the published numbers come from: spec, code, versions, machine and the run's time
+    (of this invocation: ``cells_run_here`` of the cells, the others were resumed from disk)."""
     cells = table.drop_duplicates(["dataset", "imbalance_ratio", "model", "method"])
     return {"spec": spec_path, "spec_name": spec.name, "spec_hash": spec.spec_hash(), "command": command,
             "commit": sorted(table["git_commit"].astype(str).unique()),
             "versions": sorted(table["versions"].astype(str).unique()),
-            "machine": machine(), "cells": len(cells), "wall_seconds": round(wall_seconds, 1),
+            "machine": machine(), "cells": len(cells),
+            "cells_run_here": len(cells) if cells_run_here is None else cells_run_here,
+            "wall_seconds": round(wall_seconds, 1),
             "cpu_seconds": round(cpu_seconds, 1), "published": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
 
 
@@ -83,6 +86,8 @@ def _provenance_lines(prov: dict) -> str:
     m = prov["machine"]
     return (f"> Published from `{prov['command']}` (spec `{prov['spec']}`, hash `{prov['spec_hash']}`; code "
             f"{', '.join(f'`{c[:12]}`' for c in prov['commit'])}) on {m['cpus']} CPUs ({m['processor']}, "
-            f"{m['memory_gib']} GiB, {m['platform']}): {prov['cells']} cells in {prov['wall_seconds'] / 3600:.2f} h "
-            f"wall, {prov['cpu_seconds'] / 3600:.2f} h CPU. Numbers per cell: `summary.csv`; provenance: "
-            "`provenance.json`.\n\n")
+            f"{m['memory_gib']} GiB, {m['platform']}): {prov['cells']} cells"
+            + (f" ({prov['cells_run_here']} in this invocation, the rest resumed)" if prov["cells_run_here"] != prov["cells"]
+               else "")
+            + f"; this invocation {prov['wall_seconds'] / 3600:.2f} h wall, {prov['cpu_seconds'] / 3600:.2f} h CPU. "
+            "Numbers per cell: `summary.csv`; provenance: `provenance.json`.\n\n")
