@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import datasets
+
 from . import bayes, per_task, stats
 from .results import slugify
 
@@ -83,28 +85,49 @@ def cell_sizes(predictions: Path, table: pd.DataFrame) -> dict[tuple[str, str], 
     return sizes
 
 
+def numeric_ratio(label, dataset: str) -> float:
+    """The imbalance ratio of a cell; at the natural ratio the catalogue's n_max / n_min (a row
+    cap keeps it), NaN for a dataset outside the catalogue."""
+    if str(label) != "natural":
+        return float(label)
+    try:
+        counts = datasets.catalogue.info(dataset).class_counts
+    except datasets.DataError:
+        return float("nan")
+    return max(counts) / min(counts)
+
+
+def _rho_label(label, dataset: str) -> str:
+    rho = numeric_ratio(label, dataset)
+    return "ρ natural" if math.isnan(rho) else rho_bucket(rho)
+
+
 def with_regimes(table: pd.DataFrame, sizes: dict[tuple[str, str], int]) -> pd.DataFrame:
     """``table`` with a ``regime`` column (task · model · ρ bucket · size bucket).
 
-    Absent columns default: ``task`` from ``n_classes`` (> 2 is multi-class) or binary; ``model``
-    to "spec model" (the one model the spec named, which results tables before the model axis
-    did not record).
+    A natural ratio goes to the bucket of the dataset's class ratio (the catalogue's; "ρ natural"
+    outside it). Absent columns default: ``task`` from ``n_classes`` (> 2 is multi-class) or
+    binary; ``model`` to "spec model" (the one model the spec named, which results tables before
+    the model axis did not record).
     """
     out = table.copy()
     if "task" not in out:
         out["task"] = np.where(out["n_classes"] > 2, "multi-class", "binary") if "n_classes" in out else "binary"
     model = out["model"].astype(str) if "model" in out else pd.Series("spec model", index=out.index)
-    ratio = out["imbalance_ratio"].astype(str)
-    rho = ratio.map(lambda r: "ρ natural" if r == "natural" else _bucket(float(r), RHO_BUCKETS))
-    size = pd.Series([_bucket(sizes[k], SIZE_BUCKETS) if k in sizes else "size unknown"
-                      for k in zip(out["dataset"], ratio)], index=out.index)
-    parts = pd.DataFrame({"task": out["task"].astype(str), "model": model, "rho": rho, "size": size})
-    labels = parts.agg(" · ".join, axis=1)
+    keys = pd.DataFrame({"dataset": out["dataset"].astype(str), "ratio": out["imbalance_ratio"].astype(str)})
+    pairs = keys.drop_duplicates()  # one lookup per (dataset, ratio), not per row
+    pairs["rho"] = [_rho_label(r, d) for d, r in zip(pairs["dataset"], pairs["ratio"])]
+    pairs["size"] = [_bucket(sizes[k], SIZE_BUCKETS) if k in sizes else "size unknown"
+                     for k in zip(pairs["dataset"], pairs["ratio"])]
+    both = keys.merge(pairs, on=["dataset", "ratio"], how="left")
+    parts = pd.DataFrame({"task": out["task"].astype(str).to_numpy(), "model": model.to_numpy(),
+                          "rho": both["rho"].to_numpy(), "size": both["size"].to_numpy()})
+    labels = parts["task"] + " · " + parts["model"] + " · " + parts["rho"] + " · " + parts["size"]
     order = {b[0]: i for i, b in enumerate(RHO_BUCKETS + SIZE_BUCKETS)}
-    keys = parts.drop_duplicates().apply(lambda r: (r["task"], r["model"], order.get(r["rho"], 99),
-                                                    order.get(r["size"], 99)), axis=1)
-    categories = labels.loc[keys.sort_values().index].tolist()
-    out["regime"] = pd.Categorical(labels, categories=categories, ordered=True)
+    first = parts.assign(label=labels).drop_duplicates("label")
+    ranks = sorted(zip(first["task"], first["model"], first["rho"].map(lambda r: order.get(r, 99)),
+                       first["size"].map(lambda z: order.get(z, 99)), first["label"]))
+    out["regime"] = pd.Categorical(labels.to_numpy(), categories=[r[-1] for r in ranks], ordered=True)
     return out
 
 

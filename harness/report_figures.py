@@ -66,7 +66,8 @@ def metric_vs_ratio_figure(table: pd.DataFrame, dataset: str, path: Path, metric
             else:
                 low = low.clip(lower=0)
             xs = [x[ratios.index(r)] + (i - len(methods) / 2) * 0.03 for r in mean.index]
-            ax.errorbar(xs, mean.to_numpy(), yerr=np.vstack([mean - low, high - mean]), marker="o", markersize=3,
+            err = np.clip(np.nan_to_num(np.vstack([mean - low, high - mean])), 0, None)  # float noise at a bound
+            ax.errorbar(xs, mean.to_numpy(), yerr=err, marker="o", markersize=3,
                         capsize=2, linewidth=1, label=method)
         arrow = "↑" if per_task.higher_is_better(metric) else "↓"
         ax.set(xticks=x, xticklabels=ratios, xlabel="imbalance ratio ρ", title=f"{metric} {arrow}")

@@ -11,9 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-import datasets
-
-from .decision import RHO_BUCKETS, rho_bucket
+from .decision import RHO_BUCKETS, numeric_ratio, rho_bucket
 from .markdown import md_table
 
 FLAT = 0.005  # a top-5 gap of validation scores below this is a plateau: the choice among them is noise
@@ -65,21 +63,9 @@ def spearman_text(x: pd.Series, y: pd.Series) -> tuple[float, float, str]:
     return float(res.statistic), float(res.pvalue), f"ρ_s = {res.statistic:+.2f}, p = {res.pvalue:.3g}, n = {len(x)}"
 
 
-def _rho(label, dataset: str) -> float:
-    """The numeric imbalance ratio of a cell; at the natural ratio the catalogue's n_max / n_min
-    (a row cap keeps it), NaN for a dataset outside the catalogue."""
-    if str(label) != "natural":
-        return float(label)
-    try:
-        counts = datasets.catalogue.info(dataset).class_counts
-    except datasets.DataError:
-        return float("nan")
-    return max(counts) / min(counts)
-
-
 def _rhos(frame: pd.DataFrame) -> pd.Series:
-    return pd.Series([_rho(r, d) for r, d in zip(frame["imbalance_ratio"], frame["dataset"])], index=frame.index,
-                     dtype=float)
+    return pd.Series([numeric_ratio(r, d) for r, d in zip(frame["imbalance_ratio"], frame["dataset"])],
+                     index=frame.index, dtype=float)
 
 
 def gamma_by_ratio(focal: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:

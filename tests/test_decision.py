@@ -153,3 +153,27 @@ def test_tuned_loss_regret_and_choices():
     assert words and words[0].startswith("tuned_loss: median regret on average_precision")
     md, words = report_sections.tuned_loss_section(table[table["method"] != "tuned_loss"], rope=0.01, seed=0)
     assert md[2].startswith("Skipped") and not words
+
+
+@pytest.mark.parametrize("case", ["noise", "ties", "rope0", "one_cell", "many"])
+def test_fast_signed_rank_samples_are_baycomps(case):
+    rng = np.random.default_rng(3)
+    n = {"one_cell": 1, "many": 300}.get(case, 40)
+    x = rng.random(n)
+    y = x + rng.normal(0.004, 0.01, n)
+    if case == "ties":  # sums landing exactly on the rope's edge get half weight in baycomp
+        x, y = np.round(x, 2), np.round(x, 2) + rng.choice([-0.01, 0.0, 0.01, 0.02], n)
+    rope = 0.0 if case == "rope0" else 0.01
+    kwargs = dict(rope=rope, nsamples=400, random_state=11)
+    np.testing.assert_allclose(bayes.FastSignedRankTest.sample(x, y, **kwargs),
+                               baycomp.SignedRankTest.sample(x, y, **kwargs), atol=1e-12)
+    np.testing.assert_allclose(bayes.FastSignedRankTest.probs(x, y, **kwargs),
+                               baycomp.SignedRankTest.probs(x, y, **kwargs))
+
+
+def test_a_natural_ratio_falls_in_its_class_ratio_bucket():
+    table = pd.DataFrame({"dataset": ["keel/yeast3", "keel/yeast3", "mine"], "imbalance_ratio": ["natural", "20", "natural"],
+                          "n_classes": 2, "model": "mlp"})
+    regimes = decision.with_regimes(table, {("keel/yeast3", "natural"): 300})["regime"].astype(str).tolist()
+    assert regimes == ["binary · mlp · ρ 3–10 · n_test 200–2k", "binary · mlp · ρ 10–50 · size unknown",
+                       "binary · mlp · ρ natural · size unknown"]  # yeast3: 1321 / 163 = 8.1
