@@ -177,3 +177,16 @@ def test_a_natural_ratio_falls_in_its_class_ratio_bucket():
     regimes = decision.with_regimes(table, {("keel/yeast3", "natural"): 300})["regime"].astype(str).tolist()
     assert regimes == ["binary · mlp · ρ 3–10 · n_test 200–2k", "binary · mlp · ρ 10–50 · size unknown",
                        "binary · mlp · ρ natural · size unknown"]  # yeast3: 1321 / 163 = 8.1
+
+
+def test_smooth_ece_reads_a_seeded_paired_subset_of_a_large_run():
+    pairs = [(f"d{i}", r) for i in range(30) for r in ("2", "natural")]
+    table = pd.DataFrame([{"dataset": d, "imbalance_ratio": r, "method": m} for d, r in pairs for m in ("ce", "focal")])
+    subset, note = report_sections._smooth_subset(table, seed=0)
+    kept = subset[["dataset", "imbalance_ratio"]].drop_duplicates()
+    assert len(kept) == report_sections.SMOOTH_PAIRS and len(subset) == 2 * report_sections.SMOOTH_PAIRS
+    assert subset.groupby(["dataset", "imbalance_ratio"])["method"].apply(set).eq({"ce", "focal"}).all()
+    assert "40 of the 60" in note[0]
+    assert report_sections._smooth_subset(table, seed=0)[0].equals(subset)
+    small = table[table["dataset"].isin(["d0", "d1"])]
+    assert report_sections._smooth_subset(small)[0] is small
