@@ -46,7 +46,9 @@ class FastSignedRankTest(SignedRankTest):
     O(samples · n²). Hand-written because baycomp forms each sample's n × n weight matrix in a
     Python loop: seconds to minutes per comparison at the full sweep's thousands of cells. The
     same Dirichlet draws and the same Heaviside rule on the same float sums, so the same
-    posterior (``tests/test_decision.py`` checks it against baycomp's own, ties included).
+    posterior to float rounding (``tests/test_decision.py`` checks it against baycomp's own, ties
+    included; a sample exactly on a decision boundary, as with identical methods and no ROPE, may
+    fall on either side).
 
     Sorted by difference, the cells k with d_j + d_k above a threshold form a suffix for every j
     (float addition is monotone), those equal to it the block just before; so each sample's sum
