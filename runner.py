@@ -44,8 +44,8 @@ def _estimate_line(spec, cells, data, jobs: int) -> str:
     """The cost model's estimate for the cells, on ``jobs`` workers and on one."""
     from harness import cost
 
-    costs = sorted(cost.estimates(cost.shapes(spec, cells, data)), reverse=True)  # the runner's order
-    return (f"estimated time: {cost.duration(cost.wall_seconds(costs, jobs))} with --jobs {jobs} "
+    costs = cost.estimates(cost.shapes(spec, cells, data))
+    return (f"estimated time: {cost.duration(cost.estimate(costs, jobs))} with --jobs {jobs} "
             f"({cost.duration(sum(costs))} of CPU; per-cell cost model in harness/cost.py)")
 
 

@@ -129,9 +129,9 @@ class _Run:
         self.spec_hash = spec.spec_hash()
         self.out_dir = Path(opts.results_root) / spec.name
         self.tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
-        self.shapes = cost.shapes(spec, cells, data)
-        self.per_cell = [s.fits for s in self.shapes]  # fits per cell
-        self.costs = cost.estimates(self.shapes)  # the bar moves by a cell's estimated seconds per fit
+        shapes = cost.shapes(spec, cells, data)
+        self.per_cell = [s.fits for s in shapes]  # fits per cell
+        self.costs = cost.estimates(shapes)  # the bar moves by a cell's estimated seconds per fit
         self.done: dict[int, CellResult] = {}
         self.counted: dict[int, int] = {}  # fits of a cell already on the bar
         self.storage = self.ledger = self.bar = None
@@ -247,7 +247,7 @@ def _execute(run: _Run, executor) -> str:
               "skipping them (--fresh starts over)", file=sys.stderr)
     left = [c for i, c in enumerate(run.costs) if i not in finished]
     if run.opts.progress:
-        print(f"{len(left)} cells to run, estimated {cost.duration(cost.wall_seconds(sorted(left, reverse=True), run.opts.jobs))}"
+        print(f"{len(left)} cells to run, estimated {cost.duration(cost.estimate(left, run.opts.jobs))}"
               f" with --jobs {run.opts.jobs} (harness/cost.py)", file=sys.stderr)
     with tqdm(total=sum(run.costs), initial=sum(run.costs[i] for i in finished), desc=spec.name,
               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}",

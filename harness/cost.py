@@ -120,11 +120,17 @@ class CostModel:
 
 def wall_seconds(costs: list[float], jobs: int) -> float:
     """Wall time of cells of these costs on ``jobs`` workers, each taking the next cell in the
-    given order as it frees (as the runner does)."""
+    given order as it frees."""
     free = [0.0] * max(jobs, 1)
     for cost in costs:
         heapq.heappush(free, heapq.heappop(free) + cost)
     return max(free)
+
+
+def estimate(costs: list[float], jobs: int) -> float:
+    """Wall time of a run of cells of these costs on ``jobs`` workers, in the runner's order
+    (costliest first)."""
+    return wall_seconds(sorted(costs, reverse=True), jobs)
 
 
 def duration(seconds: float) -> str:

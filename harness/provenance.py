@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -41,3 +42,11 @@ def git_commit() -> str:
 
 def versions_string() -> str:
     return ";".join(f"{k}={v}" for k, v in package_versions().items())
+
+
+def machine_info() -> dict:
+    """The machine a run was measured on."""
+    import psutil
+
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)}

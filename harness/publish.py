@@ -8,18 +8,16 @@ published provenance names the spec hash its spec file has today.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import re
 import shutil
 import time
 from pathlib import Path
 
 import pandas as pd
-import psutil
 
 from .files import write_atomic
 from .per_task import HEADLINE_MULTICLASS
+from .provenance import machine_info
 from .results import HEADLINE
 from .spec import Spec
 
@@ -40,12 +38,6 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def machine() -> dict:
-    """The machine a run was measured on."""
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)}
-
-
 def provenance(spec: Spec, spec_path: str, table: pd.DataFrame, *, command: str, wall_seconds: float,
                cpu_seconds: float, cells_run_here: int | None = None) -> dict:
     """What the published numbers come from: spec, code, versions, machine and the run's time
@@ -54,7 +46,7 @@ def provenance(spec: Spec, spec_path: str, table: pd.DataFrame, *, command: str,
     return {"spec": spec_path, "spec_name": spec.name, "spec_hash": spec.spec_hash(), "command": command,
             "commit": sorted(table["git_commit"].astype(str).unique()),
             "versions": sorted(table["versions"].astype(str).unique()),
-            "machine": machine(), "cells": len(cells),
+            "machine": machine_info(), "cells": len(cells),
             "cells_run_here": len(cells) if cells_run_here is None else cells_run_here,
             "wall_seconds": round(wall_seconds, 1),
             "cpu_seconds": round(cpu_seconds, 1), "published": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
