@@ -9,6 +9,8 @@ Works with ``clone``, ``GridSearchCV`` and imbalanced-learn pipelines; binary an
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -120,9 +122,13 @@ class LossClassifier(ClassifierMixin, BaseEstimator):
             return MLP(n_features, hidden, self.dropout, n_outputs=len(counts))
 
     def _logits(self, X: np.ndarray) -> torch.Tensor:
-        self.model_.eval()
+        """Logits in float64, from a float64 copy of the trained (float32) weights: a row's score
+        does not depend on the batch it comes in. In float32 it does, by an ulp or so: the BLAS
+        kernel's blocking (and so its summation order) depends on the number of rows, and
+        scikit-learn's subset-invariance check (tolerance 1e-7) then fails with the machine."""
+        model = copy.deepcopy(self.model_).double().eval()  # float32 -> float64 is exact
         with torch.no_grad():
-            return self.model_(torch.tensor(X, dtype=torch.float32)).double()
+            return model(torch.from_numpy(np.asarray(X, dtype=np.float64)))
 
     # -- scikit-learn API ----------------------------------------------------------------------
     def fit(self, X, y):

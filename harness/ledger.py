@@ -40,7 +40,8 @@ FLUSH_SECONDS = 20.0
 
 
 class Ledger:
-    def __init__(self, out_dir: Path, cells: list[Cell], benchmark: str, spec_hash: str) -> None:
+    def __init__(self, out_dir: Path, cells: list[Cell], benchmark: str, spec_hash: str, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.out_dir, self.cells, self.benchmark, self.spec_hash = out_dir, cells, benchmark, spec_hash
         self.csv = out_dir / "results.csv"
         self.claims = out_dir / "claims"
@@ -51,7 +52,9 @@ class Ledger:
         self._file_lock = FileLock(out_dir / ".results.lock")
         self._parsed: tuple[tuple, dict[int, pd.DataFrame]] | None = None  # (file's stat, its cells)
         self._unwritten: dict[int, pd.DataFrame] = {}  # recorded here, not yet in the file
-        self._written = 0.0  # time.monotonic() of the last write
+        # clock() at the last write; None: never written. No clock value can mean "never": the
+        # monotonic clock counts from boot, so 0.0 is "a moment ago" on a machine just started.
+        self._clock, self._written = clock, None
 
     @contextmanager
     def locked(self):
@@ -130,7 +133,7 @@ class Ledger:
                 (self.claims / f"{self._slug(index)}.claim").unlink(missing_ok=True)
                 return
             self._unwritten[index] = rows
-            if time.monotonic() - self._written >= FLUSH_SECONDS:
+            if self._written is None or self._clock() - self._written >= FLUSH_SECONDS:
                 self._write()
 
     def flush(self) -> None:
@@ -148,7 +151,7 @@ class Ledger:
             (self.claims / f"{self._slug(index)}.claim").unlink(missing_ok=True)
         stat = os.stat(self.csv)
         self._parsed = ((stat.st_mtime_ns, stat.st_size, stat.st_ino), parts)
-        self._unwritten, self._written = {}, time.monotonic()
+        self._unwritten, self._written = {}, self._clock()
 
     def pending(self) -> list[int]:
         """Cells neither finished nor failed in this round."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
 from sklearn.base import clone
@@ -69,3 +70,22 @@ def test_same_random_state_same_model_and_bad_loss():
     np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="loss: unknown name 'focl'"):
         LossClassifier(loss="focl").fit(X, y)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_rows_score_does_not_depend_on_its_batch(threads):
+    """Scores are computed in float64: each row alone, a subset and the whole batch agree to 1e-12
+    (float32 would differ by an ulp with the BLAS kernel's blocking, i.e. with the batch size),
+    with one thread or two."""
+    X, y = _imbalanced()
+    clf = LossClassifier(loss="weighted_ce", hidden_sizes=(8,), max_epochs=5, random_state=0).fit(X, y)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        whole = clf.decision_function(X)
+        alone = np.array([clf.decision_function(X[i : i + 1])[0] for i in range(0, 600, 37)])
+        half = clf.decision_function(X[1::2])
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_allclose(alone, whole[0:600:37], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(half, whole[1::2], rtol=1e-12, atol=1e-12)

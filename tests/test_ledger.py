@@ -13,14 +13,25 @@ from harness.ledger import Ledger
 from harness.spec import parse_spec
 
 
-def _setup(tmp_path, monkeypatch, flush_seconds: float):
+class _Clock:
+    """A monotonic clock under the test's control; it starts where a machine booted a moment
+    ago would stand (the real clock counts from boot)."""
+
+    def __init__(self, now: float = 0.5) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _setup(tmp_path, monkeypatch, flush_seconds: float, clock=None):
     spec = parse_spec({**TINY_SPEC, "methods": ["ce", "focal", "weighted_ce"]})
     cells = expand(spec)
     monkeypatch.setattr(ledger_module, "FLUSH_SECONDS", flush_seconds)
     parses = []
     real = results_store.read_csv
     monkeypatch.setattr(results_store, "read_csv", lambda path: parses.append(path) or real(path))
-    return Ledger(tmp_path, cells, "tiny", "h"), cells, parses
+    return Ledger(tmp_path, cells, "tiny", "h", clock=clock or _Clock()), cells, parses
 
 
 def _rows(cell, i: int) -> pd.DataFrame:
@@ -47,6 +58,23 @@ def test_records_between_flushes_stay_in_memory_and_keep_their_claims(tmp_path, 
     assert list(pd.read_csv(tmp_path / "results.csv")["value"]) == [0.0, 1.0, 2.0, 3.0]
     assert list((tmp_path / "claims").iterdir()) == []
     assert parses == []  # its own writes are never parsed again
+
+
+def test_the_first_record_writes_on_a_machine_booted_a_moment_ago(tmp_path, monkeypatch):
+    """"Never written" is no clock value: at any reading of the clock (0 s, 0.5 s after boot) the
+    first record is written, and the next one waits for the interval."""
+    for now in (0.0, 0.5, 19.0):
+        clock = _Clock(now)
+        ledger, cells, _ = _setup(tmp_path / str(now), monkeypatch, flush_seconds=20.0, clock=clock)
+        for i in (0, 1):
+            assert ledger.try_claim(i)
+        ledger.record(0, _rows(cells[0], 0))
+        ledger.record(1, _rows(cells[1], 1))
+        assert list(pd.read_csv(tmp_path / str(now) / "results.csv")["value"]) == [0.0]
+        clock.now += 20.0
+        assert ledger.try_claim(2)
+        ledger.record(2, _rows(cells[2], 2))
+        assert list(pd.read_csv(tmp_path / str(now) / "results.csv")["value"]) == [0.0, 1.0, 2.0]
 
 
 def test_every_record_writes_when_the_interval_has_passed(tmp_path, monkeypatch):
