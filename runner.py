@@ -18,13 +18,13 @@ from pathlib import Path
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from harness import expand, load_spec
-    from harness.benchmark import check_plan
-    from harness.data import DataProvider
+    from harness.running.benchmark import check_plan
+    from harness.plan.data import DataProvider
 
     spec = load_spec(args.spec)
     data = DataProvider(spec)
     skipped = check_plan(spec, data)
-    cells = expand(spec)
+    cells = expand(spec, data)
     n_skipped = sum(1 for cell in cells if (cell.dataset.key, cell.ratio) in skipped)
     notes = [*(["ensembles once per dataset and ratio"] if any(c.model_key == "ensemble" for c in cells) else []),
              *(["`only` entries on part of the grid"] if spec.restricted else []),
@@ -42,26 +42,24 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _estimate_line(spec, cells, data, jobs: int) -> str:
     """The cost model's estimate for the cells, on ``jobs`` workers and on one."""
-    from harness import cost
-
+    from harness.plan import cost
     costs = cost.estimates(cost.shapes(spec, cells, data))
     return (f"estimated time: {cost.duration(cost.estimate(costs, jobs))} with --jobs {jobs} "
-            f"({cost.duration(sum(costs))} of CPU; per-cell cost model in harness/cost.py)")
+            f"({cost.duration(sum(costs))} of CPU; per-cell cost model in harness/plan/cost.py)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness import quiet, run_benchmark
-    from harness.per_task import HEADLINE_MULTICLASS
-    from harness.results import HEADLINE, summary
-    from harness.tracking import resolve_tracking_uri
+    from harness.vocabulary import HEADLINE, HEADLINE_MULTICLASS
+    from harness.store.results import summary
+    from harness.tracking.mlflow_tracker import resolve_tracking_uri
 
     quiet.libraries()
 
     spec = _run_spec(args)
     baseline = None
     if args.baseline:
-        from harness import gate
-
+        from harness.report import gate
         baseline = gate.load_baseline(Path(args.baseline))
         gate.check_spec(baseline, spec.name, spec.spec_hash(), Path(args.baseline))  # before any work
     uri = None if args.no_tracking else resolve_tracking_uri(args.tracking_uri)
@@ -88,12 +86,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if uri:
         print(bookkeeping_line(outcome))
     if args.data or args.publish:
-        from harness import report
-
+        from harness.report import build as report
         md, page, figures = report.build(outcome.results_csv.parent)
         print(f"report: {md} and {page} ({len(figures)} figures)")
         if uri:
-            from harness.tracking import log_report
+            from harness.tracking.mlflow_tracker import log_report
 
             log_report(uri, outcome.results_csv.parent, [md, page, *figures])
         if args.publish and not outcome.failed:
@@ -113,8 +110,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace, spec, outcome, report_md: Path) -> None:
     """Copy the run's answer into the committed folder ``--publish`` names."""
-    from harness import publish
-
+    from harness.report import publish
     prov = publish.provenance(spec, args.spec, outcome.table, command="python runner.py " + " ".join(sys.argv[1:]),
                               wall_seconds=outcome.seconds, cpu_seconds=process_tree_cpu_seconds(),
                               cells_run_here=len(outcome.cells))
@@ -141,13 +137,15 @@ def _run_spec(args: argparse.Namespace):
         raise UserError("--target: expected the name of the label column of --data, got none")
     if args.publish:
         raise UserError("--publish: applies to a spec file (its provenance names the spec), not to --data")
-    from harness.userdata import data_spec
+    from harness.spec.from_data import data_spec
 
     overrides = {"tuning": {"n_trials": args.n_trials} if args.n_trials else {},
                  "evaluation": {"repetitions": args.repetitions} if args.repetitions else {},
                  "training": {"max_epochs": args.max_epochs} if args.max_epochs else {}}
     overrides = {k: v for k, v in overrides.items() if v} | ({"methods": args.methods} if args.methods else {})
-    return data_spec(args.data, args.target, args.positive, overrides=overrides)
+    from harness.plan.checks import check
+
+    return check(data_spec(args.data, args.target, args.positive, overrides=overrides), source=f"--data {Path(args.data).name}")
 
 
 def process_tree_cpu_seconds() -> float:
@@ -180,8 +178,7 @@ def _read_results(folder: str):
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
-    from harness import gate
-
+    from harness.report import gate
     baseline = gate.make_baseline(_read_results(args.results),
                                   {"k": args.k, "abs_floor": args.floor, "rel_floor": args.rel_floor})
     out = Path(args.out or f"results/baselines/{baseline['benchmark']}.json")
@@ -192,8 +189,7 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:
-    from harness import gate
-
+    from harness.report import gate
     report = gate.compare(gate.load_baseline(Path(args.baseline)), _read_results(args.results))
     print(gate.format_report(report))
     return 0 if report.passed else 1
@@ -218,13 +214,12 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from harness import report
-
+    from harness.report import build as report
     folder = Path(args.results)
     md, page, figures = report.build(folder, rope=args.rope)
     print(f"report: {md} and {page} ({len(figures)} figures in {folder / 'report'})")
     if not args.no_tracking:
-        from harness.tracking import log_report, resolve_tracking_uri
+        from harness.tracking.mlflow_tracker import log_report, resolve_tracking_uri
 
         uri = resolve_tracking_uri(args.tracking_uri)
         run_id = log_report(uri, folder, [md, page, *figures])
@@ -236,8 +231,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from harness import report
-
+    from harness.report import build as report
     diff = report.compare(Path(args.a), Path(args.b), calibration=args.calibration)
     if args.metric:
         diff = diff[diff.index.get_level_values("metric").isin(args.metric)]

@@ -1,19 +1,19 @@
-"""harness: spec, methods, training, tuning, metrics, tracking and results of the suite.
+"""harness: the pipeline of the suite, in layers (see docs/architecture.md).
 
-The names below load on first use, so that reading results (``harness.report``,
-``harness.gate``) imports neither torch nor Optuna.
+The names below load on first use, so that reading results (``harness.report``) imports neither torch nor Optuna.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from . import _checkout  # noqa: F401  (must come first: makes `datasets` importable)
+from harness import _checkout  # noqa: F401  (must come first: makes `datasets` importable)
 
 _LAZY = {
-    "Cell": "cells", "expand": "cells", "LossClassifier": "estimator", "LightGBMLossClassifier": "lightgbm_estimator", "Outcome": "benchmark",
-    "run_benchmark": "benchmark", "Spec": "spec", "load_spec": "spec", "parse_spec": "spec",
-    "UserError": "errors",
+    "Cell": "plan.cells", "expand": "plan.cells", "LossClassifier": "estimators.loss_classifier",
+    "LightGBMLossClassifier": "estimators.lightgbm_classifier", "Outcome": "running.benchmark",
+    "run_benchmark": "running.benchmark", "Spec": "spec.schema", "load_spec": "plan.checks",
+    "parse_spec": "plan.checks", "UserError": "errors",
 }
 
 

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .faults import fault_point
+from harness.faults import fault_point
 
 
 def write_atomic(path: Path, write: Callable[[Path], object], fault: str = "write") -> Path:

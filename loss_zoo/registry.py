@@ -45,7 +45,7 @@ def entry_of(loss: nn.Module) -> LossEntry | None:
 def register(new: LossEntry, *, replace: bool = False) -> LossEntry:
     """Add ``new`` to the registry for this process; returns it.
 
-    Every consumer (``loss_zoo.get``, the stacked trainer, ``harness.methods``, the spec schema,
+    Every consumer (``loss_zoo.get``, the stacked trainer, ``harness.methods.registry``, the spec schema,
     ``LossClassifier``) sees it from then on. An existing name raises unless ``replace``.
     """
     if not isinstance(new, LossEntry):

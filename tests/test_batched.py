@@ -1,4 +1,4 @@
-"""K models trained as one stack give what each gives trained alone (harness.trainer.fit)."""
+"""K models trained as one stack give what each gives trained alone (harness.learners.trainer.fit)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import torch
 from sklearn.metrics import average_precision_score, brier_score_loss
 
 import loss_zoo
-from harness.batched import Member, can_batch, fit_batched
-from harness.models import build_model
-from harness.trainer import TrainConfig, as_tensors, fit, predict_logits
+from harness.learners.batched import Member, can_batch, fit_batched
+from harness.learners.models import build_model
+from harness.learners.trainer import TrainConfig, as_tensors, fit, predict_logits
 
 LOSSES = [
     ("ce", {}), ("weighted_ce", {"weight": [0.6, 3.1]}), ("focal", {"gamma": 2.0}),

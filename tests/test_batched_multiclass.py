@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import loss_zoo
-from harness.batched import Member, can_batch, fit_batched
-from harness.models import build_model
-from harness.trainer import TrainConfig, as_tensors, fit, predict_logits
+from harness.learners.batched import Member, can_batch, fit_batched
+from harness.learners.models import build_model
+from harness.learners.trainer import TrainConfig, as_tensors, fit, predict_logits
 from loss_zoo.batched import multiclass_member_losses, multiclass_terms
 
 C = 4

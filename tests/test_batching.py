@@ -9,10 +9,11 @@ import numpy as np
 import optuna
 import pytest
 
-from harness.cells import Cell
-from harness.spec import parse_spec
-from harness.tuning import tpe_sampler as _sampler
-from harness.tuning import trial_budget
+from harness.plan.cells import planned
+from harness.plan.checks import parse_spec
+from harness.tuning.study import tpe_sampler as _sampler
+from harness.plan.resolve import trial_budget
+from harness.plan.resolve import method_of
 
 SPEC = {
     "name": "t", "seed": 0,
@@ -37,11 +38,11 @@ def _spread(configs: list[dict]) -> float:
 
 def _batch_spreads(seed: int, told: int = 20, size: int = 8) -> tuple[float, float]:
     """After ``told`` finished trials of a smooth objective, the spread of ``size`` asks made as
-    :func:`harness.pipeline.tune` makes them (one batch: the earlier asks stay running, each slot
+    :func:`harness.running.cell.tune` makes them (one batch: the earlier asks stay running, each slot
     its own seeded TPE), and of the same slots asked one at a time from the told history only
     (what TPE draws without the liar)."""
     spec = parse_spec({**SPEC, "seed": seed})
-    cell, method = Cell(spec.datasets[0], 10.0, "focal"), spec.method("focal")
+    cell, method = planned(spec, spec.datasets[0], 10.0, "focal"), method_of(spec, "focal")
     optimum = np.array([0.6, 0.3, 0.4])
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
     for _ in range(told):
@@ -70,7 +71,7 @@ def test_the_constant_liar_spreads_a_batch():
 def test_unset_budget_settings_keep_todays_spec_hash_and_budget():
     plain = parse_spec(SPEC)
     assert plain.tuning.n_startup_trials is None and plain.tuning.trials_per_parameter is None
-    assert trial_budget(plain, plain.method("focal")) == 28
+    assert trial_budget(plain, method_of(plain, "focal")) == 28
     assert plain.tuning.startup_trials(28) == 5 and plain.tuning.startup_trials(3) == 3
     for key, value in (("n_startup_trials", 5), ("trials_per_parameter", 2)):
         changed = parse_spec({**SPEC, "tuning": {**SPEC["tuning"], key: value}})
@@ -88,25 +89,25 @@ def test_unset_budget_settings_keep_todays_spec_hash_and_budget():
 def test_trials_per_parameter_raises_the_budget_of_larger_spaces(per_parameter, method, expected):
     spec = parse_spec({**SPEC, "methods": ["focal", "weighted_ce", "ce"],
                        "tuning": {**SPEC["tuning"], "trials_per_parameter": per_parameter}})
-    assert trial_budget(spec, spec.method(method)) == expected
+    assert trial_budget(spec, method_of(spec, method)) == expected
 
 
 def test_n_startup_trials_reaches_the_sampler():
     spec = parse_spec({**SPEC, "tuning": {**SPEC["tuning"], "n_startup_trials": 8}})
-    sampler = _sampler(spec, Cell(spec.datasets[0], 10.0, "focal"), 0, 0)
+    sampler = _sampler(spec, planned(spec, spec.datasets[0], 10.0, "focal"), 0, 0)
     assert sampler._n_startup_trials == 8
 
 
 def test_a_method_entrys_n_trials_is_its_budget_and_in_the_hash_only_when_set():
     entry = {"name": "focal", "label": "focal_2x"}
     spec = parse_spec({**SPEC, "methods": ["focal", {**entry, "n_trials": 56}]})
-    assert trial_budget(spec, spec.method("focal_2x")) == 56
-    assert trial_budget(spec, spec.method("focal")) == 28  # the others keep tuning.n_trials
-    assert _sampler(spec, Cell(spec.datasets[0], 10.0, "focal_2x", spec.model), 0, 0)._n_startup_trials == 5
+    assert trial_budget(spec, method_of(spec, "focal_2x")) == 56
+    assert trial_budget(spec, method_of(spec, "focal")) == 28  # the others keep tuning.n_trials
+    assert _sampler(spec, planned(spec, spec.datasets[0], 10.0, "focal_2x", spec.model), 0, 0)._n_startup_trials == 5
     unset = parse_spec({**SPEC, "methods": ["focal", entry]})
     explicit_none = parse_spec({**SPEC, "methods": ["focal", {**entry, "n_trials": None}]})
     assert "n_trials" not in unset.model_dump()["methods"][1]
     assert unset.spec_hash() == explicit_none.spec_hash() != spec.spec_hash()
     raised = parse_spec({**SPEC, "methods": ["focal", {**entry, "n_trials": 2}],
                          "tuning": {**SPEC["tuning"], "trials_per_parameter": 10}})
-    assert trial_budget(raised, raised.method("focal_2x")) == 30  # still raised per tuned parameter
+    assert trial_budget(raised, method_of(raised, "focal_2x")) == 30  # still raised per tuned parameter

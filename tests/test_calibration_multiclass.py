@@ -7,8 +7,8 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 
-from harness import calibration_multiclass as cm
-from harness import metrics_multiclass as mm
+from harness.evaluation import calibration_multiclass as cm
+from harness.metrics import multiclass as mm
 from loss_zoo import class_weights
 
 PRIOR = np.array([0.55, 0.25, 0.12, 0.05, 0.03])

@@ -16,7 +16,6 @@ import runner
 from datasets import catalogue
 from datasets.sources import keel, krnn
 from harness import parse_spec
-
 PACKAGE_DATA = keel.data_dir().parent
 #: summary names of the package whose data another entry holds (see the comment in keel.py)
 MERGED = {("binary", "wdbc"): "sklearn/breast_cancer"}
@@ -126,7 +125,6 @@ def test_collection_expands_in_name_order_and_hashes_as_its_expansion(tiny_spec)
 def test_spec_hash_without_collections_unchanged():
     baseline = json.loads((ROOT / "results" / "baselines" / "smoke.json").read_text())
     from harness import load_spec
-
     assert load_spec(ROOT / "benchmarks" / "smoke.yaml").spec_hash() == baseline["spec_hash"]
 
 
@@ -210,7 +208,7 @@ def test_data_in_one_command_end_to_end(workdir, capsys):
 
 
 def test_built_in_methods_are_those_of_the_default_benchmark():
-    from harness.userdata import METHODS
+    from harness.spec.from_data import METHODS
 
     listed = yaml.safe_load((ROOT / "benchmarks" / "default.yaml").read_text())["methods"]
     assert METHODS == [m if isinstance(m, str) else m["name"] for m in listed]
@@ -222,7 +220,7 @@ def test_built_in_methods_are_those_of_the_default_benchmark():
     (1.0, 50.0, ["natural", 7.0, 50.0]),   # balanced file: imbalance it
 ])
 def test_controlled_ratios(natural, largest, expected):
-    from harness.userdata import choose_ratios
+    from harness.spec.from_data import choose_ratios
 
     got = choose_ratios(natural, largest)
     assert got[0] == "natural" and got[1:] == pytest.approx(expected[1:])

@@ -13,21 +13,22 @@ from conftest import run_runner, write_spec
 
 import runner
 from harness import load_spec
-from harness.cells import expand
-from harness.data import DataProvider
-from harness.tuning import close_stale, free_slot, open_study, study_name, tune
+from harness.plan.cells import expand
+from harness.plan.data import DataProvider
+from harness.tuning.study import close_stale, free_slot, open_study, study_name, tune
+from harness.plan.resolve import method_of
 
 
 def _share_study(spec_path: str, storage_url: str, worker: int, barrier) -> int:
     """One of several processes tuning the same cell's study; returns the trials it ran."""
-    from harness.storage import open_storage
+    from harness.tuning.storage import open_storage
 
     spec = load_spec(spec_path)
     cell = expand(spec)[0]
     prepared = DataProvider(spec).prepared(cell.dataset, cell.ratio, 0)
     storage = open_storage(storage_url, None)
     barrier.wait(timeout=120)  # both start together, so their trials interleave
-    study, _ = tune(spec, cell, spec.method(cell.method), prepared, storage=storage, shared=worker)
+    study, _ = tune(spec, cell, prepared, storage=storage, shared=worker)
     return sum(1 for t in study.trials if t.user_attrs.get("done") and t.user_attrs.get("worker") == worker)
 
 
@@ -41,7 +42,7 @@ def _check_two_workers_share_one_study(tmp_path, tiny_spec, storage_url: str) ->
     barrier = ctx.Manager().Barrier(2)
     with ctx.Pool(2) as pool:
         ran = pool.starmap(_share_study, [(str(spec_path), storage_url, k, barrier) for k in (0, 1)])
-    from harness.storage import open_storage
+    from harness.tuning.storage import open_storage
 
     storage = open_storage(storage_url, None)
     study = optuna.load_study(study_name=study_name(spec, cell, 0), storage=storage)
@@ -61,7 +62,7 @@ def _check_two_workers_share_one_study(tmp_path, tiny_spec, storage_url: str) ->
     # a later pass (what the evaluation task does) finds the budget spent and trains nothing more
     prepared = DataProvider(spec).prepared(cell.dataset, cell.ratio, 0)
     before = len(study.trials)
-    _, records = tune(spec, cell, spec.method(cell.method), prepared, storage=storage)
+    _, records = tune(spec, cell, prepared, storage=storage)
     assert len(records) == n and len(optuna.load_study(study_name=study.study_name, storage=storage).trials) == before
 
 
@@ -134,8 +135,7 @@ def test_dask_cluster_gives_the_local_results_and_logs_to_the_server(tmp_path, t
         proc = run_runner("run", str(spec_path), "--quiet", "--results-dir", "dask", "--executor", "dask",
                           "--scheduler", cluster.scheduler_address, "--tracking-uri", mlflow_server, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        from harness import workers
-
+        from harness.running import workers
         used = client.run(lambda: bool(workers._WORKER.get("key")))
         assert len(used) == 2 and all(used.values()), used
     local = (tmp_path / "local" / "tiny" / "results.csv").read_bytes()

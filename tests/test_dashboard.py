@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from conftest import TINY_SPEC, _free_port, run_runner, write_spec
 
-from harness.calibration import VARIANTS
+from harness.evaluation.calibration import VARIANTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

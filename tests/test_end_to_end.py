@@ -9,9 +9,9 @@ import pytest
 from conftest import ROOT, run_runner, write_spec
 
 import runner
-from harness.calibration import VARIANTS
-from harness.metrics import available
-from harness.results import COLUMNS
+from harness.evaluation.calibration import VARIANTS
+from harness.metrics.binary import available
+from harness.store.results import COLUMNS
 
 THRESHOLD = [n for n, m in available().items() if m.kind == "threshold"]
 # every metric, plus each threshold metric at the validation-chosen threshold (Gaussian data:

@@ -16,13 +16,15 @@ from sklearn.metrics import average_precision_score
 from torch import nn
 
 import loss_zoo
-from harness import LossClassifier, learners, methods
-from harness.batched import Member, can_batch, fit_batched
-from harness.benchmark import run_benchmark
+from harness import LossClassifier, learners
+from harness.methods import registry as methods
+from harness.learners.batched import Member, can_batch, fit_batched
+from harness.running.benchmark import run_benchmark
 from harness.errors import UserError
-from harness.models import build_model
-from harness.spec import parse_spec
-from harness.trainer import TrainConfig, as_tensors, fit, predict_logits
+from harness.learners.models import build_model
+from harness.plan.checks import parse_spec
+from harness.learners.trainer import TrainConfig, as_tensors, fit, predict_logits
+from harness.plan.resolve import method_of
 from loss_zoo import BinaryTerms, LossEntry, Range
 from loss_zoo.batched import binary_terms, member_losses
 
@@ -133,7 +135,7 @@ def test_the_method_builds_the_module_and_its_search_space(entry):
     assert isinstance(method.build(params, COUNTS[2]), entry.module)
     assert entry.name in methods.tuned_loss().losses  # a default choice of tuned_loss
     spec = parse_spec({**TINY_SPEC, "methods": [entry.name, f"{entry.name}+smote"]})
-    assert spec.method(entry.name).loss == entry.name
+    assert method_of(spec, entry.name).loss == entry.name
 
 
 def test_loss_classifier_fits_and_predicts(entry):

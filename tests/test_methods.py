@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import methods, samplers
-from harness.cells import Cell
-from harness.data import DataProvider
-from harness.pipeline import run_cell
-from harness.spec import parse_spec
+from harness.methods import registry as methods
+
+from harness.methods import samplers
+from harness.plan.cells import planned
+from harness.plan.data import DataProvider
+from harness.running.cell import run_cell
+from harness.plan.checks import parse_spec
 
 
 def test_method_names_combine_losses_and_samplers():
@@ -64,7 +66,7 @@ def test_sampler_only_ever_sees_training_rows(monkeypatch):
     original = samplers.resample
     monkeypatch.setattr(samplers, "resample", lambda *a, **k: seen.append(a[2].copy()) or original(*a, **k))
     data = DataProvider(spec)
-    result = run_cell(spec, Cell(spec.datasets[0], 10.0, "focal+smote"), data)
+    result = run_cell(spec, planned(spec, spec.datasets[0], 10.0, "focal+smote"), data)
     assert result.status == "ok" and len(seen) == 2 + 2  # every trial and every repetition
     train_rows = {rep: {r.tobytes() for r in data.prepared(spec.datasets[0], 10.0, rep).train.X} for rep in (0, 1)}
     other_rows = {r.tobytes() for rep in (0, 1) for split in ("validation", "test")

@@ -7,9 +7,7 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from harness import metrics
-
-
+from harness.metrics import binary as metrics
 def _data(seed: int, n: int = 500):
     rng = np.random.default_rng(seed)
     prob = rng.random(n) ** (seed + 1)

@@ -15,7 +15,8 @@ import runner
 from harness import expand, parse_spec
 from harness.learners import ensembles
 from harness.learners.base import FitTask
-from harness.results import read_csv
+from harness.store.results import read_csv
+from harness.plan.resolve import method_of
 
 
 def _spec(**changes) -> dict:
@@ -43,12 +44,12 @@ def test_each_learner_declares_its_space_and_overrides_apply_per_learner():
                             tuning={"n_trials": 2, "search_space": {"lgbm_num_leaves": [4, 8], "lr": 0.01,
                                                                     "focal_gamma": 1.0}}))
     mlp, lgbm = spec.models
-    mlp_space, lgbm_space = spec.method("focal", mlp).full_space, spec.method("focal", lgbm).full_space
+    mlp_space, lgbm_space = method_of(spec, "focal", mlp).full_space, method_of(spec, "focal", lgbm).full_space
     assert list(mlp_space)[:2] == ["lr", "weight_decay"] and "lgbm_num_leaves" not in mlp_space
     assert "lr" not in lgbm_space and lgbm_space["lgbm_num_leaves"].high == 8
     assert mlp_space["focal_gamma"].value == 1.0 == lgbm_space["focal_gamma"].value
-    rus = spec.method("rus_boost", mlp).full_space
-    assert set(rus) == set(ensembles.SPACES["rus_boost"]) and spec.method("rus_boost").loss == "none"
+    rus = method_of(spec, "rus_boost", mlp).full_space
+    assert set(rus) == set(ensembles.SPACES["rus_boost"]) and method_of(spec, "rus_boost").loss == "none"
 
 
 MODEL_ERRORS = [
@@ -157,8 +158,8 @@ def test_a_method_twice_with_labels_and_its_own_search_space():
     spec = parse_spec(_spec(methods=["ce", {"name": "focal", "label": "focal_g1", "search_space": {"focal_gamma": 1.0}},
                                      {"name": "focal", "label": "focal_g3", "search_space": {"focal_gamma": 3.0}}]))
     assert [c.method for c in expand(spec)][:3] == ["ce", "focal_g1", "focal_g3"]
-    assert spec.method("focal_g1").full_space["focal_gamma"].value == 1.0
-    assert spec.method("focal_g3").full_space["focal_gamma"].value == 3.0
+    assert method_of(spec, "focal_g1").full_space["focal_gamma"].value == 1.0
+    assert method_of(spec, "focal_g3").full_space["focal_gamma"].value == 3.0
     with pytest.raises(Exception, match=r"methods\[1\].search_space.lgbm_num_leaves: not a parameter of method 'f1'"):
         parse_spec(_spec(methods=["ce", {"name": "focal", "label": "f1", "search_space": {"lgbm_num_leaves": 4}}]))
     with pytest.raises(Exception, match="give a repeated method a label"):
@@ -181,7 +182,7 @@ def test_an_ensemble_that_cannot_fit_is_a_failed_fit_not_a_crash(monkeypatch):
 def test_report_compares_ensembles_within_each_model_and_describes_the_first():
     import pandas as pd
 
-    from harness.report import ensembles_per_model, first_model
+    from harness.report.build import ensembles_per_model, first_model
 
     two = pd.DataFrame({"model": ["mlp", "lightgbm", "ensemble"], "method": ["ce", "ce", "rus_boost"]})
     spread = ensembles_per_model(two)

@@ -1,5 +1,5 @@
 """Multi-class data through the whole pipeline (issue #18): spec, data, tuning, evaluation,
-results, figures, report; the per-task rules of harness.per_task; bad input refused early."""
+results, figures, report; the per-task rules of harness.metrics.per_task; bad input refused early."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import pytest
 from conftest import write_spec
 
 import runner
-from harness import metrics_multiclass, per_task, samplers
-from harness.calibration_multiclass import VARIANTS as MC_VARIANTS
-from harness.results import read_csv
+from harness.metrics import multiclass as metrics_multiclass
+from harness.metrics import per_task
+from harness.methods import samplers
+from harness.evaluation.calibration_multiclass import VARIANTS as MC_VARIANTS
+from harness.store.results import read_csv
 from harness.space import Fixed
-from harness.spec import parse_spec
+from harness.plan.checks import parse_spec
+from harness.plan.resolve import method_for, method_of
 
 MC_SPEC = {
     "name": "tinymc",
@@ -68,9 +71,9 @@ def test_metric_and_variant_counterparts():
 
 
 def test_focal_alpha_is_not_tuned_on_multiclass_data():
-    method = parse_spec(MC_SPEC).method("focal")
-    assert per_task.method_for(method, 2) is method
-    multi = per_task.method_for(method, 4)
+    method = method_of(parse_spec(MC_SPEC), "focal")
+    assert method_for(method, 2) is method
+    multi = method_for(method, 4)
     assert multi.full_space["focal_alpha"] == Fixed(None)
     assert "focal_gamma" in multi.full_space and not isinstance(multi.full_space["focal_gamma"], Fixed)
 

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from conftest import ROOT, TINY_SPEC
 
-from harness import load_spec, publish
-from harness.spec import parse_spec
+from harness import load_spec
+
+from harness.report import publish
+from harness.plan.checks import parse_spec
 
 PUBLISHED = ROOT / "results" / "published" / "full"
 

@@ -10,7 +10,7 @@ from test_dashboard import _browser
 from test_decision import _planted, _table
 
 import runner
-from harness.results import slugify
+from harness.store.results import slugify
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import report_literature as lit
-from harness import report_tuning
-from harness.run_spec import FILE
+from harness.report import literature as lit
+from harness.report import tuning as report_tuning
+from harness.store.run_spec import FILE
 
 
 def _summary(folder, i: int, gamma: float, alpha: float | None, *, ratio: str = "10", gap: float = 0.02) -> None:

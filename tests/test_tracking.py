@@ -10,7 +10,7 @@ import pytest
 from conftest import TINY_SPEC
 
 from harness import load_spec, run_benchmark
-from harness.tracking import MlflowTracker
+from harness.tracking.mlflow_tracker import MlflowTracker
 
 
 @pytest.fixture(scope="module")

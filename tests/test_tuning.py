@@ -7,12 +7,13 @@ import numpy as np
 import optuna
 import pytest
 
-from harness import methods
-from harness.cells import Cell
-from harness.data import DataProvider
-from harness.pipeline import run_cell
-from harness.spec import parse_spec
-from harness.tuning import pick_best, study_name, tune
+from harness.methods import registry as methods
+from harness.plan.cells import planned
+from harness.plan.data import DataProvider
+from harness.running.cell import run_cell
+from harness.plan.checks import parse_spec
+from harness.tuning.study import pick_best, study_name, tune
+from harness.plan.resolve import method_of
 
 
 def _spec(**overrides) -> dict:
@@ -30,7 +31,7 @@ def _spec(**overrides) -> dict:
 
 def _run(spec_dict, method, storage=None):
     spec = parse_spec(spec_dict)
-    return run_cell(spec, Cell(spec.datasets[0], spec.imbalance_ratios[0], method), DataProvider(spec), storage=storage)
+    return run_cell(spec, planned(spec, spec.datasets[0], spec.imbalance_ratios[0], method), DataProvider(spec), storage=storage)
 
 
 def test_every_method_gets_the_same_budget():
@@ -54,10 +55,9 @@ def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path, batc
     from optuna.storages.journal import JournalFileBackend
 
     spec = parse_spec(_spec(tuning={"n_trials": 7, "batch_trials": batch_trials}))
-    cell = Cell(spec.datasets[0], 10.0, "focal")
+    cell = planned(spec, spec.datasets[0], 10.0, "focal")
     data = DataProvider(spec).prepared(spec.datasets[0], 10.0, 0)
-    method = spec.method("focal")
-    reference = tune(spec, cell, method, data)[1]
+    reference = tune(spec, cell, data)[1]
 
     storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "j.log")))
     calls = []
@@ -68,13 +68,13 @@ def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path, batc
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        tune(spec, cell, method, data, storage=storage, progress=stop_after_two)
+        tune(spec, cell, data, storage=storage, progress=stop_after_two)
     stored = optuna.load_study(study_name=study_name(spec, cell, 0), storage=storage)
     # whole batches only are stored: one by one, the first trial; in batches, nothing yet
     assert [t.state.name for t in stored.trials] == (["COMPLETE"] if batch_trials == 1 else [])
-    resumed = tune(spec, cell, method, data, storage=storage)[1]
+    resumed = tune(spec, cell, data, storage=storage)[1]
     assert [(t.number, t.params, t.values) for t in resumed] == [(t.number, t.params, t.values) for t in reference]
-    again = tune(spec, cell, method, data, storage=storage)[1]  # a finished study runs nothing more
+    again = tune(spec, cell, data, storage=storage)[1]  # a finished study runs nothing more
     assert len(again) == 7
 
 
@@ -124,8 +124,8 @@ def test_search_space_can_be_narrowed_and_fixed():
 
 def test_two_objectives_keep_a_pareto_front_and_pick_by_the_documented_rule():
     spec = parse_spec(_spec(methods=["focal"], tuning={"n_trials": 6, "metric": ["average_precision", "ece"]}))
-    cell = Cell(spec.datasets[0], 10.0, "focal")
-    study, records = tune(spec, cell, spec.method("focal"), DataProvider(spec).prepared(spec.datasets[0], 10.0, 0))
+    cell = planned(spec, spec.datasets[0], 10.0, "focal")
+    study, records = tune(spec, cell, DataProvider(spec).prepared(spec.datasets[0], 10.0, 0))
     assert len(study.directions) == 2 and all(len(t.values) == 2 for t in records if t.values)
     best = pick_best(study, ["average_precision", "ece"])
     assert best.number in {t.number for t in study.best_trials}
@@ -193,15 +193,14 @@ def test_a_batch_stored_only_in_part_is_redone(tmp_path):
     """A kill while a batch was being written leaves part of it in storage: it is ignored and
     the batch redone from the same history, so the study still ends as an uninterrupted one."""
     spec = parse_spec(_spec(tuning={"n_trials": 6, "batch_trials": 3}))
-    cell = Cell(spec.datasets[0], 10.0, "focal")
+    cell = planned(spec, spec.datasets[0], 10.0, "focal")
     data = DataProvider(spec).prepared(spec.datasets[0], 10.0, 0)
-    method = spec.method("focal")
     full = optuna.storages.get_storage(f"sqlite:///{tmp_path}/full.db")
-    reference = tune(spec, cell, method, data, storage=full)[1]
+    reference = tune(spec, cell, data, storage=full)[1]
     stored = optuna.load_study(study_name=study_name(spec, cell, 0), storage=full).trials
     assert [t.user_attrs["batch"][::2] for t in stored] == [[0, 3]] * 3 + [[3, 3]] * 3
     cut = optuna.storages.get_storage(f"sqlite:///{tmp_path}/cut.db")
     study = optuna.create_study(storage=cut, study_name=study_name(spec, cell, 0), direction="maximize")
     study.add_trials(stored[:4])  # batch 0 whole, batch 1 cut after its first trial
-    resumed = tune(spec, cell, method, data, storage=cut)[1]
+    resumed = tune(spec, cell, data, storage=cut)[1]
     assert [(t.number, t.params, t.values) for t in resumed] == [(t.number, t.params, t.values) for t in reference]

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.records import TrialRecord
-from harness.tuning_summary import Flatness, flatness
+from harness.store.records import TrialRecord
+from harness.tuning.summary import Flatness, flatness
 
 
 def _trial(number: int, value: float | None, state: str = "COMPLETE") -> TrialRecord:

@@ -1,11 +1,11 @@
-"""Fit the per-cell cost model (``harness/cell_cost.json``) on a sample of a spec's cells.
+"""Fit the per-cell cost model (``harness/plan/cell_cost.json``) on a sample of a spec's cells.
 
     python -m benchmarks.perf.cell_cost [--spec benchmarks/full.yaml] [--cells 48] [--jobs 2] [--write]
 
 Samples cells of the spec across learner families and training sizes (evenly spaced over the
-sorted rows of each family, seeded), runs each through ``harness.pipeline.run_cell`` and
+sorted rows of each family, seeded), runs each through ``harness.running.cell.run_cell`` and
 ``write_cell_outputs`` in one of ``--jobs`` single-threaded worker processes, times its CPU
-(``time.process_time``), and fits :class:`harness.cost.CostModel`. Prints per family the fit's
+(``time.process_time``), and fits :class:`harness.plan.cost.CostModel`. Prints per family the fit's
 spread (measured / predicted) and the sample's total against the model's; ``--write`` saves the
 coefficients, which ``runner.py list`` and the progress bar then use.
 """
@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness import cost, load_spec, quiet
-from harness.benchmark import _plan
-from harness.cost import CostModel, Shape
-from harness.data import DataProvider
-from harness.outputs import write_cell_outputs
-from harness.pipeline import run_cell
+from harness import load_spec, quiet
+
+from harness.plan import cost
+from harness.running.benchmark import _plan
+from harness.plan.cost import CostModel, Shape
+from harness.plan.data import DataProvider
+from harness.running.outputs import write_cell_outputs
+from harness.running.cell import run_cell
 
 from ._table import Row
 
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> tuple[list[Shape], list[float]]:
     p.add_argument("--cells", type=int, default=48)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--write", action="store_true", help="save the fitted coefficients to harness/cell_cost.json")
+    p.add_argument("--write", action="store_true", help="save the fitted coefficients to harness/plan/cell_cost.json")
     args = p.parse_args(argv)
     quiet.libraries()
     spec = load_spec(args.spec)
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> tuple[list[Shape], list[float]]:
     print(f"  whole spec: {len(cells)} cells, {whole / 3600:.2f} CPU hours by the model")
     if args.write:
         model.save()
-        print("  wrote harness/cell_cost.json")
+        print("  wrote harness/plan/cell_cost.json")
     return picked, seconds
 
 

@@ -16,11 +16,11 @@ import time
 
 import harness  # noqa: F401  (the checkout's datasets)
 from harness import quiet
-from harness.cells import expand
-from harness.data import DataProvider
+from harness.plan.cells import expand
+from harness.plan.data import DataProvider
 from harness.learners import ensembles
-from harness.pipeline import run_cell
-from harness.spec import parse_spec
+from harness.running.cell import run_cell
+from harness.plan.checks import parse_spec
 
 from ._table import Row, show
 

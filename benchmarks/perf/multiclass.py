@@ -2,7 +2,7 @@
 
     python -m benchmarks.perf.multiclass [--epochs 10] [--k 16] [--classes 5] [--threads 1]
 
-K focal-loss members (γ drawn per member) trained as one stack by ``harness.batched.fit_batched``
+K focal-loss members (γ drawn per member) trained as one stack by ``harness.learners.batched.fit_batched``
 on synthetic/gaussian_multiclass at the long-tailed profile ρ = 10: once with C outputs (softmax,
 the multi-class common form, autograd) and once with one output on the same rows, labels
 "tail class vs the rest" (sigmoid, the binary common form, analytic gradient). Same MLP, batch
@@ -21,9 +21,9 @@ import torch
 import harness  # noqa: F401  (the checkout's datasets)
 import loss_zoo
 from datasets import load, prepare
-from harness.batched import Member, fit_batched
-from harness.models import build_model
-from harness.trainer import TrainConfig, as_tensors
+from harness.learners.batched import Member, fit_batched
+from harness.learners.models import build_model
+from harness.learners.trainer import TrainConfig, as_tensors
 
 from ._table import Row, show
 

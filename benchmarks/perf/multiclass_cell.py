@@ -3,7 +3,7 @@
     python -m benchmarks.perf.multiclass_cell [--epochs 10] [--trials 8] [--classes 5] [--threads 1]
 
 Where :mod:`benchmarks.perf.multiclass` times the stacked training alone, this times one cell
-through ``harness.pipeline.run_cell``: tuning (a batch of trials, the validation metric every
+through ``harness.running.cell.run_cell``: tuning (a batch of trials, the validation metric every
 epoch: ``average_precision_macro`` against the binary fast ``average_precision``), retraining on
 the repetitions, the calibration variants and every test metric. The rows are one subsample of
 synthetic/gaussian_multiclass at the long-tailed profile ρ = 10, written once to a CSV and read
@@ -25,10 +25,10 @@ import torch
 
 import harness  # noqa: F401  (the checkout's datasets)
 from datasets import load, prepare
-from harness.cells import expand
-from harness.data import DataProvider
-from harness.pipeline import run_cell
-from harness.spec import parse_spec
+from harness.plan.cells import expand
+from harness.plan.data import DataProvider
+from harness.running.cell import run_cell
+from harness.plan.checks import parse_spec
 
 from ._table import Row, show
 

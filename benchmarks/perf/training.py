@@ -2,10 +2,10 @@
 
     python -m benchmarks.perf.training [--epochs 20] [--k 16] [--threads 1]
 
-1. the suite's trainer for one model (a stack of one, ``harness.batched.fit_batched``; the
-   plain-module loop ``harness.trainer.fit`` beside it) vs a plain ``DataLoader`` loop (same
+1. the suite's trainer for one model (a stack of one, ``harness.learners.batched.fit_batched``; the
+   plain-module loop ``harness.learners.trainer.fit`` beside it) vs a plain ``DataLoader`` loop (same
    model, data, loss, epochs and per-epoch validation) — target >= 2.5x;
-2. K = 16 models trained as one stack (``harness.batched.fit_batched``) vs the same 16 trained
+2. K = 16 models trained as one stack (``harness.learners.batched.fit_batched``) vs the same 16 trained
    one by one (each a stack of one), per model — target >= 4x;
 3. FLOP efficiency: the training's model FLOPs per second as a share of a large matmul's FLOP/s
    measured in the same run — target >= 25 %.
@@ -24,10 +24,10 @@ from torch.utils.data import DataLoader, TensorDataset
 import harness  # noqa: F401  (the checkout's datasets)
 import loss_zoo
 from datasets import load, prepare
-from harness.batched import Member, fit_batched
-from harness.metrics import get as get_metric
-from harness.models import build_model
-from harness.trainer import TrainConfig, as_tensors, fit
+from harness.learners.batched import Member, fit_batched
+from harness.metrics.binary import get as get_metric
+from harness.learners.models import build_model
+from harness.learners.trainer import TrainConfig, as_tensors, fit
 
 from ._table import Row, show
 

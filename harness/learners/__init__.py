@@ -12,27 +12,27 @@ from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .base import FitReport, FitTask, Fitted, Learner
+from harness.learners.base import FitReport, FitTask, Fitted, Learner
 
 if TYPE_CHECKING:
-    from ..space import Dist
-    from ..spec import Spec
+    from harness.space import Dist
+    from harness.spec.schema import Spec
 
 
 def _torch_learner(spec: Spec, model: Any) -> Learner:
-    from .torch_mlp import TorchLearner
+    from harness.learners.torch_mlp import TorchLearner
 
     return TorchLearner.from_spec(spec, model)
 
 
 def _lightgbm_learner(spec: Spec, model: Any) -> Learner:
-    from .lightgbm_learner import LightGBMLearner
+    from harness.learners.lightgbm_learner import LightGBMLearner
 
     return LightGBMLearner.from_spec(spec, model)
 
 
 def _ensemble_learner(spec: Spec, model: Any) -> Learner:
-    from .ensembles import EnsembleLearner
+    from harness.learners.ensembles import EnsembleLearner
 
     return EnsembleLearner.from_spec(spec, model)
 
@@ -57,7 +57,7 @@ def space(name: str) -> Mapping[str, Dist]:
     """The search space of learner ``name`` (a model name, or an ensemble method's name)."""
     if name in _SPACES:
         return import_module(f".{_SPACES[name]}", __name__).SPACE
-    from .ensembles import SPACES
+    from harness.learners.ensembles import SPACES
 
     return SPACES[name]
 
@@ -70,7 +70,7 @@ def cannot_take(model: str, loss: str) -> str | None:
     """Why learner ``model`` cannot train with ``loss`` (None: it can)."""
     if model != "lightgbm":
         return None
-    from .lightgbm_learner import cannot_take as lightgbm_cannot
+    from harness.learners.lightgbm_learner import cannot_take as lightgbm_cannot
 
     return lightgbm_cannot(loss)
 

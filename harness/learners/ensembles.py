@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from scipy.special import logit
 
-from ..space import INF, Float, Int
-from .base import FitReport, FitTask, Fitted
+from harness.space import INF, Float, Int
+from harness.learners.base import FitReport, FitTask, Fitted
 
 _STRATEGY = Float(0.5, 1.0, valid=(0.0, 1.0))
 
@@ -94,8 +94,7 @@ class EnsembleLearner:
 
     @classmethod
     def from_spec(cls, spec, model) -> EnsembleLearner:
-        from .. import metrics as metrics_registry
-
+        from harness.metrics import binary as metrics_registry
         return cls(model.ensemble, metrics_registry.get(spec.tuning.metrics[0]).monitor)
 
     def fit_one(self, task: FitTask) -> Fitted:

@@ -35,8 +35,8 @@ from scipy.special import expit
 
 import loss_zoo
 
-from ..space import INF, Float, Int
-from .base import FitReport, FitTask, Fitted
+from harness.space import INF, Float, Int
+from harness.learners.base import FitReport, FitTask, Fitted
 
 #: LightGBM's tuned parameters (rounds come from early stopping, up to ``max_rounds``).
 SPACE = {
@@ -186,8 +186,7 @@ class LightGBMLearner:
 
     @classmethod
     def from_spec(cls, spec, model) -> LightGBMLearner:
-        from .. import metrics as metrics_registry
-
+        from harness.metrics import binary as metrics_registry
         metric = metrics_registry.get(spec.tuning.metrics[0])
         patience = None if spec.training.early_stopping == "none" else model.patience
         stop_on = "score" if spec.training.early_stopping == "metric" else "loss"

@@ -1,8 +1,8 @@
 """The torch learner: a logistic model or an MLP, trained with any loss of the zoo.
 
 Tasks whose models share an architecture and data sizes, and whose losses have the common
-per-sample form, train as one stacked model (``training.stacked``, :mod:`harness.batched`);
-the others one by one with :func:`harness.trainer.fit`. Each model gets what training it
+per-sample form, train as one stacked model (``training.stacked``, :mod:`harness.learners.batched`);
+the others one by one with :func:`harness.learners.trainer.fit`. Each model gets what training it
 alone gives, to float tolerance.
 """
 
@@ -16,13 +16,13 @@ import torch
 
 import loss_zoo
 
-from .. import per_task
-from ..batched import Member, can_batch, fit_batched
-from ..models import build_model
-from ..space import INF, Float
-from ..spec import Spec
-from ..trainer import TrainConfig, as_tensors, fit, predict_logits
-from .base import FitReport, FitTask, Fitted
+from harness.metrics import per_task
+from harness.learners.batched import Member, can_batch, fit_batched
+from harness.learners.models import build_model
+from harness.space import INF, Float
+from harness.spec.schema import Spec
+from harness.learners.trainer import TrainConfig, as_tensors, fit, predict_logits
+from harness.learners.base import FitReport, FitTask, Fitted
 
 #: The torch learner's tuned parameters: AdamW's learning rate and weight decay.
 SPACE = {
@@ -62,7 +62,7 @@ class TorchLearner:
     def from_spec(cls, spec: Spec, model=None) -> TorchLearner:
         """The learner of ``model`` (a torch entry of ``spec.models``; default the first)."""
         model = model if model is not None else spec.model
-        metric = spec.tuning.metrics[0]  # on multi-class data its counterpart (harness.per_task)
+        metric = spec.tuning.metrics[0]  # on multi-class data its counterpart (harness.metrics.per_task)
         training = spec.training
         config = TrainConfig(lr=0.0, weight_decay=0.0, max_epochs=training.max_epochs,
                              batch_size=training.batch_size, patience=training.patience)

@@ -1,0 +1,109 @@
+"""Checks across registries, made when a spec is planned: every method name is a known method,
+``tuned_loss``'s choices are known losses and samplers, every model can train every loss it is
+given, every ``search_space`` key belongs to a method or model of the spec, and (once a
+dataset is loaded) the spec's metrics and settings apply to its task.
+
+The schema (:mod:`harness.spec`) validates names and shapes only; these checks need the
+method, loss and learner registries. :func:`parse_spec` and :func:`load_spec` do both, and
+every error is one line naming the field (:class:`~harness.errors.UserError`, exit code 2).
+"""
+
+from __future__ import annotations
+
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from harness import learners
+from harness.errors import UserError
+from harness.methods import registry as methods_registry
+from harness.metrics.per_task import metric_name, variant_name
+from harness.plan.resolve import binary_only_params, method_of, models_for, tuned_loss
+from harness.spec import schema
+from harness.spec.schema import DatasetSpec, Spec
+from harness.vocabulary import BINARY, MULTICLASS, task_of
+
+
+def parse_spec(data: Any, *, source: str = "spec") -> Spec:
+    """Validate a spec given as a mapping, then check it across the registries."""
+    return check(schema.parse_spec(data, source=source), source=source)
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read, validate and check a YAML spec."""
+    return check(schema.load_spec(path), source=str(path))
+
+
+def check(spec: Spec, *, source: str = "spec") -> Spec:
+    """``spec`` itself when every name it uses resolves in the registries; else a
+    :class:`UserError` of one line: ``<source>: <field>: <what is wrong>``."""
+    try:
+        _known_methods(spec)
+        _losses_fit_models(spec)
+        _search_space_keys(spec)
+    except ValueError as exc:
+        raise UserError(f"{source}: {exc}") from None
+    return spec
+
+
+def _known_methods(spec: Spec) -> None:
+    for entry in spec.methods:
+        try:
+            methods_registry.get(entry if isinstance(entry, str) else entry.name)
+        except ValueError as exc:
+            raise ValueError(f"methods: {exc}") from None
+    try:
+        tuned_loss(spec)
+    except ValueError as exc:
+        raise ValueError(f"tuning.tuned_loss: {exc}") from None
+
+
+def _losses_fit_models(spec: Spec) -> None:
+    for i, key in enumerate(spec.method_keys):
+        losses = methods_registry.get(spec.method_entry(key).name, tuned=tuned_loss(spec)).losses
+        for model in spec.models:
+            for loss in losses:
+                if (why := learners.cannot_take(model.name, loss)) is not None:
+                    raise ValueError(f"methods[{i}]: model {model.key!r} cannot train with loss {loss!r} ({why})")
+
+
+def _search_space_keys(spec: Spec) -> None:
+    spaces = {key: [method_of(spec, key, model).full_space for model in models_for(spec, key)]
+              for key in spec.method_keys}
+    known = sorted({k for per_model in spaces.values() for space in per_model for k in space})
+    for i, key in enumerate(spec.method_keys):
+        own = {k for space in spaces[key] for k in space}
+        for name in spec.method_entry(key).search_space:
+            if name not in own:
+                raise ValueError(f"methods[{i}].search_space.{name}: not a parameter of method {key!r}; "
+                                 f"known: {', '.join(sorted(own))}")
+    for key in spec.tuning.search_space:
+        if key not in known:
+            owners = [m for m in learners.available() if key in learners.space(m)]
+            if owners:
+                raise ValueError(f"tuning.search_space.{key}: a parameter of model {owners[0]!r}, which this spec "
+                                 f"does not train (models: {', '.join(m.key for m in spec.models)})")
+            close = get_close_matches(key, known, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(f"tuning.search_space.{key}: unknown parameter{hint}; known for these methods: {', '.join(known)}")
+
+
+def problems(spec: Spec, ds: DatasetSpec, n_classes: int) -> str | None:
+    """The first thing of ``spec`` that does not apply to dataset ``ds`` with ``n_classes``, as one line."""
+    task = task_of(n_classes)
+    if task == BINARY and (ds.profile is not None or ds.minority_fraction is not None):
+        given = "profile" if ds.profile is not None else "minority_fraction"
+        return f"{ds.key}: {given}: expected none on binary data (profiles are multi-class), got {getattr(ds, given)!r}"
+    listed = spec.evaluation.metrics if "metrics" in spec.evaluation.model_fields_set else []
+    for where, names in (("tuning.metric", spec.tuning.metrics), ("evaluation.metrics", listed)):
+        for name in names:
+            if metric_name(name, n_classes) is None:
+                return f"{where}: {name!r} is not a {task} metric, but dataset {ds.key} has {n_classes} classes"
+    for name in spec.evaluation.calibration:
+        if variant_name(name, n_classes) is None:
+            return f"evaluation.calibration: {name!r} is a multi-class variant, but dataset {ds.key} is binary"
+    fixed = sorted(binary_only_params() & set(spec.tuning.search_space))
+    if task == MULTICLASS and fixed:
+        return (f"tuning.search_space.{fixed[0]}: a binary-only parameter (scalar class weight), but dataset "
+                f"{ds.key} has {n_classes} classes; drop it (it is not tuned on multi-class data)")
+    return None

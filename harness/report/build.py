@@ -1,0 +1,278 @@
+"""The report: "which loss, when?" answered from ``results.csv`` and the stored predictions.
+
+Writes ``report.md`` and a self-contained ``report.html`` (figures embedded) into the results
+folder, figures under ``report/``. Nothing is re-run: the report is reproducible from the
+results folder alone. It opens with the decision table (:mod:`harness.report.decision`) and a summary
+of at most 12 lines; the per-method tables, figures and sections follow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.report import bayes
+from harness.report import decision
+from harness.report import stats
+from harness.errors import UserError
+from harness.files import write_atomic
+from harness.report.markdown import md_table, to_html
+from harness.vocabulary import HEADLINE_MULTICLASS
+from harness.report.figures import (     HEADLINE,     _ratio_key,     calibration_figure,     cd_figure,     figure_datasets,     metric_vs_ratio_figure,     reliability_figure, )
+from harness.report.literature import literature_section
+from harness.report.sections import focal_section, smooth_ece_section, tuned_loss_section
+from harness.report.tuning import tuning_section
+from harness.store.results import BINARY_CLASSES, slugify
+from harness.store.run_spec import method_trials, read_run_spec
+
+__all__ = ["HEADLINE", "build", "calibration_table", "compare", "calibration_figure", "cd_figure",
+           "metric_vs_ratio_figure", "reliability_figure"]
+
+
+def calibration_table(table: pd.DataFrame, metric: str = "ece") -> pd.DataFrame:
+    """Mean of ``metric`` per method (rows) and calibration variant (columns), over cells and repetitions."""
+    df = table[table["metric"] == metric]
+    if df.empty:
+        return pd.DataFrame()
+    out = df.groupby(["method", "calibration"])["value"].mean().unstack("calibration")
+    order = [c for c in ("raw", "temperature", "closed_form", "isotonic", "vector_scaling") if c in out.columns]
+    return out[order].reindex(list(dict.fromkeys(df["method"])))
+
+
+
+def ensembles_per_model(table: pd.DataFrame) -> pd.DataFrame:
+    """With several models, the ensemble baselines (model ``ensemble``: their own learner) are
+    compared within every other model's cells, so their rows are repeated under each model."""
+    if "model" not in table or "ensemble" not in set(table["model"]):
+        return table
+    others = [m for m in dict.fromkeys(table["model"]) if m != "ensemble"]
+    ensembles = table[table["model"] == "ensemble"]
+    return pd.concat([table[table["model"] != "ensemble"]] + [ensembles.assign(model=m) for m in others],
+                     ignore_index=True) if others else table
+
+
+def first_model(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The rows of the first model (None: the table has one model, or none named)."""
+    if "model" not in table or table["model"].nunique() < 2:
+        return table, None
+    model = next(iter(dict.fromkeys(table["model"])))
+    return table[table["model"] == model], str(model)
+
+
+def _load(results_dir: Path) -> pd.DataFrame:
+    csv = results_dir / "results.csv"
+    if not csv.is_file():
+        raise UserError(f"report: no results.csv in {str(results_dir)!r}; run the benchmark first")
+    table = pd.read_csv(csv, dtype={"imbalance_ratio": str})
+    if table.empty:
+        raise UserError(f"report: {csv} holds no results")
+    if "n_classes" not in table:  # a table written before multi-class cells
+        table["n_classes"] = BINARY_CLASSES
+    return ensembles_per_model(table)
+
+
+
+def _header(table: pd.DataFrame) -> list[str]:
+    datasets, methods = list(dict.fromkeys(table["dataset"])), list(dict.fromkeys(table["method"]))
+    ratios = sorted(table["imbalance_ratio"].unique(), key=_ratio_key)
+    return [f"# Report: {table['benchmark'].iloc[0]}", "",
+            f"{len(datasets)} datasets × {len(ratios)} ratios ({', '.join(ratios)}) × {len(methods)} methods "
+            f"({', '.join(methods)}), {table['repetition'].nunique()} repetitions. Spec hash "
+            f"`{table['spec_hash'].iloc[0]}`, code `{table['git_commit'].iloc[0]}`, {table['versions'].iloc[0]}.", ""]
+
+
+
+def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path],
+                     model: str) -> list[str]:
+    """Metrics against ρ per dataset, and CE vs focal reliability diagrams where both ran."""
+    datasets, note = figure_datasets(table)
+    md = ["## Metrics against the imbalance ratio", "", *note]
+    for ds in datasets:
+        fig = metric_vs_ratio_figure(table, ds, figdir / f"metrics_{slugify(ds)}.png")
+        figures.append(fig)
+        md += [f"![{ds}](report/{fig.name})", ""]
+    predictions = results_dir / "predictions"
+    if predictions.is_dir() and {"ce", "focal"} <= set(table["method"]):
+        md += ["## Reliability: CE vs focal, raw and corrected", ""]
+        for ds in datasets:
+            ds_ratios = sorted(table.loc[table["dataset"] == ds, "imbalance_ratio"].unique(), key=_ratio_key)
+            fig = reliability_figure(predictions, slugify(ds), ds_ratios, figdir / f"reliability_{slugify(ds)}.png",
+                                     model=model)
+            if fig is not None:
+                figures.append(fig)
+                md += [f"![reliability {ds}](report/{fig.name})", ""]
+    return md
+
+
+
+def _calibration_section(table: pd.DataFrame, cal: pd.DataFrame, figdir: Path, figures: list[Path]) -> list[str]:
+    if cal.empty:
+        return []
+    md = ["## Calibration before and after post-hoc correction", "",
+          "Mean ECE (15 equal-width bins) over cells and repetitions, per method and calibration variant:", "",
+          md_table(cal.reset_index()), ""]
+    fig = calibration_figure(cal, "ece", figdir / "calibration_ece.png")
+    figures.append(fig)
+    md += [f"![calibration](report/{fig.name})", ""]
+    tce = calibration_table(table, "true_calibration_error")
+    if not tce.empty:
+        md += ["Against the true posterior (synthetic data), mean |p − η|:", "", md_table(tce.reset_index()), ""]
+    return md
+
+
+
+def compare(a: Path, b: Path, calibration: str = "raw") -> pd.DataFrame:
+    """Mean metric per cell in two results folders, and their difference (B − A)."""
+    frames = []
+    for folder in (a, b):
+        csv = folder / "results.csv"
+        if not csv.is_file():
+            raise UserError(f"compare: no results.csv in {str(folder)!r}")
+        df = pd.read_csv(csv, dtype={"imbalance_ratio": str})
+        frames.append(df[df["calibration"] == calibration]
+                      .groupby(["dataset", "imbalance_ratio", "method", "metric"])["value"].mean())
+    out = pd.concat(frames, axis=1, keys=["A", "B"])
+    out["B - A"] = out["B"] - out["A"]
+    return out
+
+
+def _decision_section(table: pd.DataFrame, comp: pd.DataFrame, counts: dict[str, int], rope: float,
+                      extra: list[str]) -> list[str]:
+    """The answer first: the decision table by regime and metric family, then the summary."""
+    frame = decision.decision_table(comp, counts)
+    lines = decision.summary(comp, counts, rope=rope, extra=extra)
+    buckets = pd.DataFrame([{"axis": "imbalance ratio ρ", "buckets": ", ".join(b[0] for b in decision.RHO_BUCKETS)},
+                            {"axis": "size (test split per repetition)",
+                             "buckets": ", ".join(b[0] for b in decision.SIZE_BUCKETS)}])
+    return ["## Decision: which method, when", "",
+            f"Each entry: the method practically better than `{decision.BASELINE}` on that family, its "
+            f"median difference [bootstrap 95 % interval] on the deciding metric and the Bayesian "
+            f"P(better); \"no practical difference\" when equivalence within the ROPE is the most "
+            f"probable outcome for every method. Families: "
+            + "; ".join(f"{f} = {', '.join(decision.SHORT[m] for m in ms)}" for f, ms in decision.FAMILIES.items())
+            + " (F1 and MCC at the threshold chosen on validation).", "",
+            md_table(frame), "", "Regimes are task · model · ρ bucket · size bucket:", "", md_table(buckets), "",
+            "## Summary", ""] + [f"- {s}" for s in lines] + [""]
+
+
+def _versus_ce_section(comp: pd.DataFrame) -> list[str]:
+    """The long per-method lists, as tables: every method against ce over all cells, per metric."""
+    pooled = comp[comp["regime"] == decision.ALL].dropna(subset=["p_better"])
+    if pooled.empty:
+        return []
+    cols = ["method", "cells", "wins", "ties", "losses", "median_diff", "ci_low", "ci_high", "p_better",
+            "p_equivalent", "p_worse", "p", "p_holm"]
+    md = ["## Each method against ce, all cells", "",
+          "Positive median difference = better than `ce` (any metric's direction); [ci_low, ci_high] its "
+          "bootstrap 95 % interval; p_better / p_equivalent / p_worse from the Bayesian signed-rank test "
+          "with the ROPE; p and p_holm from the Wilcoxon signed-rank test, Holm-corrected across methods "
+          "per metric; a win or loss is |Δ| > 0.001.", ""]
+    for metric, sub in pooled.groupby("metric", sort=False):
+        md += [f"### {metric} (ROPE ±{sub['rope'].iloc[0]:.4g})", "", md_table(sub[cols]), ""]
+    return md
+
+
+def _rank_section(table: pd.DataFrame, metric: str, figdir: Path, figures: list[Path], prefix: str = "") -> list[str]:
+    """Average ranks, the Friedman test, and the Wilcoxon–Holm critical-difference diagram."""
+    means = stats.cell_means(table, metric)
+    if means.empty or means.shape[1] < 2:
+        return []
+    ranks = stats.average_ranks(means, metric)
+    md = [f"### {metric}", "",
+          md_table(ranks.rename("average rank").reset_index().rename(columns={"index": "method"}), "{:.2f}"), ""]
+    fr = stats.friedman(means, metric)
+    if fr is not None:
+        md.append(f"Friedman χ² = {fr.statistic:.2f}, p = {fr.p_value:.3g} over {fr.n_blocks} cells "
+                  "(an omnibus test: it names no winner).")
+    if len(means) >= stats.MIN_CELLS_FOR_TEST:
+        fig = cd_figure(means, metric, figdir / f"cd_{prefix}{metric}.png")
+        figures.append(fig)
+        md += ["", f"![critical difference {metric}](report/{fig.name})"]
+    else:
+        md.append(f"Fewer than {stats.MIN_CELLS_FOR_TEST} cells: no pairwise tests, no diagram.")
+    return md + [""]
+
+
+def build(results_dir: Path, *, rope: float = bayes.ROPE, seed: int = 0) -> tuple[Path, Path, list[Path]]:
+    """Write ``report.md`` and ``report.html`` for a results folder; returns their paths and the figures.
+
+    Parameters
+    ----------
+    results_dir : Path
+        A results folder holding ``results.csv`` (and ``predictions/`` for the smooth-ECE section).
+    rope : float, default 0.01
+        ROPE of the Bayesian tests on [0, 1] metrics; relative (fraction of ce's median) on log loss.
+    seed : int, default 0
+        Base seed of the posterior samples and bootstrap intervals (hashed per comparison).
+    """
+    table = _load(results_dir)
+    table = decision.with_regimes(table, decision.cell_sizes(results_dir / "predictions", table))
+    figdir, figures = results_dir / "report", []
+    binary, multi = table[table["n_classes"] <= 2], table[table["n_classes"] > 2]
+    md = _header(table)
+    if not binary.empty:
+        md += _binary_sections(binary, results_dir, figdir, figures, rope=rope, seed=seed)
+    if not multi.empty:
+        md += _multiclass_sections(multi, figdir, figures, rope=rope, seed=seed)
+    md += tuning_section(results_dir)
+    text = "\n".join(md) + "\n"
+    md_path, html_path = results_dir / "report.md", results_dir / "report.html"
+    write_atomic(md_path, lambda tmp: tmp.write_text(text))
+    page = to_html(text, results_dir)
+    write_atomic(html_path, lambda tmp: tmp.write_text(page))
+    return md_path, html_path, figures
+
+
+def _binary_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path], *,
+                     rope: float, seed: int) -> list[str]:
+    """The report's sections on the binary rows: the decision over every model, then the first
+    model's methods described."""
+    comp = decision.comparisons(table, rope=rope, seed=seed)
+    counts = decision.regime_cell_counts(table)
+    everything, (table, model) = table, first_model(table)
+    focal_md, focal_words = focal_section(table, rope=rope, seed=seed)
+    trials = method_trials(read_run_spec(results_dir))
+    tuned_md, tuned_words = tuned_loss_section(table, rope=rope, seed=seed, trials=trials)
+    cal = calibration_table(table, "ece")
+    md = _decision_section(everything, comp, counts, rope, focal_words + tuned_words)
+    if model is not None:
+        md += [f"The sections below the decision table describe the methods of the first model, `{model}`.", ""]
+    md += _versus_ce_section(comp) + focal_md + tuned_md
+    md += literature_section(table, results_dir, rope=rope, seed=seed)
+    md += _figure_sections(table, results_dir, figdir, figures, model or "mlp")
+    md += ["## Ranks across datasets and ratios", ""]
+    for metric in [m for m in HEADLINE if m in set(table["metric"])]:
+        md += _rank_section(table, metric, figdir, figures)
+    return md + _calibration_section(table, cal, figdir, figures) + smooth_ece_section(table, results_dir, figdir, figures)
+
+
+def _multiclass_sections(table: pd.DataFrame, figdir: Path, figures: list[Path], *, rope: float,
+                         seed: int) -> list[str]:
+    """The multi-class rows, decided and ranked apart from the binary ones (their own metric
+    families and headline metrics, figures named ``*_multiclass_*``)."""
+    families = decision.FAMILIES_MULTICLASS
+    comp = decision.comparisons(table, rope=rope, seed=seed, families=families)
+    counts = decision.regime_cell_counts(table)
+    md = ["# Multi-class datasets", "",
+          "Decided and ranked apart from the binary datasets. Families: "
+          + "; ".join(f"{f} = {', '.join(decision.SHORT[m] for m in ms)}" for f, ms in families.items()) + ".", "",
+          md_table(decision.decision_table(comp, counts, families)), "", "## Summary (multi-class)", ""]
+    md += [f"- {s}" for s in decision.summary(comp, counts, rope=rope, families=families)] + [""]
+    md += ["## Metrics against the imbalance ratio (multi-class)", ""]
+    for ds in dict.fromkeys(table["dataset"]):
+        fig = metric_vs_ratio_figure(table, ds, figdir / f"metrics_{slugify(ds)}.png", metrics=HEADLINE_MULTICLASS)
+        figures.append(fig)
+        md += [f"![{ds}](report/{fig.name})", ""]
+    md += ["## Ranks across datasets and ratios (multi-class)", ""]
+    for metric in [m for m in HEADLINE_MULTICLASS if m in set(table["metric"])]:
+        md += _rank_section(table, metric, figdir, figures, prefix="multiclass_")
+    cal = calibration_table(table, "top_label_ece")
+    if not cal.empty:
+        md += ["## Calibration before and after post-hoc correction (multi-class)", "",
+               "Mean top-label ECE (15 equal-width bins) over cells and repetitions:", "", md_table(cal.reset_index()), ""]
+        tce = calibration_table(table, "true_calibration_error")
+        if not tce.empty:
+            md += ["Against the true posterior (synthetic data), mean total variation ½‖p − η‖₁:", "",
+                   md_table(tce.reset_index()), ""]
+    return md

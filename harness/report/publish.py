@@ -1,0 +1,89 @@
+"""The published answer: a finished run's report, its figures, a compact summary and its
+provenance, copied into a folder that is committed (``runner.py run SPEC --publish DIR``).
+
+A reader gets the answer without running anything; ``tests/test_published.py`` checks that the
+published provenance names the spec hash its spec file has today.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from harness.files import write_atomic
+from harness.vocabulary import HEADLINE_MULTICLASS
+from harness.store.provenance import machine_info
+from harness.vocabulary import HEADLINE
+
+KEYS = ["dataset", "imbalance_ratio", "model", "method", "n_classes"]
+
+if TYPE_CHECKING:
+    from harness.spec.schema import Spec
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset × ρ × model × method: mean and std over repetitions of the headline metrics
+    (raw probabilities; multi-class sets their own headline), one row each, metrics as columns."""
+    raw = table[(table["calibration"] == "raw") & table["metric"].isin([*HEADLINE, *HEADLINE_MULTICLASS])]
+    grouped = raw.groupby([*KEYS, "metric"], sort=False)["value"]
+    stats = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1), "n": grouped.size()})
+    wide = stats[["mean", "std"]].unstack("metric")
+    wide.columns = [f"{metric}_{stat}" for stat, metric in wide.columns]
+    order = [f"{m}_{s}" for m in dict.fromkeys(raw["metric"]) for s in ("mean", "std")]
+    wide = wide[order].reset_index()
+    wide.insert(len(KEYS), "repetitions", stats["n"].groupby(level=list(range(len(KEYS))), sort=False).max().values)
+    return wide
+
+
+def provenance(spec: Spec, spec_path: str, table: pd.DataFrame, *, command: str, wall_seconds: float,
+               cpu_seconds: float, cells_run_here: int | None = None) -> dict:
+    """What the published numbers come from: spec, code, versions, machine and the run's time
+    (of this invocation: ``cells_run_here`` of the cells, the others were resumed from disk)."""
+    cells = table.drop_duplicates(["dataset", "imbalance_ratio", "model", "method"])
+    return {"spec": spec_path, "spec_name": spec.name, "spec_hash": spec.spec_hash(), "command": command,
+            "commit": sorted(table["git_commit"].astype(str).unique()),
+            "versions": sorted(table["versions"].astype(str).unique()),
+            "machine": machine_info(), "cells": len(cells),
+            "cells_run_here": len(cells) if cells_run_here is None else cells_run_here,
+            "wall_seconds": round(wall_seconds, 1),
+            "cpu_seconds": round(cpu_seconds, 1), "published": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def publish(results_dir: Path, out: Path, report_md: Path, prov: dict) -> list[Path]:
+    """Copy ``report_md``, the figures it links and the run's ``spec.json`` into ``out`` (emptied
+    first), with ``summary.csv`` and ``provenance.json``; returns the files written."""
+    table = pd.read_csv(results_dir / "results.csv")
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "report").mkdir(parents=True)
+    text = report_md.read_text()
+    written = []
+    for name in dict.fromkeys(re.findall(r"\]\(report/([^)]+)\)", text)):
+        written.append(Path(shutil.copy2(results_dir / "report" / name, out / "report" / name)))
+    written.append(out / "report.md")
+    write_atomic(written[-1], lambda tmp: tmp.write_text(_provenance_lines(prov) + text))
+    written.append(out / "summary.csv")
+    write_atomic(written[-1], lambda tmp: summary(table).to_csv(tmp, index=False, float_format="%.5g"))
+    if (results_dir / "spec.json").is_file():  # the resolved spec the run wrote (harness.store.run_spec)
+        written.append(Path(shutil.copy2(results_dir / "spec.json", out / "spec.json")))
+    written.append(out / "provenance.json")
+    write_atomic(written[-1], lambda tmp: tmp.write_text(json.dumps(prov, indent=1) + "\n"))
+    return written
+
+
+def _provenance_lines(prov: dict) -> str:
+    m = prov["machine"]
+    return (f"> Published from `{prov['command']}` (spec `{prov['spec']}`, hash `{prov['spec_hash']}`; code "
+            f"{', '.join(f'`{c[:12]}`' for c in prov['commit'])}) on {m['cpus']} CPUs ({m['processor']}, "
+            f"{m['memory_gib']} GiB, {m['platform']}): {prov['cells']} cells"
+            + (f" ({prov['cells_run_here']} in this invocation, the rest resumed)" if prov["cells_run_here"] != prov["cells"]
+               else "")
+            + f"; this invocation {prov['wall_seconds'] / 3600:.2f} h wall, {prov['cpu_seconds'] / 3600:.2f} h CPU. "
+            "Numbers per cell: `summary.csv`; provenance: `provenance.json`.\n\n")

@@ -1,0 +1,282 @@
+"""Report sections that answer one question each from ``results.csv`` and the stored predictions:
+why focal works when it does, the loss as a hyperparameter, and smooth calibration error.
+
+Each ``*_section`` returns Markdown lines (one line saying why, when what it needs is absent)
+and a list of plain-words findings for the summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.report import bayes
+from harness.report import decision
+from harness.metrics import per_task
+from harness.report import stats
+from harness.report.markdown import md_table
+from harness.report.figures import figure_datasets, prediction_file, smooth_reliability_figure
+from harness.store.results import slugify
+from harness.vocabulary import BINARY_VARIANTS as VARIANTS
+
+
+
+def _as_methods(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """Rows of (method, calibration) ``pairs`` relabelled as methods "<method> <calibration>"."""
+    keep = pd.Series(False, index=table.index)
+    for method, calibration in pairs:
+        keep |= (table["method"] == method) & (table["calibration"] == calibration)
+    out = table[keep].copy()
+    out["method"] = out["method"] + " " + out["calibration"]
+    out["calibration"] = "raw"
+    return out
+
+
+def _probs_text(row) -> str:
+    return (f"median Δ {row['median_diff']:+.4f} (better = +), P(better/equiv./worse) = "
+            f"{row['p_better']:.2f}/{row['p_equivalent']:.2f}/{row['p_worse']:.2f}")
+
+
+def _focal_tests(relabelled: pd.DataFrame, rope: float, seed: int) -> tuple[list[str], list[str]]:
+    """Bayesian tests of focal variants against CE variants: ranking on raw, ECE after correction."""
+    md, words = [], []
+    plan = [("average_precision", "ce raw", "focal raw"), ("roc_auc", "ce raw", "focal raw"),
+            ("ece", "ce raw", "focal raw"), ("ece", "ce raw", "focal closed_form"),
+            ("ece", "ce temperature", "focal closed_form"), ("ece", "ce temperature", "focal temperature")]
+    for metric, base, other in plan:
+        means = stats.cell_means(relabelled, metric)
+        if base not in means or other not in means:
+            continue
+        if len(means) < decision.MIN_CELLS:
+            md.append(f"- {other} vs {base} on {metric}: {len(means)} cells, too few for a test.")
+            continue
+        row = bayes.against_baseline(means[[base, other]], metric, baseline=base, rope=rope, seed=seed,
+                                     label="focal").iloc[0]
+        md.append(f"- {other} vs {base} on {metric} over {int(row['cells'])} cells: {_probs_text(row)}.")
+        if metric in ("average_precision", "roc_auc") and other == "focal raw":
+            kept = "survives" if row["p_better"] >= decision.P_DECIDE else "does not survive"
+            words.append(f"Ranking: focal's {decision.SHORT[metric]} gain over CE {kept} the Bayesian test "
+                         f"(median Δ {row['median_diff']:+.4f}, P(better) {row['p_better']:.2f}).")
+        if (base, other) == ("ce temperature", "focal closed_form"):
+            verdict = ["worse than", "practically equivalent to", "better than"][
+                int(np.argmax([row["p_worse"], row["p_equivalent"], row["p_better"]]))]
+            words.append(f"Calibration: closed-form-corrected focal is {verdict} temperature-scaled CE on ECE "
+                         f"(P(equivalent) {row['p_equivalent']:.2f}).")
+    return md, words
+
+
+def focal_section(table: pd.DataFrame, *, rope: float, seed: int) -> tuple[list[str], list[str]]:
+    """"Why focal works, when it does": focal raw / closed-form vs CE raw / temperature."""
+    title = ["## Why focal works, when it does", ""]
+    if not {"ce", "focal"} <= set(table["method"]):
+        return title + ["Skipped: needs both `ce` and `focal` in the results.", ""], []
+    pairs = [("ce", "raw"), ("ce", "temperature"), ("focal", "raw"), ("focal", "temperature"),
+             ("focal", "closed_form")]
+    relabelled = _as_methods(table, pairs)
+    metrics = [m for m in ("average_precision", "roc_auc", "ece") if m in set(relabelled["metric"])]
+    means = pd.DataFrame({m: stats.cell_means(relabelled, m).mean() for m in metrics})
+    means = means.reindex([f"{m} {c}" for m, c in pairs]).dropna(how="all")
+    md = title + ["Focal loss trains on a tilted objective: its raw probabilities are miscalibrated by "
+                  "construction, and the closed-form correction maps them back. Post-hoc corrections are "
+                  "monotone, so they leave AP and ROC AUC unchanged: a ranking gain of focal is in its raw "
+                  "scores or nowhere. Means over cells:", "",
+                  md_table(means.rename_axis("method · calibration").reset_index()), ""]
+    tests, words = _focal_tests(relabelled, rope, seed)
+    return md + tests + [""], words
+
+
+REGRET_METRICS = ("average_precision", "mcc_val_threshold", "log_loss")
+
+
+def _regret(means: pd.DataFrame, metric: str, fixed: list[str], tuned: str = "tuned_loss") -> pd.DataFrame:
+    """Per cell: best fixed loss (in hindsight) minus ``tuned``, and ce minus ``tuned`` (goodness)."""
+    good = means if per_task.higher_is_better(metric) else -means
+    return pd.DataFrame({"vs best fixed": good[fixed].max(axis=1) - good[tuned],
+                         "vs ce": good["ce"] - good[tuned]})
+
+
+def budget_variants(methods) -> list[str]:
+    """``tuned_loss`` and its budget variants: the methods whose key starts with ``tuned_loss``
+    (e.g. labels ``tuned_loss_2x``, ``tuned_loss_4x`` with their own ``n_trials``)."""
+    return [m for m in dict.fromkeys(methods) if str(m).startswith("tuned_loss")]
+
+
+def budget_table(table: pd.DataFrame, fixed: list[str], variants: list[str],
+                 trials: dict[str, int]) -> pd.DataFrame:
+    """Regret of each ``tuned_loss`` budget variant, per metric, on the cells where every fixed
+    loss and every variant ran (so the budgets are compared on the same cells).
+
+    Returns one row per (metric, variant): its ``trials`` (from the run's spec; "?" unknown),
+    ``cells``, median and mean regret against the best fixed loss in hindsight, median regret
+    against ce (positive = the variant is worse), and the cells where it is at least as good as
+    the best fixed loss.
+    """
+    rows = []
+    for metric in [m for m in REGRET_METRICS if m in set(table["metric"])]:
+        means = stats.cell_means(table[table["method"].isin(fixed + variants)], metric)
+        if means.empty or not set(variants) <= set(means):
+            continue
+        for variant in variants:
+            regret = _regret(means, metric, fixed, variant)
+            rows.append({"metric": metric, "method": variant, "trials": trials.get(variant, "?"), "cells": len(means),
+                         "median regret vs best fixed": regret["vs best fixed"].median(),
+                         "mean regret vs best fixed": regret["vs best fixed"].mean(),
+                         "median regret vs ce": regret["vs ce"].median(),
+                         "cells ≥ best fixed": f"{int((regret['vs best fixed'] <= 0).sum())} of {len(means)}"})
+    return pd.DataFrame(rows)
+
+
+def _budget_words(budget: pd.DataFrame) -> str:
+    """One sentence on the first metric: regret at each budget, and whether more trials shrink it."""
+    first = budget[budget["metric"] == budget["metric"].iloc[0]]
+    at = ", ".join(f"{r['median regret vs best fixed']:+.4f} at {r['trials']} trials ({r['method']})"
+                   for _, r in first.iterrows())
+    low, high = first["median regret vs best fixed"].iloc[0], first["median regret vs best fixed"].iloc[-1]
+    trend = "shrinks" if high < low else "does not shrink"
+    return (f"tuned_loss budget: median regret on {first['metric'].iloc[0]} against the best fixed loss in "
+            f"hindsight {at} over {first['cells'].iloc[0]} cells: with more trials it {trend} "
+            f"(against ce: {first['median regret vs ce'].iloc[0]:+.4f} → {first['median regret vs ce'].iloc[-1]:+.4f}).")
+
+
+def _budget_lines(table: pd.DataFrame, fixed: list[str], trials: dict[str, int]) -> tuple[list[str], list[str]]:
+    """The budget table and its sentence, when the results hold more than one ``tuned_loss`` budget."""
+    variants = budget_variants(table["method"])
+    if len(variants) < 2:
+        return [], []
+    variants = sorted(variants, key=lambda v: (trials.get(v) or 0, variants.index(v)))
+    budget = budget_table(table, fixed, variants, trials)
+    if budget.empty:
+        return [], []
+    md = ["### Regret against the trial budget", "",
+          f"Does `tuned_loss`, which searches a larger space (the loss, then that loss's parameters), trail "
+          f"the best fixed loss only for want of trials? The same regrets at each budget ({', '.join(variants)}), "
+          "on the cells where all of them ran; positive = worse than the best fixed loss (or ce):", "",
+          md_table(budget), ""]
+    return md, [_budget_words(budget)]
+
+
+def tuned_loss_section(table: pd.DataFrame, *, rope: float, seed: int,
+                       trials: dict[str, int] | None = None) -> tuple[list[str], list[str]]:
+    """"The loss as a hyperparameter": regret of ``tuned_loss`` and which losses it chose, and its
+    regret at each trial budget when the results hold budget variants (``trials``: per method key,
+    from the run's spec)."""
+    title = ["## The loss as a hyperparameter", ""]
+    if not {"tuned_loss", "ce"} <= set(table["method"]):
+        return title + ["Skipped: needs `tuned_loss` and `ce` in the results.", ""], []
+    plain = table[(table["sampler"].astype(str) == "none") & (table["method"] == table["loss"])]
+    fixed = [m for m in dict.fromkeys(plain["method"]) if m not in budget_variants(plain["method"])]
+    rows, words = [], []
+    for metric in [m for m in REGRET_METRICS if m in set(table["metric"])]:
+        means = stats.cell_means(table[table["method"].isin(fixed + ["tuned_loss"])], metric)
+        if "tuned_loss" not in means or len(means) == 0:
+            continue
+        regret = _regret(means, metric, fixed)
+        rows.append({"metric": metric, "cells": len(means),
+                     "median regret vs best fixed": regret["vs best fixed"].median(),
+                     "max regret vs best fixed": regret["vs best fixed"].max(),
+                     "median regret vs ce": regret["vs ce"].median()})
+    md = title + [f"Regret = best fixed loss chosen per cell in hindsight (of {', '.join(fixed)}) minus "
+                  "`tuned_loss`, in the metric's better-is-positive direction (0 = as good as the best):", ""]
+    if rows:
+        md += [md_table(pd.DataFrame(rows)), ""]
+        words.append(f"tuned_loss: median regret on {rows[0]['metric']} {rows[0]['median regret vs best fixed']:+.4f} "
+                     f"against the best fixed loss in hindsight, {rows[0]['median regret vs ce']:+.4f} against ce.")
+    budget_md, budget_words = _budget_lines(table, fixed, trials or {})
+    return md + budget_md + _chosen_losses(table), words + budget_words
+
+
+def _chosen_losses(table: pd.DataFrame) -> list[str]:
+    """Which losses ``tuned_loss`` trained with (repetitions × cells), by regime."""
+    chosen = table[(table["method"] == "tuned_loss") & (table["calibration"] == "raw")]
+    chosen = chosen.drop_duplicates(["dataset", "imbalance_ratio", "repetition"] +
+                                    (["model"] if "model" in chosen else []))
+    if "regime" not in chosen or chosen.empty:
+        return []
+    counts = chosen.groupby(["regime", "loss"]).size().unstack("loss", fill_value=0)
+    return ["Losses `tuned_loss` trained with (repetitions × cells), by regime:", "",
+            md_table(counts.reset_index()), ""]
+
+
+def _prediction_files(predictions: Path, table: pd.DataFrame) -> dict[tuple[str, str, str], Path]:
+    """Stored predictions per (dataset, ratio, method), found by the names the run writes."""
+    files = {}
+    model = str(table["model"].iloc[0]) if "model" in table and len(table) else "mlp"
+    for key in table[["dataset", "imbalance_ratio", "method"]].drop_duplicates().itertuples(index=False):
+        file = prediction_file(predictions, slugify(key[0]), key[1], key[2], model)
+        if file.exists():
+            files[tuple(key)] = file
+    return files
+
+
+def smooth_ece_table(files: dict[tuple[str, str, str], Path]) -> pd.DataFrame:
+    """smECE (``relplot.smECE``) per cell, method and calibration variant, mean over repetitions."""
+    import relplot  # imports pyplot and seaborn: only when computed, never on import
+
+    rows = []
+    for (dataset, ratio, method), file in files.items():
+        frame = pd.read_parquet(file)
+        for variant in [v for v in VARIANTS if f"prob_{v}" in frame]:
+            values = [float(relplot.smECE(rep[f"prob_{variant}"].to_numpy(np.float64), rep["y_true"].to_numpy()))
+                      for _, rep in frame.groupby("repetition")]
+            rows.append({"dataset": dataset, "imbalance_ratio": ratio, "method": method,
+                         "calibration": variant, "smece": float(np.mean(values))})
+    return pd.DataFrame(rows)
+
+
+def _smooth_figures(files, table: pd.DataFrame, figdir: Path, figures: list[Path]) -> list[str]:
+    """One smoothed reliability figure per dataset: CE raw, focal raw and focal closed-form."""
+    chosen, md = figure_datasets(table)
+    curves_of = (("ce", "raw"), ("focal", "raw"), ("focal", "closed_form"))
+    for dataset in chosen:
+        panels = []
+        for ratio in dict.fromkeys(table.loc[table["dataset"] == dataset, "imbalance_ratio"]):
+            curves = []
+            for method, variant in curves_of:
+                file = files.get((dataset, ratio, method))
+                frame = pd.read_parquet(file) if file is not None else pd.DataFrame()
+                if f"prob_{variant}" in frame:
+                    curves.append((f"{method} {variant}", frame["y_true"].to_numpy(),
+                                   frame[f"prob_{variant}"].to_numpy(np.float64)))
+            if curves:
+                panels.append((ratio, curves))
+        if panels:
+            fig = smooth_reliability_figure(panels, dataset, figdir / f"smooth_reliability_{slugify(dataset)}.png")
+            figures.append(fig)
+            md += [f"![smoothed reliability {dataset}](report/{fig.name})", ""]
+    return md
+
+
+SMOOTH_PAIRS = 40  # (dataset, ratio) pairs smECE reads at most: relplot takes tens of ms a call, 12 a file
+
+
+def _smooth_subset(table: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
+    """All the table, or its rows of :data:`SMOOTH_PAIRS` (dataset, ratio) pairs drawn at random
+    (seeded; every method of a pair kept, so the comparison stays paired) and a note saying so."""
+    pairs = table[["dataset", "imbalance_ratio"]].drop_duplicates()
+    if len(pairs) <= SMOOTH_PAIRS:
+        return table, []
+    chosen = pairs.sample(SMOOTH_PAIRS, random_state=seed)
+    subset = table.merge(chosen, on=["dataset", "imbalance_ratio"])
+    return subset, [f"On {SMOOTH_PAIRS} of the {len(pairs)} (dataset, ratio) pairs, drawn at random (seed {seed}); "
+                    "binned ECE on the same pairs.", ""]
+
+
+def smooth_ece_section(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path]) -> list[str]:
+    """Smooth ECE beside binned ECE per method × variant, and CE vs focal smoothed diagrams."""
+    title = ["## Smooth calibration error", ""]
+    table, note = _smooth_subset(table)
+    files = _prediction_files(results_dir / "predictions", table)
+    if not files:
+        return title + ["Skipped: no stored predictions under `predictions/`.", ""]
+    smooth = smooth_ece_table(files)
+    binned = table[table["metric"] == "ece"].groupby(["method", "calibration"])["value"].mean()
+    both = pd.DataFrame({"ECE (15 bins)": binned, "smECE": smooth.groupby(["method", "calibration"])["smece"].mean()})
+    both = both.dropna().reset_index()
+    md = title + ["smECE (Błasiok & Nakkiran 2023, `relplot`) replaces the bins by a Gaussian kernel of "
+                  "self-chosen width: consistent, and free of the binning choice. Means over cells and "
+                  "repetitions, beside binned ECE:", "", *note, md_table(both), ""]
+    if {"ce", "focal"} <= set(table["method"]):
+        md += _smooth_figures(files, table, figdir, figures)
+    return md

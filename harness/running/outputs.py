@@ -1,0 +1,43 @@
+"""A cell's files beside the table: predictions (Parquet) and figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.metrics import per_task
+from harness.evaluation import plots
+from harness.store import results as results_store
+from harness.files import write_atomic
+from harness.store.records import CellResult
+from harness.spec.schema import Spec
+
+
+def write_cell_outputs(spec: Spec, result: CellResult, out_dir: Path) -> list[Path]:
+    """Predictions and figures of one cell; their paths, for MLflow."""
+    if not result.repetitions:
+        return []
+    artifacts = [results_store.write_predictions(result, out_dir / "predictions"), write_tuning_summary(result, out_dir)]
+    if spec.evaluation.plots:
+        slug = results_store.cell_slug(result)
+        artifacts.append(plots.cell_figure(result, out_dir / "plots" / f"{slug}.png"))
+        metric = per_task.tuning_metrics(spec, per_task.n_classes_of(result.repetitions[0].logits))[0]
+        artifacts.append(plots.tuning_figure(result, out_dir / "plots" / f"{slug}_tuning.png", metric))
+    return [a for a in artifacts if a is not None]
+
+
+def tuning_summary(result: CellResult) -> dict:
+    """What tuning chose for a cell and how sure it was: the best configuration and its
+    validation score, the flatness of the top trials and the parameter importances (fANOVA)."""
+    cell = result.cell
+    return {"dataset": cell.dataset.key, "imbalance_ratio": cell.ratio_label, "model": cell.model_key,
+            "method": cell.method,
+            "best_params": result.best_params, "best_value": result.best_value, "flatness": result.flatness,
+            "importances": result.importances, "trials": len(result.trials)}
+
+
+def write_tuning_summary(result: CellResult, out_dir: Path) -> Path:
+    """``<out_dir>/tuning/<cell slug>.json`` (the report's tuning section reads these)."""
+    path = out_dir / "tuning" / f"{results_store.cell_slug(result)}.json"
+    text = json.dumps(tuning_summary(result), indent=1, default=str)
+    return write_atomic(path, lambda tmp: tmp.write_text(text))

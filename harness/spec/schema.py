@@ -1,0 +1,606 @@
+"""The benchmark spec: YAML in, a validated, immutable :class:`Spec` out.
+
+Unknown keys are errors; every error becomes one line naming the field and the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+import datasets
+
+from harness.errors import UserError
+from harness.metrics import binary as metrics_registry
+from harness.metrics import per_task
+from harness.vocabulary import ALL_VARIANTS, BINARY_VARIANTS, NO_SAMPLER
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_PROFILE_KEYS = ("profile", "minority_fraction")
+
+
+class DatasetSpec(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = Field(None, min_length=1, description="short name in tables and run names")
+    profile: Literal["long_tailed", "step", "natural"] | None = Field(
+        None, description="multi-class imbalance profile (default long_tailed); refused on binary data")
+    minority_fraction: float | None = Field(None, gt=0, lt=1, description="the step profile's minority share of classes")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _known(self) -> "DatasetSpec":
+        try:
+            datasets.get_source(self.name).make_params(self.params)
+        except datasets.DataError as exc:
+            raise ValueError(str(exc)) from None
+        if self.profile is not None and self.params.get("positive") is not None:
+            raise ValueError(f"{self.name}: params.positive: expected none with a profile (a multi-class set keeps "
+                             f"every label as a class), got {self.params['positive']!r}; drop positive, or the "
+                             "profile for one positive label against the rest")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_profile(self, handler) -> dict:
+        """The dump without a profile left out, so a binary spec's hash is what it was before profiles."""
+        out = handler(self)
+        return {k: v for k, v in out.items() if k not in _PROFILE_KEYS or v is not None}
+
+    @property
+    def identity(self) -> str:
+        """The name plus its parameters (and profile, when given): what seeds hash, so a label
+        never changes the data."""
+        params = {**self.params, **{k: getattr(self, k) for k in _PROFILE_KEYS if getattr(self, k) is not None}}
+        if not params:
+            return self.name
+        return self.name + "(" + ",".join(f"{k}={params[k]}" for k in sorted(params)) + ")"
+
+    @property
+    def key(self) -> str:
+        """The label, else :attr:`identity`: the dataset's name in tables and run names."""
+        return self.label or self.identity
+
+
+class CollectionSpec(_Strict):
+    """A collection with filters in ``datasets:``, e.g. ``{collection: keel-binary, max_rows: 20000}``.
+
+    Expanded when the spec is parsed into one explicit entry per dataset, sorted by name (so the
+    expanded spec, its hash and its cells do not depend on the order of the catalogue's files).
+    """
+
+    collection: str
+    task: Literal["binary", "multiclass"] | None = None
+    max_rows: int | None = Field(None, ge=1)
+    min_natural_ratio: float | None = Field(None, ge=1, allow_inf_nan=False)
+    max_natural_ratio: float | None = Field(None, ge=1, allow_inf_nan=False)
+
+    def names(self) -> list[str]:
+        """The selected catalogue names; none selected raises ``DataError`` naming the filters."""
+        return datasets.catalogue.select(datasets.catalogue.Filters(**self.model_dump()))
+
+
+def _expand_collection(entry: dict, where: str) -> list[dict]:
+    """Explicit ``{name: ...}`` entries for one collection entry; errors name the field."""
+    try:
+        collection = CollectionSpec.model_validate(entry)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(map(str, err["loc"]))
+        if err["type"] == "extra_forbidden":
+            raise ValueError(f"{where}.{field}: unknown key; known keys here: {', '.join(CollectionSpec.model_fields)}") from None
+        raise ValueError(f"{where}.{field}: {err['msg']}, got {err.get('input')!r}") from None
+    try:
+        return [{"name": name} for name in collection.names()]
+    except datasets.DataError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+class Only(_Strict):
+    """Where a model or method entry runs, when not on the whole grid (None: everywhere): dataset
+    keys, imbalance ratios, and the methods (of a model entry) or models (of a method entry)."""
+
+    datasets: list[str] | None = None
+    imbalance_ratios: list[float | str] | None = None
+    methods: list[str] | None = None
+    models: list[str] | None = None
+    task: Literal["binary", "multiclass"] | None = Field(
+        None, description="binary or multi-class datasets only (as the catalogue declares them)")
+
+    def allows(self, dataset: str, ratio, other: str, task: str | None = None) -> bool:
+        """Whether the cell (dataset key, ratio, the other entry's key, the dataset's task) is inside."""
+        return ((self.datasets is None or dataset in self.datasets)
+                and (self.task is None or task == self.task)
+                and (self.imbalance_ratios is None or ratio in self.imbalance_ratios)
+                and (self.methods is None or other in self.methods)
+                and (self.models is None or other in self.models))
+
+
+class _ModelBase(_Strict):
+    label: str | None = Field(None, min_length=1, description="name in tables when two entries share a model name")
+    only: Only = Field(default_factory=Only, description="run on part of the grid only")
+
+    @property
+    def key(self) -> str:
+        """The label, else the name: the model's name in cells, results and run names."""
+        return self.label or self.name
+
+    @property
+    def seed_parts(self) -> tuple[str, ...]:
+        """What training and TPE seeds add for this model: its key, except for the torch learner
+        under its own name (``mlp``, ``logistic``), whose seeds stay those from before the model
+        axis (so its results reproduce). Data seeds never include the model (paired comparisons)."""
+        return () if self.key in ("mlp", "logistic") else (self.key,)
+
+
+class TorchModelSpec(_ModelBase):
+    """The torch learner: ``logistic`` regression or an ``mlp``."""
+
+    name: Literal["logistic", "mlp"] = "mlp"
+    hidden_sizes: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32])
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class LightGBMModelSpec(_ModelBase):
+    """Gradient-boosted trees with the zoo's losses as custom objectives."""
+
+    name: Literal["lightgbm"]
+    max_rounds: int = Field(300, ge=1, description="boosting rounds at most (early stopping picks fewer)")
+    patience: int = Field(20, ge=1, description="rounds without a better validation loss before stopping")
+    report_every: int = Field(1, ge=1, description="rounds between two pruning reports")
+
+
+#: Model names a spec may list (the ensembles are methods, not models: see harness.ensembles).
+MODEL_NAMES = ("mlp", "logistic", "lightgbm")
+
+@dataclass(frozen=True)
+class EnsembleModel:
+    """The model of an ensemble method's cells: the method is its own learner (not in specs)."""
+
+    ensemble: str = ""  # the method, which is its own learner
+    name: str = "ensemble"
+    only: Any = None
+    label: None = None
+    key: str = "ensemble"
+    seed_parts: tuple[str, ...] = ("ensemble",)
+
+
+_MODEL_CLASSES = {"mlp": TorchModelSpec, "logistic": TorchModelSpec, "lightgbm": LightGBMModelSpec}
+
+ModelSpec = Annotated[TorchModelSpec | LightGBMModelSpec, Field(discriminator="name")]
+
+
+def _model_entry(value: Any, where: str) -> Any:
+    """A model entry with its name filled in (``mlp`` by default), unknown names as one line."""
+    if not isinstance(value, dict):
+        return value
+    value = {"name": "mlp", **value}
+    if value["name"] not in MODEL_NAMES:
+        hint = " (ensembles are methods: list them under methods)" if value["name"] in ("ensemble", "imblearn") else ""
+        raise ValueError(f"{where}.name: unknown model {value['name']!r}{hint}; known: {', '.join(MODEL_NAMES)}")
+    return value
+
+
+class TrainingSpec(_Strict):
+    max_epochs: int = Field(50, ge=1)
+    batch_size: int = Field(256, ge=1)
+    patience: int = Field(5, ge=1)
+    early_stopping: Literal["loss", "metric", "none"] = Field(
+        "loss", description="follow the validation loss (default) or the tuning metric; none: train "
+        "max_epochs (LightGBM: max_rounds) and keep the last weights (the over-parameterised regime)"
+    )
+    stacked: bool = Field(
+        True, description="train models of one architecture and data size (a batch of trials, the repetitions) "
+        "as one stacked model: the same results to float tolerance, several times faster"
+    )
+    device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="auto: CUDA when torch sees a GPU, else the CPU")
+
+
+class MethodSpec(_Strict):
+    """A method entry with its own name in results (``label``) and its own narrowed or fixed
+    parameters (``search_space``, over the spec-wide ``tuning.search_space``): the way to run
+    one method twice, e.g. focal with γ fixed at 1 and at 3."""
+
+    name: str
+    label: str | None = Field(None, min_length=1, pattern=r"^[^+]+$")
+    search_space: dict[str, Any] = Field(default_factory=dict)
+    only: Only = Field(default_factory=Only, description="run on part of the grid only")
+    n_trials: int | None = Field(
+        None, ge=1, description="this entry's trials, in place of tuning.n_trials (e.g. tuned_loss at twice "
+        "the budget); default (null): tuning.n_trials")
+
+    @model_serializer(mode="wrap")
+    def _without_unset_trials(self, handler) -> dict:
+        """The dump without an unset ``n_trials``, so a spec without it keeps its hash."""
+        out = handler(self)
+        return {k: v for k, v in out.items() if k != "n_trials" or v is not None}
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
+
+
+def _zoo_losses() -> list[str]:
+    """Every loss the zoo registers (``tuned_loss``'s default choices); the names are checked
+    against the registries when the spec is planned (:mod:`harness.plan.checks`)."""
+    import loss_zoo  # torch: only when a spec leaves the choices to their default
+
+    return list(loss_zoo.available())
+
+
+class TunedLossSpec(_Strict):
+    """The choices of ``tuned_loss``: losses, and samplers ("none" for no resampling)."""
+
+    losses: list[str] = Field(default_factory=lambda: _zoo_losses(), min_length=1)
+    samplers: list[str] = Field(default_factory=lambda: [NO_SAMPLER], min_length=1)
+
+
+class TuningSpec(_Strict):
+    n_trials: int = Field(10, ge=1)
+    metric: str | list[str] = Field(
+        "average_precision", description="one metric, or two for a multi-objective study (Pareto front)"
+    )
+    pruner: Literal["median", "none"] = "median"
+    per_repetition: bool = Field(False, description="re-tune on each repetition's own split")
+    batch_trials: int = Field(
+        8, ge=1, description="trials asked together (TPE with the constant liar) and trained together; 1: one by one"
+    )
+    search_space: dict[str, Any] = Field(
+        default_factory=dict, description="narrow ([low, high]) or fix (a value) any tuned parameter"
+    )
+    tuned_loss: TunedLossSpec = Field(default_factory=TunedLossSpec)
+    n_startup_trials: int | None = Field(
+        None, ge=0, description="random trials before TPE models the history (finished trials only: a whole "
+        "batch asked before that many finished is random); default (null): min(budget, 5)"
+    )
+    trials_per_parameter: int | None = Field(
+        None, ge=1, description="budget per tuned parameter: a method tuning p parameters gets "
+        "max(n_trials, trials_per_parameter × p) trials; default (null): n_trials for every method"
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str | list[str]) -> str | list[str]:
+        names = [value] if isinstance(value, str) else value
+        if not 1 <= len(names) <= 2 or len(set(names)) != len(names):
+            raise ValueError(f"expected one metric name or two distinct ones, got {value!r}")
+        usable = [n for n, m in per_task.all_metrics().items() if m.kind != "truth"]
+        for name in names:
+            if name not in usable:
+                raise ValueError(f"unknown tuning metric {name!r}; known: {', '.join(usable)}")
+        return value
+
+    @property
+    def metrics(self) -> list[str]:
+        return [self.metric] if isinstance(self.metric, str) else list(self.metric)
+
+    def budget(self, n_params: int, n_trials: int | None = None) -> int:
+        """Trials for a method that tunes ``n_params`` parameters: ``n_trials`` (the method
+        entry's own when given, else this section's), raised to ``trials_per_parameter × n_params``
+        when that is set and larger."""
+        return max(n_trials or self.n_trials, (self.trials_per_parameter or 0) * n_params)
+
+    def startup_trials(self, budget: int) -> int:
+        """Random startup trials of a study with ``budget`` trials: ``n_startup_trials``, or
+        min(budget, 5) when unset."""
+        return min(budget, 5) if self.n_startup_trials is None else min(budget, self.n_startup_trials)
+
+
+class EvaluationSpec(_Strict):
+    repetitions: int = Field(2, ge=1)
+    metrics: list[str] = Field(default_factory=lambda: list(metrics_registry.DEFAULT), min_length=1)
+    calibration: list[str] = Field(default_factory=lambda: list(BINARY_VARIANTS), min_length=1)
+    plots: bool = True
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        known = per_task.all_metrics()
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unknown metric {name!r}; known: {', '.join(known)}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected distinct metric names, got {value}")
+        return value
+
+    @field_validator("calibration")
+    @classmethod
+    def _known_variants(cls, value: list[str]) -> list[str]:
+        known = ALL_VARIANTS
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unknown calibration variant {name!r}; known: {', '.join(known)}")
+        if len(set(value)) != len(value) or value[0] != "raw":
+            raise ValueError(f"expected distinct variants starting with 'raw', got {value}")
+        return value
+
+
+class SplitSpec(_Strict):
+    train: float = Field(0.6, gt=0, lt=1)
+    validation: float = Field(0.2, gt=0, lt=1)
+    test: float = Field(0.2, gt=0, lt=1)
+    max_rows: int | None = Field(
+        None, ge=1, description="cap on a prepared dataset's rows (all classes scaled down alike, the ratio "
+        "kept): bounds the cost of the largest sets in a sweep")
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> "SplitSpec":
+        total = self.train + self.validation + self.test
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            raise ValueError(f"expected train + validation + test = 1, got {total:g}")
+        return self
+
+    @property
+    def fractions(self) -> tuple[float, float, float]:
+        return (self.train, self.validation, self.test)
+
+
+Ratio = Annotated[float, Field(ge=1)] | Literal["natural"]
+
+
+class Spec(_Strict):
+    """A benchmark: datasets × imbalance ratios × methods, with tuning and evaluation settings."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    imbalance_ratios: list[Ratio] = Field(min_length=1)
+    methods: list[str | MethodSpec] = Field(
+        min_length=1, description="method names, or {name, label, search_space, only, n_trials} entries")
+    models: list[ModelSpec] = Field(
+        default_factory=lambda: [TorchModelSpec()], min_length=1,
+        description="the model axis (``model:`` one entry is the same as a list of one)")
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    tuning: TuningSpec = Field(default_factory=TuningSpec)
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    min_test_minority: int = Field(10, ge=1)
+    unreachable_ratio: Literal["error", "skip"] = Field(
+        "error", description="a ratio a dataset cannot reach: stop with an error, or skip those cells"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_collections(cls, data: Any) -> Any:
+        """Replace ``{collection: ..., filters}`` entries of ``datasets`` by the entries they select."""
+        entries = data.get("datasets") if isinstance(data, dict) else None
+        if not isinstance(entries, list) or not any(isinstance(e, dict) and "collection" in e for e in entries):
+            return data
+        expanded = []
+        for i, entry in enumerate(entries):
+            if isinstance(entry, dict) and "collection" in entry:
+                expanded += _expand_collection(entry, f"datasets[{i}]")
+            else:
+                expanded.append(entry)
+        return {**data, "datasets": expanded}
+
+    @field_validator("imbalance_ratios", mode="before")
+    @classmethod
+    def _finite_ratios(cls, value: Any) -> Any:
+        for ratio in value if isinstance(value, list) else ():
+            if isinstance(ratio, float) and not math.isfinite(ratio):
+                raise ValueError(f"expected finite numbers >= 1 or 'natural', got {ratio!r}")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_model_or_many(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "model" in data and "models" in data:
+            raise ValueError("model, models: expected one of them, got both")
+        if "model" in data:
+            data["models"] = [_model_entry(data.pop("model"), "model")]
+        elif isinstance(data.get("models"), list):
+            data["models"] = [_model_entry(m, f"models[{i}]") for i, m in enumerate(data["models"])]
+        return data
+
+    @field_validator("models")
+    @classmethod
+    def _distinct_models(cls, value: list) -> list:
+        keys = [m.key for m in value]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise ValueError(f"model {key!r} appears twice; give each entry its own label")
+        return value
+
+    @property
+    def model(self) -> TorchModelSpec | LightGBMModelSpec:
+        """The first model (a spec with one model: its model)."""
+        return self.models[0]
+
+    @field_validator("methods")
+    @classmethod
+    def _distinct_methods(cls, value: list) -> list:
+        keys = [entry if isinstance(entry, str) else entry.key for entry in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"expected distinct method names (give a repeated method a label), got {keys}")
+        return value
+
+    @model_validator(mode="after")
+    def _only_names_known(self) -> "Spec":
+        datasets, ratios = {d.key for d in self.datasets}, set(self.imbalance_ratios)
+        methods, models = set(self.method_keys), {m.key for m in self.models}
+        entries = [(f"models[{i}]", m.only) for i, m in enumerate(self.models)]
+        entries += [(f"methods[{i}]", m.only) for i, m in enumerate(self.methods) if not isinstance(m, str)]
+        for where, only in entries:
+            for field, known in (("datasets", datasets), ("imbalance_ratios", ratios), ("methods", methods),
+                                 ("models", models)):
+                for value in getattr(only, field) or []:
+                    if value not in known:
+                        raise ValueError(f"{where}.only.{field}: expected one of {sorted(map(str, known))}, got {value!r}")
+        return self
+
+    def runs(self, dataset: str, ratio, model, method: str) -> bool:
+        """Whether the cell is inside its model's and its method's ``only`` (both: everywhere by default)."""
+        entry = self._method_entry(method)
+        only = getattr(model, "only", None)  # an ensemble's own model has none
+        task = self.task_of(dataset) if (entry.only.task or getattr(only, "task", None)) else None
+        inside_model = only is None or only.allows(dataset, ratio, method, task)
+        return inside_model and entry.only.allows(dataset, ratio, model.key, task)
+
+    def task_of(self, dataset: str) -> str:
+        """"binary" or "multiclass": the task of the dataset entry with this key, as its ``n_classes``
+        parameter or else the catalogue declares it (nothing is loaded)."""
+        ds = next(d for d in self.datasets if d.key == dataset)
+        if "n_classes" in ds.params:
+            return "binary" if ds.params["n_classes"] == 2 else "multiclass"
+        return datasets.catalogue.info(ds.name).task
+
+    @property
+    def restricted(self) -> bool:
+        """Whether some model or method entry keeps to part of the grid (``only``)."""
+        entries = [*self.models, *(m for m in self.methods if not isinstance(m, str))]
+        return any(v is not None for e in entries for v in e.only.model_dump().values())
+
+    @property
+    def method_keys(self) -> list[str]:
+        """Each method's name in cells and results: its label, else its name."""
+        return [entry if isinstance(entry, str) else entry.key for entry in self.methods]
+
+    def _method_entry(self, key: str) -> MethodSpec:
+        for entry in self.methods:
+            if (entry if isinstance(entry, str) else entry.key) == key:
+                return MethodSpec(name=entry) if isinstance(entry, str) else entry
+        return MethodSpec(name=key)  # a method this spec does not list (direct calls, tests)
+
+    def method_entry(self, key: str) -> MethodSpec:
+        """The ``methods`` entry with this key (its label, else its name); a method the spec does
+        not list gets a plain entry (direct calls, tests)."""
+        return self._method_entry(key)
+
+    @field_validator("datasets")
+    @classmethod
+    def _distinct_datasets(cls, value: list[DatasetSpec]) -> list[DatasetSpec]:
+        keys = [d.key for d in value]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise ValueError(f"dataset {key!r} appears twice; give each entry its own label")
+        return value
+
+    @field_validator("imbalance_ratios")
+    @classmethod
+    def _distinct_ratios(cls, value: list) -> list:
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected distinct ratios, got {value}")
+        return value
+
+    def spec_hash(self) -> str:
+        """A hash of the validated spec (defaults filled in): a changed hash means other results.
+
+        Fields added after results were published (:data:`_HASHED_WHEN_SET`) enter the hash
+        only when set, so a spec that leaves them unset keeps its earlier hash."""
+        dumped = self.model_dump(mode="json")
+        for section, key in _HASHED_WHEN_SET:
+            if dumped[section][key] is None:
+                del dumped[section][key]
+        for entry in [*dumped["models"], *dumped["methods"]]:
+            if isinstance(entry, dict) and entry.get("only", {}).get("task", "set") is None:
+                del entry["only"]["task"]
+        canonical = json.dumps(dumped, sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+# (section, field) pairs whose unset value (None, today's behaviour) stays out of the spec hash
+_HASHED_WHEN_SET = (("tuning", "n_startup_trials"), ("tuning", "trials_per_parameter"), ("split", "max_rows"))
+
+
+def _location(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            continue  # pydantic's internal union / validator steps
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "spec"
+
+
+def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Keys allowed at ``loc`` (for 'unknown key' messages)."""
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ()) or (annotation,)
+        nested = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return sorted(model.model_fields)
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """The first error as one line: where, what was given, what was expected."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    if len(loc) >= 3 and loc[0] == "models" and loc[2] in MODEL_NAMES:  # the entry's model, not a key
+        model, loc = loc[2], loc[:2] + loc[3:]
+        if err["type"] == "extra_forbidden":
+            known = sorted(_MODEL_CLASSES[model].model_fields)
+            return (f"{_location(loc)}: not a setting of model {model!r}; its settings: {', '.join(known)}")
+    where = _location(loc)
+    if err["type"] == "extra_forbidden":
+        known = _known_keys(Spec, err["loc"])
+        return f"{where}: unknown key; known keys here: {', '.join(known)}"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"{where}: required field is missing"
+    given = err.get("input")
+    if err["type"].startswith(("value_error", "assertion_error")):
+        return msg if not err["loc"] else f"{where}: {msg}"
+    return f"{where}: {msg}, got {given!r}"
+
+
+def parse_spec(data: Any, *, source: str = "spec") -> Spec:
+    """Validate a spec given as a mapping; errors raise :class:`UserError` with one line."""
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: expected a mapping of spec keys, got {type(data).__name__}")
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{source}: {format_validation_error(exc)}") from None
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a YAML spec with the safe loader."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"spec: cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_spec(data, source=str(path))

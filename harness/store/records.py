@@ -1,0 +1,82 @@
+"""What a cell produced, as plain dataclasses: no torch, no Optuna.
+
+Tracking, the results store, the figures and the report read these records; reading results
+therefore never imports the training stack.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # the cell's spec imports the loss zoo (torch): not needed to read results
+    from harness.plan.cells import Cell
+
+
+def now_ms() -> int:
+    """Wall-clock time in milliseconds (MLflow's unit)."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class TrialRecord:
+    """One Optuna trial as stored: ``number`` is its slot in the budget (stale trials of a
+    killed run are not counted), ``values`` one per tuning metric."""
+
+    number: int
+    params: dict[str, Any]
+    values: list[float] | None
+    state: str
+    stopped_by: str
+    curve: list[float]
+    start_ms: int
+    end_ms: int
+    reason: str = ""
+    repetition: int = 0
+
+    @property
+    def value(self) -> float | None:
+        return self.values[0] if self.values else None
+
+
+@dataclass
+class RepetitionRecord:
+    """One evaluation repetition: test metrics per calibration variant, and the predictions."""
+
+    repetition: int
+    seed: int
+    params: dict[str, Any]  # the evaluated configuration
+    loss: str
+    sampler: str | None
+    metrics: dict[str, dict[str, float]]  # calibration variant -> metric -> value
+    thresholds: dict[str, float]  # calibration variant -> validation-chosen threshold
+    fingerprint: str
+    epochs: int
+    start_ms: int
+    end_ms: int
+    y_true: np.ndarray = field(repr=False)
+    logits: np.ndarray = field(repr=False)
+    probs: dict[str, np.ndarray] = field(repr=False)  # calibration variant -> test probabilities
+    posterior: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass
+class CellResult:
+    """A cell's outcome: its trials, its evaluated repetitions, or why it failed."""
+
+    cell: Cell
+    status: str  # "ok" or "failed"
+    reason: str
+    best_params: dict[str, Any]
+    best_value: float | None
+    trials: list[TrialRecord]
+    repetitions: list[RepetitionRecord]
+    search_space: dict[str, str]
+    start_ms: int
+    end_ms: int
+    importances: dict[str, float] = field(default_factory=dict)  # of the (first) study's parameters
+    optuna_seconds: float = 0.0  # time in Optuna itself (sampling, pruning, storage), not training
+    flatness: dict[str, float] = field(default_factory=dict)  # top-5 gap and std of the validation scores
