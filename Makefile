@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 # The CPU wheel of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
+# Where that pin comes from; empty = pip's configured index. GitHub Actions sets the PyTorch CPU
+# wheel index (https://download.pytorch.org/whl/cpu), where a plain pin would pull the CUDA build.
+TORCH_INDEX ?=
 UI_PORT ?= 5000
 # cells in parallel for `make bench` (worker processes; the table is the same for any value)
 JOBS ?= 2
@@ -14,7 +17,7 @@ JOBS ?= 2
 setup:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH_PIN)"
+	$(PY) -m pip install --quiet "$(TORCH_PIN)"$(if $(TORCH_INDEX), --index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -e ".[test]"
 	@$(PY) -c "import torch, harness, loss_zoo; print('setup ok: torch', torch.__version__)"
 
