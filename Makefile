@@ -12,7 +12,7 @@ UI_PORT ?= 5000
 # cells in parallel for `make bench` (worker processes; the table is the same for any value)
 JOBS ?= 2
 
-.PHONY: setup test test-slow bench bench-full bench-ci baseline report perf ui clean
+.PHONY: setup test test-slow bench bench-full bench-ci baseline report perf docs ui clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ report:
 
 perf:
 	$(PY) -m benchmarks.perf
+
+# docs/spec-reference.md from the spec schema (tests/test_docs.py fails while it is stale).
+docs:
+	$(PY) -m harness.spec.reference --write
 
 ui:
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(UI_PORT)

@@ -53,7 +53,7 @@ if __name__ == "__main__":
     print()
     rows += cell_cost.rows(cell_cost.main(["--cells", "24", "--seed", "1"]))  # other cells than the fit's
     print()
-    with tempfile.TemporaryDirectory() as tmp:  # the full grid's table is in the README
+    with tempfile.TemporaryDirectory() as tmp:  # the full grid's table is in docs/performance.md
         rows += tuning_regret.rows(tuning_regret.main(["--grid", "quick", "--schemes", "seq,b8", "--out", tmp]))
     print()
     rows += bench_vs_base.main([])  # two `make bench` runs: the longest row

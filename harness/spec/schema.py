@@ -39,8 +39,10 @@ _PROFILE_KEYS = ("profile", "minority_fraction")
 
 
 class DatasetSpec(_Strict):
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="a catalogue name (`python runner.py datasets` lists them), or csv for your own file")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="the source's parameters, e.g. n_samples, separation; csv: path, target, "
+        "positive (left out: every label a class); unknown ones are errors")
     label: str | None = Field(None, min_length=1, description="short name in tables and run names")
     profile: Literal["long_tailed", "step", "natural"] | None = Field(
         None, description="multi-class imbalance profile (default long_tailed); refused on binary data")
@@ -91,11 +93,14 @@ class CollectionSpec(_Strict):
     expanded spec, its hash and its cells do not depend on the order of the catalogue's files).
     """
 
-    collection: str
-    task: Literal["binary", "multiclass"] | None = None
-    max_rows: int | None = Field(None, ge=1)
-    min_natural_ratio: float | None = Field(None, ge=1, allow_inf_nan=False)
-    max_natural_ratio: float | None = Field(None, ge=1, allow_inf_nan=False)
+    collection: str = Field(description="a collection (keel-binary, keel-multiclass, krnn-binary, krnn-multiclass, "
+                            "sklearn, synthetic) or a name prefix (keel: every keel/...)")
+    task: Literal["binary", "multiclass"] | None = Field(None, description="binary or multi-class sets only")
+    max_rows: int | None = Field(None, ge=1, description="sets of at most this many rows only")
+    min_natural_ratio: float | None = Field(
+        None, ge=1, allow_inf_nan=False, description="sets whose natural ratio n_max / n_min is at least this only")
+    max_natural_ratio: float | None = Field(
+        None, ge=1, allow_inf_nan=False, description="sets whose natural ratio n_max / n_min is at most this only")
 
     def names(self) -> list[str]:
         """The selected catalogue names; none selected raises ``DataError`` naming the filters."""
@@ -122,10 +127,10 @@ class Only(_Strict):
     """Where a model or method entry runs, when not on the whole grid (None: everywhere): dataset
     keys, imbalance ratios, and the methods (of a model entry) or models (of a method entry)."""
 
-    datasets: list[str] | None = None
-    imbalance_ratios: list[float | str] | None = None
-    methods: list[str] | None = None
-    models: list[str] | None = None
+    datasets: list[str] | None = Field(None, description="these dataset keys only (a label, else the name)")
+    imbalance_ratios: list[float | str] | None = Field(None, description="these of the spec's imbalance_ratios only")
+    methods: list[str] | None = Field(None, description="a model entry: these method keys only")
+    models: list[str] | None = Field(None, description="a method entry: these model keys only")
     task: Literal["binary", "multiclass"] | None = Field(
         None, description="binary or multi-class datasets only (as the catalogue declares them)")
 
@@ -158,15 +163,16 @@ class _ModelBase(_Strict):
 class TorchModelSpec(_ModelBase):
     """The torch learner: ``logistic`` regression or an ``mlp``."""
 
-    name: Literal["logistic", "mlp"] = "mlp"
-    hidden_sizes: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32])
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    name: Literal["logistic", "mlp"] = Field("mlp", description="mlp, or logistic (a linear model)")
+    hidden_sizes: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [32], description="widths of the MLP's hidden layers (ReLU); unused by logistic")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout after each hidden layer; unused by logistic")
 
 
 class LightGBMModelSpec(_ModelBase):
     """Gradient-boosted trees with the zoo's losses as custom objectives."""
 
-    name: Literal["lightgbm"]
+    name: Literal["lightgbm"] = Field(description="lightgbm: binary data only")
     max_rounds: int = Field(300, ge=1, description="boosting rounds at most (early stopping picks fewer)")
     patience: int = Field(20, ge=1, description="rounds without a better validation loss before stopping")
     report_every: int = Field(1, ge=1, description="rounds between two pruning reports")
@@ -204,9 +210,11 @@ def _model_entry(value: Any, where: str) -> Any:
 
 
 class TrainingSpec(_Strict):
-    max_epochs: int = Field(50, ge=1)
-    batch_size: int = Field(256, ge=1)
-    patience: int = Field(5, ge=1)
+    max_epochs: int = Field(50, ge=1, description="epochs at most (torch learner; LightGBM has max_rounds)")
+    batch_size: int = Field(256, ge=1, description="mini-batch size (torch learner)")
+    patience: int = Field(
+        5, ge=1, description="epochs without improvement (see early_stopping) before stopping; the best epoch's "
+        "weights are kept")
     early_stopping: Literal["loss", "metric", "none"] = Field(
         "loss", description="follow the validation loss (default) or the tuning metric; none: train "
         "max_epochs (LightGBM: max_rounds) and keep the last weights (the over-parameterised regime)"
@@ -223,9 +231,12 @@ class MethodSpec(_Strict):
     parameters (``search_space``, over the spec-wide ``tuning.search_space``): the way to run
     one method twice, e.g. focal with γ fixed at 1 and at 3."""
 
-    name: str
-    label: str | None = Field(None, min_length=1, pattern=r"^[^+]+$")
-    search_space: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="a method: a loss, <loss>+<sampler>, a sampler alone, tuned_loss or an ensemble")
+    label: str | None = Field(
+        None, min_length=1, pattern=r"^[^+]+$", description="its name in results and runs (to list a method twice); no +")
+    search_space: dict[str, Any] = Field(
+        default_factory=dict, description="this entry's own narrowed ([low, high]) or fixed (a value) parameters, "
+        "applied over tuning.search_space")
     only: Only = Field(default_factory=Only, description="run on part of the grid only")
     n_trials: int | None = Field(
         None, ge=1, description="this entry's trials, in place of tuning.n_trials (e.g. tuned_loss at twice "
@@ -253,16 +264,21 @@ def _zoo_losses() -> list[str]:
 class TunedLossSpec(_Strict):
     """The choices of ``tuned_loss``: losses, and samplers ("none" for no resampling)."""
 
-    losses: list[str] = Field(default_factory=lambda: _zoo_losses(), min_length=1)
-    samplers: list[str] = Field(default_factory=lambda: [NO_SAMPLER], min_length=1)
+    losses: list[str] = Field(
+        default_factory=lambda: _zoo_losses(), min_length=1, description="the losses it chooses from")
+    samplers: list[str] = Field(
+        default_factory=lambda: [NO_SAMPLER], min_length=1,
+        description="the samplers it chooses from; none: no resampling")
 
 
 class TuningSpec(_Strict):
-    n_trials: int = Field(10, ge=1)
+    n_trials: int = Field(10, ge=1, description="Optuna trials per cell (a method entry's n_trials replaces it)")
     metric: str | list[str] = Field(
         "average_precision", description="one metric, or two for a multi-objective study (Pareto front)"
     )
-    pruner: Literal["median", "none"] = "median"
+    pruner: Literal["median", "none"] = Field(
+        "median", description="median: stop a trial whose per-epoch validation score falls below the median of "
+        "earlier trials (single-objective studies only); none: never")
     per_repetition: bool = Field(False, description="re-tune on each repetition's own split")
     batch_trials: int = Field(
         8, ge=1, description="trials asked together (TPE with the constant liar) and trained together; 1: one by one"
@@ -270,7 +286,7 @@ class TuningSpec(_Strict):
     search_space: dict[str, Any] = Field(
         default_factory=dict, description="narrow ([low, high]) or fix (a value) any tuned parameter"
     )
-    tuned_loss: TunedLossSpec = Field(default_factory=TunedLossSpec)
+    tuned_loss: TunedLossSpec = Field(default_factory=TunedLossSpec, description="the choices of method tuned_loss")
     n_startup_trials: int | None = Field(
         None, ge=0, description="random trials before TPE models the history (finished trials only: a whole "
         "batch asked before that many finished is random); default (null): min(budget, 5)"
@@ -309,10 +325,18 @@ class TuningSpec(_Strict):
 
 
 class EvaluationSpec(_Strict):
-    repetitions: int = Field(2, ge=1)
-    metrics: list[str] = Field(default_factory=lambda: list(metrics_registry.DEFAULT), min_length=1)
-    calibration: list[str] = Field(default_factory=lambda: list(BINARY_VARIANTS), min_length=1)
-    plots: bool = True
+    repetitions: int = Field(
+        2, ge=1, description="retrainings of the tuned configuration, each with its own subsample, split and "
+        "initialisation, scored once on its test split")
+    metrics: list[str] = Field(
+        default_factory=lambda: list(metrics_registry.DEFAULT), min_length=1,
+        description="test metrics; on multi-class data a binary name stands for its counterpart; left out: every "
+        "metric of each dataset's task")
+    calibration: list[str] = Field(
+        default_factory=lambda: list(BINARY_VARIANTS), min_length=1,
+        description="post-hoc calibration variants fitted on validation, raw first; isotonic is vector_scaling on "
+        "multi-class data")
+    plots: bool = Field(True, description="write each cell's figures (reliability diagram, precision-recall, tuning)")
 
     @field_validator("metrics")
     @classmethod
@@ -338,9 +362,10 @@ class EvaluationSpec(_Strict):
 
 
 class SplitSpec(_Strict):
-    train: float = Field(0.6, gt=0, lt=1)
-    validation: float = Field(0.2, gt=0, lt=1)
-    test: float = Field(0.2, gt=0, lt=1)
+    train: float = Field(0.6, gt=0, lt=1, description="share of each class in the training split")
+    validation: float = Field(
+        0.2, gt=0, lt=1, description="share of each class in the validation split (tuning, early stopping, calibration)")
+    test: float = Field(0.2, gt=0, lt=1, description="share of each class in the test split; the three sum to 1")
     max_rows: int | None = Field(
         None, ge=1, description="cap on a prepared dataset's rows (all classes scaled down alike, the ratio "
         "kept): bounds the cost of the largest sets in a sweep")
@@ -363,21 +388,26 @@ Ratio = Annotated[float, Field(ge=1)] | Literal["natural"]
 class Spec(_Strict):
     """A benchmark: datasets × imbalance ratios × methods, with tuning and evaluation settings."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    seed: int = Field(0, ge=0)
-    datasets: list[DatasetSpec] = Field(min_length=1)
-    imbalance_ratios: list[Ratio] = Field(min_length=1)
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="the MLflow experiment and the results folder's name")
+    description: str = Field("", description="free text: the note of the MLflow experiment")
+    seed: int = Field(0, ge=0, description="every random choice (data, initialisation, TPE) derives from it")
+    datasets: list[DatasetSpec] = Field(
+        min_length=1, description="dataset entries: a catalogue name, a mapping, or a collection with filters "
+        "(expanded into one entry per set, sorted by name)")
+    imbalance_ratios: list[Ratio] = Field(
+        min_length=1, description="ratios ρ = n_majority / n_minority to run each dataset at; natural: its own")
     methods: list[str | MethodSpec] = Field(
         min_length=1, description="method names, or {name, label, search_space, only, n_trials} entries")
     models: list[ModelSpec] = Field(
         default_factory=lambda: [TorchModelSpec()], min_length=1,
         description="the model axis (``model:`` one entry is the same as a list of one)")
-    training: TrainingSpec = Field(default_factory=TrainingSpec)
-    tuning: TuningSpec = Field(default_factory=TuningSpec)
-    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
-    split: SplitSpec = Field(default_factory=SplitSpec)
-    min_test_minority: int = Field(10, ge=1)
+    training: TrainingSpec = Field(default_factory=TrainingSpec, description="how each model trains")
+    tuning: TuningSpec = Field(default_factory=TuningSpec, description="the Optuna search of each cell")
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec, description="repetitions, metrics, calibration")
+    split: SplitSpec = Field(default_factory=SplitSpec, description="the per-class train / validation / test split")
+    min_test_minority: int = Field(
+        10, ge=1, description="fewest samples of the smallest class in test; a ratio leaving fewer is unreachable")
     unreachable_ratio: Literal["error", "skip"] = Field(
         "error", description="a ratio a dataset cannot reach: stop with an error, or skip those cells"
     )
