@@ -12,7 +12,7 @@ UI_PORT ?= 5000
 # cells in parallel for `make bench` (worker processes; the table is the same for any value)
 JOBS ?= 2
 
-.PHONY: setup test test-slow bench bench-full bench-ci baseline report perf docs ui clean
+.PHONY: setup test test-shuffled test-slow bench bench-full bench-ci baseline report perf docs ui clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ setup:
 	@$(PY) -c "import torch, harness, loss_zoo; print('setup ok: torch', torch.__version__)"
 
 test:
+	$(BIN)/lint-imports
 	$(PY) -m pytest -q -m "not slow"
+
+# The same tests in a random order (pytest-randomly; the seed is printed: -p randomly -p "randomly_seed=N" repeats it)
+test-shuffled:
+	$(PY) -m pytest -q -m "not slow" -p randomly
 
 test-slow:
 	$(PY) -m pytest -q -m slow

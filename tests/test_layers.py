@@ -1,0 +1,51 @@
+"""The layering contracts of pyproject.toml (import-linter) hold, and they bite: a lower layer
+that imports a higher one breaks `lint-imports`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LINT = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint(where: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(where)}
+    return subprocess.run([str(LINT), "--config", str(where / "pyproject.toml"), "--no-cache"], cwd=where,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_layers_hold():
+    proc = _lint(ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "0 broken" in proc.stdout
+
+
+def _copy(tmp_path: Path) -> Path:
+    for name in ("harness", "loss_zoo", "datasets"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_a_lower_layer_importing_a_higher_one_breaks_the_contract(tmp_path):
+    tree = _copy(tmp_path)
+    metrics = tree / "harness" / "metrics" / "binary.py"
+    metrics.write_text(metrics.read_text() + "\nfrom harness.running import cell  # noqa: E402,F401\n")
+    proc = _lint(tree)
+    assert proc.returncode != 0
+    assert "harness is layered: lower never imports higher BROKEN" in proc.stdout
+    assert "harness.metrics.binary -> harness.running.cell" in proc.stdout
+
+
+def test_the_report_importing_torch_breaks_the_contract(tmp_path):
+    tree = _copy(tmp_path)
+    gate = tree / "harness" / "report" / "gate.py"
+    gate.write_text(gate.read_text() + "\nimport torch  # noqa: E402,F401\n")
+    proc = _lint(tree)
+    assert proc.returncode != 0
+    assert "the report reads results without the training stack BROKEN" in proc.stdout
