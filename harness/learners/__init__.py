@@ -1,14 +1,19 @@
 """Learners: the model families a cell can train, by the name used in specs (``models[].name``).
 
-Adding a model family is one module implementing :class:`~harness.learners.base.Learner`
-(with its search space, ``SPACE``) and one entry in :data:`_FACTORIES` and :data:`_SPACES`.
+Each family is one module implementing :class:`~harness.learners.base.Learner` (a class with
+``from_spec(spec, model)``, its search space ``SPACE``, and optionally ``cannot_take(loss)``)
+and one :class:`LearnerEntry` in :data:`REGISTRY`; its settings (``models[]`` keys) are a model
+of the spec schema (:mod:`harness.spec.schema`), which validates names and shapes only. The
+modules load on first use: naming a learner imports neither torch nor LightGBM.
+
 The imbalanced-learn ensembles are methods that are their own learner (model ``ensemble``):
-:mod:`harness.learners.ensembles`.
+:mod:`harness.learners.ensembles`, one search space per ensemble.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -19,67 +24,66 @@ if TYPE_CHECKING:
     from harness.spec.schema import Spec
 
 
-def _torch_learner(spec: Spec, model: Any) -> Learner:
-    from harness.learners.torch_mlp import TorchLearner
+@dataclass(frozen=True)
+class LearnerEntry:
+    """One model family: where it lives and what it trains.
 
-    return TorchLearner.from_spec(spec, model)
+    Parameters
+    ----------
+    module : str
+        The module under :mod:`harness.learners` holding the learner.
+    cls : str
+        The :class:`Learner` class in it (``from_spec(spec, model)`` builds one).
+    multiclass : bool
+        Whether it trains multi-class data (else binary labels only).
+    in_specs : bool
+        Whether a spec may name it under ``models`` (the ensembles' learner is a method's own).
+    """
+
+    module: str
+    cls: str
+    multiclass: bool
+    in_specs: bool = True
+
+    def load(self) -> Any:
+        return import_module(f"{__name__}.{self.module}")
 
 
-def _lightgbm_learner(spec: Spec, model: Any) -> Learner:
-    from harness.learners.lightgbm_learner import LightGBMLearner
-
-    return LightGBMLearner.from_spec(spec, model)
-
-
-def _ensemble_learner(spec: Spec, model: Any) -> Learner:
-    from harness.learners.ensembles import EnsembleLearner
-
-    return EnsembleLearner.from_spec(spec, model)
-
-
-_FACTORIES: dict[str, Callable[[Spec, Any], Learner]] = {
-    "mlp": _torch_learner,
-    "logistic": _torch_learner,
-    "lightgbm": _lightgbm_learner,
-    "ensemble": _ensemble_learner,
+REGISTRY: dict[str, LearnerEntry] = {
+    "mlp": LearnerEntry("torch_mlp", "TorchLearner", multiclass=True),
+    "logistic": LearnerEntry("torch_mlp", "TorchLearner", multiclass=True),
+    "lightgbm": LearnerEntry("lightgbm_learner", "LightGBMLearner", multiclass=False),
+    "ensemble": LearnerEntry("ensembles", "EnsembleLearner", multiclass=False, in_specs=False),
 }
 
-#: the module declaring each learner's search space (``SPACE``; ensembles: ``SPACES[name]``)
-_SPACES = {"mlp": "torch_mlp", "logistic": "torch_mlp", "lightgbm": "lightgbm_learner"}
+#: the learners that train multi-class data (the others take binary labels only, for now)
+MULTICLASS = frozenset(name for name, entry in REGISTRY.items() if entry.multiclass)
 
 
 def available() -> list[str]:
     """Model names a spec may use."""
-    return [name for name in _FACTORIES if name != "ensemble"]
+    return [name for name, entry in REGISTRY.items() if entry.in_specs]
 
 
 def space(name: str) -> Mapping[str, Dist]:
     """The search space of learner ``name`` (a model name, or an ensemble method's name)."""
-    if name in _SPACES:
-        return import_module(f".{_SPACES[name]}", __name__).SPACE
-    from harness.learners.ensembles import SPACES
-
-    return SPACES[name]
-
-
-#: the learners that train multi-class data (the others take binary labels only, for now)
-MULTICLASS = frozenset({"mlp", "logistic"})
+    if name in REGISTRY and REGISTRY[name].in_specs:
+        return REGISTRY[name].load().SPACE
+    return REGISTRY["ensemble"].load().SPACES[name]
 
 
 def cannot_take(model: str, loss: str) -> str | None:
     """Why learner ``model`` cannot train with ``loss`` (None: it can)."""
-    if model != "lightgbm":
-        return None
-    from harness.learners.lightgbm_learner import cannot_take as lightgbm_cannot
-
-    return lightgbm_cannot(loss)
+    check = getattr(REGISTRY[model].load(), "cannot_take", None)
+    return None if check is None else check(loss)
 
 
 def for_model(spec: Spec, model: Any = None) -> Learner:
     """The learner that trains ``model`` (an entry of ``spec.models``; default the first),
     configured from it and the spec's training settings."""
     model = model if model is not None else spec.model
-    return _FACTORIES[model.name](spec, model)
+    entry = REGISTRY[model.name]
+    return getattr(entry.load(), entry.cls).from_spec(spec, model)
 
 
 def for_spec(spec: Spec) -> Learner:
@@ -87,4 +91,5 @@ def for_spec(spec: Spec) -> Learner:
     return for_model(spec)
 
 
-__all__ = ["FitReport", "FitTask", "Fitted", "Learner", "available", "cannot_take", "for_model", "for_spec", "space"]
+__all__ = ["REGISTRY", "FitReport", "FitTask", "Fitted", "Learner", "LearnerEntry", "available", "cannot_take",
+           "for_model", "for_spec", "space"]
