@@ -61,5 +61,6 @@ ui:
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port $(UI_PORT)
 
 clean:
-	rm -rf results/*/ mlruns mlartifacts .pytest_cache
-	@echo "kept mlflow.db and results/baselines/"
+	find results -mindepth 1 -maxdepth 1 -type d ! -name baselines ! -name published -exec rm -rf {} +
+	rm -rf mlruns mlartifacts .pytest_cache
+	@echo "kept mlflow.db, results/baselines/ and results/published/"

@@ -43,12 +43,17 @@ def test_killed_run_resumes_to_the_uninterrupted_table(tmp_path, reference, faul
 
 def test_fresh_starts_over(tmp_path):
     spec_path = write_spec(tmp_path, TINY_SPEC)
+    table = tmp_path / "results" / "tiny" / "results.csv"
     assert run_runner("run", str(spec_path), "--quiet", "--no-tracking", cwd=tmp_path).returncode == 0
+    first = pd.read_csv(table)
     again = run_runner("run", str(spec_path), "--quiet", "--no-tracking", cwd=tmp_path)
     assert "resuming: 4 of 4 cells already finished" in again.stderr
     fresh = run_runner("run", str(spec_path), "--quiet", "--no-tracking", "--fresh", cwd=tmp_path)
     assert fresh.returncode == 0 and "resuming" not in fresh.stderr
-    assert len(pd.read_csv(tmp_path / "results" / "tiny" / "results.csv")) > 0
+    redone = pd.read_csv(table)
+    # every cell again, once: 4 cells × the rows of one cell, and the same values (same seeds)
+    assert len(redone) == len(first) and len(first) % 4 == 0 and first.groupby("method").size().nunique() == 1
+    pd.testing.assert_series_equal(redone["value"], first["value"])
 
 
 def test_two_runners_on_one_spec_do_every_cell_exactly_once(tmp_path):

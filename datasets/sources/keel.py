@@ -101,10 +101,24 @@ def read_dat(path: Path, name: str) -> tuple[np.ndarray, np.ndarray, list[str], 
     kinds : (int, int)
         (numeric, categorical) input attributes.
     """
+    attributes, output, rows = _parse_dat(path, name)
+    names = [a for a, _ in attributes]
+    target = names.index(output) if output in names else len(names) - 1
+    columns, kinds = [], [0, 0]
+    for j, (attr, values) in enumerate(attributes):
+        if j != target:
+            columns.append(_encode_column(name, attr, values, [r[j] for r in rows]))
+            kinds[values is not None] += 1
+    labels = np.array([r[target] for r in rows])
+    declared = attributes[target][1] or sorted(set(labels.tolist()))
+    return np.hstack(columns), labels, declared, (kinds[0], kinds[1])
+
+
+def _parse_dat(path: Path, name: str) -> tuple[list[tuple[str, list[str] | None]], str | None, list[list[str]]]:
+    """The header's attributes (name, nominal values or None), the ``@outputs`` name (None: the
+    last attribute) and the data rows as strings."""
     attributes: list[tuple[str, list[str] | None]] = []
-    output = None
-    rows: list[list[str]] = []
-    in_data = False
+    output, rows, in_data = None, [], False
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
@@ -133,29 +147,19 @@ def read_dat(path: Path, name: str) -> tuple[np.ndarray, np.ndarray, list[str], 
             in_data = True
     if not attributes or not rows:
         raise DataError(f"{name}: {path.name} holds no attributes or no data rows")
-    names = [a for a, _ in attributes]
-    target = names.index(output) if output in names else len(names) - 1
-    columns, feature_names, kinds = [], [], [0, 0]
-    for j, (attr, values) in enumerate(attributes):
-        if j == target:
-            continue
-        raw_col = [r[j] for r in rows]
-        if "?" in raw_col:
-            raise DataError(f"{name}: attribute {attr!r} has missing values ('?')")
-        if values is None:
-            try:
-                columns.append(np.array(raw_col, dtype=np.float64)[:, None])
-            except ValueError:
-                raise DataError(f"{name}: attribute {attr!r} has non-numeric values") from None
-            feature_names.append(attr)
-        else:
-            onehot = (np.array(raw_col)[:, None] == np.array(values)[None, :]).astype(np.float64)
-            columns.append(onehot)
-            feature_names += [f"{attr}={c}" for c in values]
-        kinds[values is not None] += 1
-    labels = np.array([r[target] for r in rows])
-    declared = attributes[target][1] or sorted(set(labels.tolist()))
-    return np.hstack(columns), labels, declared, (kinds[0], kinds[1])
+    return attributes, output, rows
+
+
+def _encode_column(name: str, attr: str, values: list[str] | None, raw_col: list[str]) -> np.ndarray:
+    """One input attribute as columns: numeric as is, nominal one-hot in declared order."""
+    if "?" in raw_col:
+        raise DataError(f"{name}: attribute {attr!r} has missing values ('?')")
+    if values is None:
+        try:
+            return np.array(raw_col, dtype=np.float64)[:, None]
+        except ValueError:
+            raise DataError(f"{name}: attribute {attr!r} has non-numeric values") from None
+    return (np.array(raw_col)[:, None] == np.array(values)[None, :]).astype(np.float64)
 
 
 def binary_labels(labels: np.ndarray, positive: str | None) -> np.ndarray:
