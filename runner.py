@@ -167,14 +167,9 @@ def bookkeeping_line(outcome) -> str:
 
 
 def _read_results(folder: str):
-    import pandas as pd
+    from harness.store.results import read_table
 
-    from harness.errors import UserError
-
-    path = Path(folder) / "results.csv"
-    if not path.is_file():
-        raise UserError(f"results: no results.csv in {folder!r}; run the benchmark first")
-    return pd.read_csv(path, dtype={"imbalance_ratio": str})
+    return read_table(folder)
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
