@@ -29,8 +29,8 @@ def _setup(tmp_path, monkeypatch, flush_seconds: float, clock=None):
     cells = expand(spec)
     monkeypatch.setattr(ledger_module, "FLUSH_SECONDS", flush_seconds)
     parses = []
-    real = results_store.read_csv
-    monkeypatch.setattr(results_store, "read_csv", lambda path: parses.append(path) or real(path))
+    real = results_store.read_table
+    monkeypatch.setattr(results_store, "read_table", lambda path: parses.append(path) or real(path))
     return Ledger(tmp_path, cells, "tiny", "h", clock=clock or _Clock()), cells, parses
 
 

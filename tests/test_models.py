@@ -15,7 +15,7 @@ import runner
 from harness import expand, parse_spec
 from harness.learners import ensembles
 from harness.learners.base import FitTask
-from harness.store.results import read_csv
+from harness.store.results import read_table
 from harness.plan.resolve import method_of
 
 
@@ -129,7 +129,7 @@ def test_mlp_cells_do_not_move_when_models_are_added(workdir):
     for spec in (base, more):
         path = write_spec(workdir, spec, f"{spec['name']}.yaml")
         assert runner.main(["run", str(path), "--no-tracking", "--storage", "memory", "--quiet"]) == 0
-        tables.append(read_csv(workdir / "results" / spec["name"] / "results.csv"))
+        tables.append(read_table(workdir / "results" / spec["name"] / "results.csv"))
     a, b = tables
     b_mlp = b[b["model"] == "mlp"].reset_index(drop=True)
     assert set(b["model"]) == {"mlp", "lightgbm", "ensemble"} and set(b.loc[b["model"] == "ensemble", "loss"]) == {"none"}

@@ -13,7 +13,7 @@ from harness.metrics import multiclass as metrics_multiclass
 from harness.metrics import per_task
 from harness.methods import samplers
 from harness.evaluation.calibration_multiclass import VARIANTS as MC_VARIANTS
-from harness.store.results import read_csv
+from harness.store.results import read_table
 from harness.space import Fixed
 from harness.plan.checks import parse_spec
 from harness.plan.resolve import method_for, method_of
@@ -40,7 +40,7 @@ def _spec(**changes) -> dict:
 def test_tiny_multiclass_spec_end_to_end(workdir):
     assert runner.main(["run", str(write_spec(workdir, MC_SPEC)), "--no-tracking", "--quiet"]) == 0
     out = workdir / "results" / "tinymc"
-    table = read_csv(out / "results.csv")
+    table = read_table(out)
     assert set(table["n_classes"]) == {4}
     assert set(table["metric"]) == set(metrics_multiclass.DEFAULT)  # every multi-class metric, nothing binary
     assert set(table["calibration"]) == set(MC_VARIANTS)  # isotonic stands for vector_scaling
@@ -104,7 +104,7 @@ def test_old_tables_read_as_binary(tmp_path):
     pd.DataFrame({"benchmark": ["b"], "dataset": ["d"], "imbalance_ratio": ["1"], "method": ["ce"], "loss": ["ce"],
                   "sampler": ["none"], "repetition": [0], "seed": [1], "calibration": ["raw"],
                   "metric": ["ece"], "value": [0.1]}).to_csv(path, index=False)
-    assert read_csv(path)["n_classes"].tolist() == [2]
+    assert read_table(path)["n_classes"].tolist() == [2]
 
 
 def _csv(tmp_path, counts: dict[str, int]) -> str:

@@ -86,7 +86,7 @@ def _print_summary(done) -> None:
     from harness.store.results import summary
     from harness.vocabulary import HEADLINE, HEADLINE_MULTICLASS
 
-    multi = done["n_classes"] > 2  # the store's table: read_csv gives old tables n_classes 2
+    multi = done["n_classes"] > 2  # the store's table: read_table gives old tables n_classes 2
     tables = [summary(done[~multi], metrics=HEADLINE, calibrations=["raw", "closed_form"]),
               summary(done[multi], metrics=HEADLINE_MULTICLASS, calibrations=["raw", "closed_form"])]
     for table in [t for t in tables if not t.empty]:
@@ -196,14 +196,9 @@ def bookkeeping_line(outcome) -> str:
 
 
 def _read_results(folder: str):
-    import pandas as pd
+    from harness.store.results import read_table
 
-    from harness.errors import UserError
-
-    path = Path(folder) / "results.csv"
-    if not path.is_file():
-        raise UserError(f"results: no results.csv in {folder!r}; run the benchmark first")
-    return pd.read_csv(path, dtype={"imbalance_ratio": str})
+    return read_table(folder)
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:

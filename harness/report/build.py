@@ -23,7 +23,7 @@ from harness.report.figures import (     HEADLINE,     _ratio_key,     calibrati
 from harness.report.literature import literature_section
 from harness.report.sections import focal_section, smooth_ece_section, tuned_loss_section
 from harness.report.tuning import tuning_section
-from harness.store.results import BINARY_CLASSES, slugify
+from harness.store.results import read_table, slugify
 from harness.store.run_spec import method_trials, read_run_spec
 
 __all__ = ["HEADLINE", "build", "calibration_table", "compare", "calibration_figure", "cd_figure",
@@ -61,14 +61,9 @@ def first_model(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
 
 
 def _load(results_dir: Path) -> pd.DataFrame:
-    csv = results_dir / "results.csv"
-    if not csv.is_file():
-        raise UserError(f"report: no results.csv in {str(results_dir)!r}; run the benchmark first")
-    table = pd.read_csv(csv, dtype={"imbalance_ratio": str})
+    table = read_table(results_dir)
     if table.empty:
-        raise UserError(f"report: {csv} holds no results")
-    if "n_classes" not in table:  # a table written before multi-class cells
-        table["n_classes"] = BINARY_CLASSES
+        raise UserError(f"report: {results_dir / 'results.csv'} holds no results")
     return ensembles_per_model(table)
 
 
@@ -126,10 +121,7 @@ def compare(a: Path, b: Path, calibration: str = "raw") -> pd.DataFrame:
     """Mean metric per cell in two results folders, and their difference (B − A)."""
     frames = []
     for folder in (a, b):
-        csv = folder / "results.csv"
-        if not csv.is_file():
-            raise UserError(f"compare: no results.csv in {str(folder)!r}")
-        df = pd.read_csv(csv, dtype={"imbalance_ratio": str})
+        df = read_table(folder)
         frames.append(df[df["calibration"] == calibration]
                       .groupby(["dataset", "imbalance_ratio", "method", "metric"])["value"].mean())
     out = pd.concat(frames, axis=1, keys=["A", "B"])

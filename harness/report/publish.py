@@ -20,6 +20,7 @@ import pandas as pd
 from harness.files import write_atomic
 from harness.vocabulary import HEADLINE_MULTICLASS
 from harness.store.provenance import machine_info
+from harness.store.results import read_table
 from harness.vocabulary import HEADLINE
 
 KEYS = ["dataset", "imbalance_ratio", "model", "method", "n_classes"]
@@ -59,7 +60,7 @@ def provenance(spec: Spec, spec_path: str, table: pd.DataFrame, *, command: str,
 def publish(results_dir: Path, out: Path, report_md: Path, prov: dict) -> list[Path]:
     """Copy ``report_md``, the figures it links and the run's ``spec.json`` into ``out`` (emptied
     first), with ``summary.csv`` and ``provenance.json``; returns the files written."""
-    table = pd.read_csv(results_dir / "results.csv")
+    table = read_table(results_dir)
     if out.exists():
         shutil.rmtree(out)
     (out / "report").mkdir(parents=True)

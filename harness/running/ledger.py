@@ -79,7 +79,7 @@ class Ledger:
         return {**self._parsed[1], **self._unwritten}
 
     def _parse(self) -> dict[int, pd.DataFrame]:
-        previous = results_store.read_csv(self.csv)
+        previous = results_store.read_table(self.csv)
         if previous.empty or set(previous["spec_hash"]) != {self.spec_hash}:
             return {}
         groups = dict(list(previous.groupby(["dataset", "imbalance_ratio", "model", "method"], sort=False)))

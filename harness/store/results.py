@@ -1,4 +1,5 @@
-"""The results store: a long-format table, written atomically, and its summary."""
+"""The results store: a long-format table, written atomically (:func:`write_csv`) and read back
+(:func:`read_table`, the one reader of ``results.csv``), and its summary."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from harness.errors import UserError
 from harness.files import write_atomic
 from harness.store.provenance import git_commit, versions_string
 from harness.vocabulary import HEADLINE  # noqa: F401  (the summary's default metrics)
@@ -100,13 +102,54 @@ def table(benchmark: str, spec_hash: str, results: Iterable[CellResult]) -> pd.D
     return pd.DataFrame(data, columns=COLUMNS)
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """A results table as written: text columns as text (fingerprints stay hex), numbers as numbers."""
-    dtypes = {c: str for c in COLUMNS if c not in ("repetition", "seed", "value", "n_classes")}
-    df = pd.read_csv(path, dtype={**dtypes, "repetition": "int64", "seed": "int64", "value": "float64",
-                                  "n_classes": "int64"}, keep_default_na=False, na_values=[""])
+TEXT = [c for c in COLUMNS if c not in ("repetition", "seed", "value", "n_classes")]
+DTYPES = {**{c: str for c in TEXT}, "repetition": "int64", "seed": "int64", "value": "float64", "n_classes": "int64"}
+FILE = "results.csv"
+# Missing values: only an empty field (the writer's spelling) in text columns, so labels such as
+# "NA", "None" or "null" stay text; numbers also take pandas' spellings of NaN (hand-made tables).
+_TEXT_NA = [""]
+_NUMBER_NA = ["", "nan", "NaN", "-nan", "-NaN", "NA", "N/A", "NULL", "null", "None", "<NA>"]
+
+
+def read_table(path_or_folder: str | Path, *, missing_ok: bool = False) -> pd.DataFrame:
+    """The results table of a folder (or the table file itself), the one reader of ``results.csv``.
+
+    One dtype policy, the one the writer's table has: text columns as text (``str``; so ratio
+    labels stay "natural", "10", "2.5" and hex fingerprints, hashes and commits stay hex, whatever
+    their digits), ``repetition``, ``seed`` and ``n_classes`` as int64, ``value`` as float64 (read
+    back to the very values written). Columns not in :data:`COLUMNS` are read as pandas infers them.
+    A table written before a column existed gets that column as :func:`upgrade` lists it.
+
+    A missing table raises :class:`~harness.errors.UserError` naming the folder, or gives an empty
+    table with today's columns when ``missing_ok``.
+    """
+    given = path_or_folder
+    path = Path(given)
+    csv = path if path.suffix == ".csv" else path / FILE
+    if not csv.is_file():
+        if missing_ok:
+            return upgrade(pd.DataFrame({c: pd.Series(dtype=DTYPES[c]) for c in COLUMNS}))
+        folder = str(given) if csv is not path else str(csv.parent)
+        raise UserError(f"results: no {csv.name} in {folder!r}; run the benchmark first")
+    header = pd.read_csv(csv, nrows=0).columns
+    df = pd.read_csv(csv, dtype={c: t for c, t in DTYPES.items() if c in header}, keep_default_na=False,
+                     na_values={c: _TEXT_NA if DTYPES.get(c) is str else _NUMBER_NA for c in header})
+    return upgrade(df)
+
+
+def upgrade(df: pd.DataFrame) -> pd.DataFrame:
+    """A table written by an older version in today's shape (in place; returned). Every change of
+    the format since the first table (2026-11-26, d8b3826), one entry each:
+
+    - 2026-11-27, 9405ad9 (the model axis): ``model`` added. Not filled here: a table without it
+      stays without it, because its readers default it differently on purpose (the gate: "mlp",
+      the learner of every cell then; the decision table's regimes: "spec model"; the report's
+      prediction files: "mlp"), and filling it would change the report of such a table.
+    - 2026-11-27, b5e36d9 (multi-class cells): ``n_classes`` added; before it, every cell was
+      binary: :data:`BINARY_CLASSES`.
+    """
     if "n_classes" not in df:
-        df["n_classes"] = BINARY_CLASSES
+        df["n_classes"] = np.full(len(df), BINARY_CLASSES, dtype="int64")
     return df
 
 
