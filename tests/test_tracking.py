@@ -1,6 +1,7 @@
 """MLflow tracking: the direct writes into a database store give the very runs MLflow's client
 writes, only into a database at a schema revision they were checked against (any other gets the
-client, said once); a cell already FINISHED in the store is not logged twice."""
+client, said once); a cell already FINISHED in the store is not logged twice; the mlflow
+requirement is bounded to the versions checked."""
 
 from __future__ import annotations
 
@@ -150,3 +151,18 @@ def test_a_database_without_a_revision_is_not_written_directly(tmp_path):
     assert schema_revision(store) is None
     assert "no alembic_version table" in unchecked_schema(store)
 
+
+def test_the_mlflow_requirement_is_bounded_to_the_checked_versions():
+    """pyproject bounds mlflow above (its tables are written directly), the installed version
+    satisfies it, and so does every version CHECKED_REVISIONS was checked on."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    tomllib = pytest.importorskip("tomllib", reason="Python 3.11+ reads pyproject.toml")
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    [req] = [Requirement(r) for r in project["dependencies"] if Requirement(r).name == "mlflow"]
+    assert any(s.operator in ("<", "<=", "~=", "==") for s in req.specifier), req
+    assert req.specifier.contains(Version(version("mlflow")), prereleases=True), (req, version("mlflow"))
+    assert all(req.specifier.contains(Version(v)) for v in CHECKED_REVISIONS.values()), req
