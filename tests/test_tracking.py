@@ -1,5 +1,7 @@
 """MLflow tracking: the direct writes into a database store give the very runs MLflow's client
-writes, and a cell already FINISHED in the store is not logged twice."""
+writes, only into a database at a schema revision they were checked against (any other gets the
+client, said once); a cell already FINISHED in the store is not logged twice; the mlflow
+requirement is bounded to the versions checked."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import pytest
 from conftest import TINY_SPEC
 
 from harness import load_spec, run_benchmark
+from harness.tracking import mlflow_tracker
 from harness.tracking.mlflow_tracker import MlflowTracker
+from harness.tracking.sql import CHECKED_REVISIONS, schema_revision
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +31,6 @@ def tiny_results(tmp_path_factory):
 
 
 def _log(uri: str, spec, cells, direct: bool) -> pd.DataFrame:
-    import mlflow
-
     tracker = MlflowTracker(uri, background=False)
     tracker.start(spec, spec.spec_hash())
     assert tracker._store is not None  # a SQLite store is written directly unless told otherwise
@@ -38,6 +40,13 @@ def _log(uri: str, spec, cells, direct: bool) -> pd.DataFrame:
         tracker.log_cell(result)
     tracker.finish(None, "summary", "FINISHED")
     assert tracker.call_seconds > 0
+    return _runs(uri, spec)
+
+
+def _runs(uri: str, spec) -> pd.DataFrame:
+    """The cells' runs as MLflow's client reads them back, without what differs between stores."""
+    import mlflow
+
     mlflow.set_tracking_uri(uri)
     runs = mlflow.search_runs(experiment_names=[spec.name])
     names = dict(zip(runs["run_id"], runs["tags.mlflow.runName"]))
@@ -72,3 +81,88 @@ def test_a_cell_finished_in_the_store_is_not_logged_twice(tmp_path, tiny_results
     runs = mlflow.search_runs(experiment_names=[spec.name])
     assert (runs["tags.kind"] == "cell").sum() == 1
     assert Path(f"{tmp_path}/mlflow.db").exists()
+
+
+@pytest.fixture
+def said(monkeypatch):
+    """What the trackers say once per process, forgotten before the test (another test may have said it)."""
+    monkeypatch.setattr(mlflow_tracker, "_said", set())
+
+
+def test_a_fresh_store_is_at_a_checked_revision_and_written_directly(tmp_path, tiny_results, said, capsys):
+    """The installed MLflow's schema is one the direct path was checked against: when this fails
+    after an MLflow upgrade, check the new version and extend CHECKED_REVISIONS (docs/tracking.md)."""
+    spec, _ = tiny_results
+    tracker = MlflowTracker(f"sqlite:///{tmp_path}/mlflow.db", background=False)
+    tracker.start(spec, spec.spec_hash())
+    assert tracker._store is not None
+    assert schema_revision(tracker._store) in CHECKED_REVISIONS
+    tracker.finish(None, "summary", "FINISHED")
+    assert "direct writes were checked against" not in capsys.readouterr().err
+
+
+def test_an_unknown_revision_is_written_through_the_client_said_once(tmp_path, tiny_results, said, monkeypatch,
+                                                                     capsys):
+    """A database at a revision the direct path does not know (as a newer MLflow's migrations
+    leave it) gets the same runs through MLflow's client, and one line on stderr per process."""
+    import sqlite3
+    from contextlib import closing
+
+    import mlflow.store.db.utils
+    from mlflow import MlflowClient
+
+    from harness.tracking.sql import create_sqlite_store
+
+    spec, cells = tiny_results
+    path = tmp_path / "newer.db"
+    create_sqlite_store(path, MlflowClient)
+    unknown = "0123456789ab"
+    with closing(sqlite3.connect(path)) as con, con:
+        con.execute("UPDATE alembic_version SET version_num = ?", (unknown,))
+    # MLflow opens only a database at its own head: play the newer MLflow whose head this is
+    monkeypatch.setattr(mlflow.store.db.utils, "_get_latest_schema_revision", lambda: unknown)
+    uri = f"sqlite:///{path}"
+    for result in cells, cells[:1]:  # a second tracker in the same process (its cell already logged)
+        tracker = MlflowTracker(uri, background=False)
+        tracker.start(spec, spec.spec_hash())
+        assert tracker._store is None
+        for cell in result:
+            tracker.log_cell(cell)
+        tracker.finish(None, "summary", "FINISHED")
+    lines = [line for line in capsys.readouterr().err.splitlines() if "direct writes were checked against" in line]
+    assert len(lines) == 1, lines
+    assert unknown in lines[0] and all(r in lines[0] for r in CHECKED_REVISIONS) and uri in lines[0]
+    fenced = _runs(uri, spec)
+    monkeypatch.undo()
+    direct = _log(f"sqlite:///{tmp_path}/direct.db", spec, cells, direct=True)
+    assert sorted(direct.columns) == sorted(fenced.columns)
+    pd.testing.assert_frame_equal(direct, fenced[direct.columns])
+
+
+def test_a_database_without_a_revision_is_not_written_directly(tmp_path):
+    """No ``alembic_version`` table (not a store MLflow migrated): no revision, so not checked."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import create_engine
+
+    from harness.tracking.sql import unchecked_schema
+
+    store = SimpleNamespace(engine=create_engine(f"sqlite:///{tmp_path}/bare.db"))
+    assert schema_revision(store) is None
+    assert "no alembic_version table" in unchecked_schema(store)
+
+
+def test_the_mlflow_requirement_is_bounded_to_the_checked_versions():
+    """pyproject bounds mlflow above (its tables are written directly), the installed version
+    satisfies it, and so does every version CHECKED_REVISIONS was checked on."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    tomllib = pytest.importorskip("tomllib", reason="Python 3.11+ reads pyproject.toml")
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    [req] = [Requirement(r) for r in project["dependencies"] if Requirement(r).name == "mlflow"]
+    assert any(s.operator in ("<", "<=", "~=", "==") for s in req.specifier), req
+    assert req.specifier.contains(Version(version("mlflow")), prereleases=True), (req, version("mlflow"))
+    assert all(req.specifier.contains(Version(v)) for v in CHECKED_REVISIONS.values()), req

@@ -1,8 +1,9 @@
 """MLflow tracking, kept apart from computing: it logs finished cell results.
 
 What each run holds is decided in :mod:`harness.tracking.runs`; this module writes it cheaply.
-A database store (SQLite by default) gets a cell's runs as bulk inserts in one transaction
-(:mod:`harness.tracking.sql`); any other store (an ``mlflow server``) gets each run as one
+A database store (SQLite by default) at a schema revision the direct path was checked against
+gets a cell's runs as bulk inserts in one transaction (:mod:`harness.tracking.sql`); any other
+store (an ``mlflow server``, a database a newer MLflow migrated) gets each run as one
 ``create_run`` carrying its tags, one ``log_batch`` and one ``set_terminated``. Either way a
 cell's files go up in one ``log_artifacts``, and the store is searched once at the start,
 never per cell. One client (one connection pool) serves the whole run, in one background
@@ -14,7 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
+import threading
 import time
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,7 +27,8 @@ from typing import TYPE_CHECKING
 from harness import processes
 from harness.errors import UserError
 from harness.tracking.runs import RunPlan, cell_runs, cell_tags, finite, fmt_param, metric_keys, parent_run, trials_table
-from harness.tracking.sql import create_sqlite_store, database_store, insert_cell, sqlite_path, sync_normal, use_wal
+from harness.tracking.sql import (create_sqlite_store, database_store, insert_cell, sqlite_path, sync_normal,
+                                  unchecked_schema, use_wal)
 from harness.store.provenance import git_commit, package_versions
 from harness.store.records import now_ms
 
@@ -74,6 +78,21 @@ class NullTracker:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# what was said once per process (a schema the direct path does not know), and its lock:
+# several trackers, each in its own logging thread, may open the same store
+_said: set[str] = set()
+_said_lock = threading.Lock()
+
+
+def _say_once(key: str, line: str) -> None:
+    """Print ``line`` on stderr the first time ``key`` is said in this process."""
+    with _said_lock:
+        if key in _said:
+            return
+        _said.add(key)
+    print(line, file=sys.stderr, flush=True)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -220,7 +239,12 @@ class MlflowTracker:
             use_wal(path)
         self.client = MlflowClient(tracking_uri=self.uri)
         sync_normal(self.client)
-        self._store = database_store(self.client)
+        store = database_store(self.client)
+        if store is not None and (why := unchecked_schema(store)) is not None:
+            _say_once(why, f"tracking store {self.uri}: {why}; writing runs through MLflow's client instead "
+                           "(same runs, slower; see docs/tracking.md)")
+            store = None
+        self._store = store
 
     def _start_runs(self, spec, spec_hash: str) -> None:
         experiment = self._call("reading the experiment", self.client.get_experiment_by_name, spec.name)

@@ -9,6 +9,11 @@ PostgreSQL, MySQL) the same rows — ``runs``, ``tags``, ``params``, ``metrics``
 and MLflow's own table definitions: about 1 ms per run, and a cell's children appear all at
 once or not at all. Any other store (an ``mlflow server``), or a schema this code does not
 recognise, uses the client (:class:`harness.tracking.mlflow_tracker.MlflowTracker` falls back by itself).
+
+"Recognise" is checked twice: MLflow's table definitions must have the columns written
+(``_COLUMNS``), and the database's schema revision (alembic's ``alembic_version``, which
+MLflow keeps at its own migrations' head) must be one this code was checked against
+(``CHECKED_REVISIONS``). See docs/tracking.md.
 """
 
 from __future__ import annotations
@@ -34,6 +39,13 @@ _COLUMNS = {
     "metrics": {"key", "value", "timestamp", "step", "is_nan", "run_uuid"},
     "latest_metrics": {"key", "value", "timestamp", "step", "is_nan", "run_uuid"},
 }
+
+
+# MLflow's tracking schema revisions (alembic heads) the direct path was checked against, each
+# with the MLflow version it was checked on: ``test_direct_writes_equal_the_clients`` passed on
+# it. A database at any other revision (a newer MLflow's migrations) is written through the
+# client. To add one, see docs/tracking.md.
+CHECKED_REVISIONS = {"dc11669786a5": "3.17.2"}
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -95,6 +107,32 @@ def database_store(client: MlflowClient):
     if any(name not in tables or not cols <= set(tables[name].c.keys()) for name, cols in _COLUMNS.items()):
         return None
     return store
+
+
+def schema_revision(store) -> str | None:
+    """The schema revision of the store's database (``alembic_version.version_num``; several
+    heads joined by commas), None where it has no such table or it cannot be read."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with store.engine.connect() as connection:
+            heads = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:
+        return None
+    return ",".join(sorted(heads)) or None
+
+
+def unchecked_schema(store) -> str | None:
+    """Why the direct path must not write to ``store``: its database's schema revision is not
+    one it was checked against (a sentence naming the revision found and the known ones); None
+    where it is."""
+    revision = schema_revision(store)
+    if revision in CHECKED_REVISIONS:
+        return None
+    found = f"schema revision {revision!r}" if revision else "no schema revision (no alembic_version table)"
+    known = ", ".join(f"{r} (MLflow {v})" for r, v in CHECKED_REVISIONS.items())
+    return f"the database has {found}, not one the direct writes were checked against: {known}"
 
 
 def _latest(metrics: list[dict]) -> list[dict]:
