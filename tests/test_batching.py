@@ -11,9 +11,8 @@ import pytest
 
 from harness.plan.cells import planned
 from harness.plan.checks import parse_spec
+from harness.plan.resolve import method_of, trial_budget
 from harness.tuning.study import tpe_sampler as _sampler
-from harness.plan.resolve import trial_budget
-from harness.plan.resolve import method_of
 
 SPEC = {
     "name": "t", "seed": 0,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from harness.metrics import binary as metrics
 from harness.evaluation.calibration import VARIANTS, calibrate, fit_temperature
+from harness.metrics import binary as metrics
 
 
 def _logits(seed=0, n=2000, scale=3.0, true_t=2.5):

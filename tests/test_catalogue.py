@@ -16,6 +16,7 @@ import runner
 from datasets import catalogue
 from datasets.sources import keel, krnn
 from harness import parse_spec
+
 PACKAGE_DATA = keel.data_dir().parent
 #: summary names of the package whose data another entry holds (see the comment in keel.py)
 MERGED = {("binary", "wdbc"): "sklearn/breast_cancer"}

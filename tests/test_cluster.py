@@ -16,7 +16,6 @@ from harness import load_spec
 from harness.plan.cells import expand
 from harness.plan.data import DataProvider
 from harness.tuning.study import close_stale, free_slot, open_study, study_name, tune
-from harness.plan.resolve import method_of
 
 
 def _share_study(spec_path: str, storage_url: str, worker: int, barrier) -> int:

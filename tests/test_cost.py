@@ -11,9 +11,9 @@ from conftest import TINY_SPEC
 import runner
 from harness.plan import cost
 from harness.plan.cells import expand
+from harness.plan.checks import parse_spec
 from harness.plan.cost import CostModel, Shape
 from harness.plan.data import DataProvider
-from harness.plan.checks import parse_spec
 
 
 def _shapes(rng, n: int, fam: str) -> list[Shape]:

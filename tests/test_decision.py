@@ -11,10 +11,8 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 import runner
-from harness.report import bayes
-from harness.report import decision
+from harness.report import bayes, decision, stats
 from harness.report import sections as report_sections
-from harness.report import stats
 from harness.seeding import derive_seed
 
 METRICS = {"average_precision": 1.0, "roc_auc": 1.0, "ece": -1.0, "log_loss": -1.0}

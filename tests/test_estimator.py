@@ -13,6 +13,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from harness import LossClassifier
+
+
 @parametrize_with_checks([LossClassifier(random_state=0),
                           LossClassifier(loss="weighted_ce", hidden_sizes=(8,), max_epochs=50, random_state=0)])
 def test_sklearn_estimator_checks(estimator, check):

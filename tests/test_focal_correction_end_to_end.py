@@ -8,10 +8,10 @@ import torch
 
 import datasets
 import loss_zoo
-from harness.metrics import binary as metrics
 from harness.evaluation.calibration import calibrate
 from harness.learners.models import build_model
 from harness.learners.trainer import TrainConfig, as_tensors, fit, predict_logits
+from harness.metrics import binary as metrics
 
 
 @pytest.mark.parametrize("ratio", [10, 100])

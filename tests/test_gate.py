@@ -13,6 +13,8 @@ from conftest import write_spec
 import loss_zoo
 import runner
 from harness.report import gate
+
+
 @pytest.fixture
 def gate_spec(tiny_spec):
     tiny_spec.update(methods=["ce", "focal"], imbalance_ratios=[1, 10])

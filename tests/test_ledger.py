@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 from conftest import TINY_SPEC
 
-from harness.running import ledger as ledger_module
-from harness.store import results as results_store
 from harness.plan.cells import expand
-from harness.running.ledger import Ledger
 from harness.plan.checks import parse_spec
+from harness.running import ledger as ledger_module
+from harness.running.ledger import Ledger
+from harness.store import results as results_store
 
 
 class _Clock:

@@ -17,14 +17,14 @@ from torch import nn
 
 import loss_zoo
 from harness import LossClassifier, learners
-from harness.methods import registry as methods
-from harness.learners.batched import Member, can_batch, fit_batched
-from harness.running.benchmark import run_benchmark
 from harness.errors import UserError
+from harness.learners.batched import Member, can_batch, fit_batched
 from harness.learners.models import build_model
-from harness.plan.checks import parse_spec
 from harness.learners.trainer import TrainConfig, as_tensors, fit, predict_logits
+from harness.methods import registry as methods
+from harness.plan.checks import parse_spec
 from harness.plan.resolve import method_of
+from harness.running.benchmark import run_benchmark
 from loss_zoo import BinaryTerms, LossEntry, Range
 from loss_zoo.batched import binary_terms, member_losses
 

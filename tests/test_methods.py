@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from harness.methods import registry as methods
-
 from harness.methods import samplers
 from harness.plan.cells import planned
+from harness.plan.checks import parse_spec
 from harness.plan.data import DataProvider
 from harness.running.cell import run_cell
-from harness.plan.checks import parse_spec
 
 
 def test_method_names_combine_losses_and_samplers():

@@ -8,6 +8,8 @@ import torch
 from sklearn import metrics as skm
 
 from harness.metrics import binary as metrics
+
+
 def _data(seed: int, n: int = 500):
     rng = np.random.default_rng(seed)
     prob = rng.random(n) ** (seed + 1)

@@ -10,6 +10,8 @@ from sklearn.preprocessing import label_binarize
 
 from harness.metrics import binary as metrics
 from harness.metrics import multiclass as mm
+
+
 def _data(seed: int, n: int = 600, c: int = 5, sharp: float = 2.0):
     rng = np.random.default_rng(seed)
     logits = sharp * rng.normal(size=(n, c))

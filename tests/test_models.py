@@ -15,8 +15,8 @@ import runner
 from harness import expand, parse_spec
 from harness.learners import ensembles
 from harness.learners.base import FitTask
-from harness.store.results import read_table
 from harness.plan.resolve import method_of
+from harness.store.results import read_table
 
 
 def _spec(**changes) -> dict:

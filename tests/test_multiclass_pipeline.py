@@ -9,14 +9,14 @@ import pytest
 from conftest import write_spec
 
 import runner
+from harness.evaluation.calibration_multiclass import VARIANTS as MC_VARIANTS
+from harness.methods import samplers
 from harness.metrics import multiclass as metrics_multiclass
 from harness.metrics import per_task
-from harness.methods import samplers
-from harness.evaluation.calibration_multiclass import VARIANTS as MC_VARIANTS
-from harness.store.results import read_table
-from harness.space import Fixed
 from harness.plan.checks import parse_spec
 from harness.plan.resolve import method_for, method_of
+from harness.space import Fixed
+from harness.store.results import read_table
 
 MC_SPEC = {
     "name": "tinymc",

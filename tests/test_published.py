@@ -11,9 +11,8 @@ import pytest
 from conftest import ROOT, TINY_SPEC
 
 from harness import load_spec
-
-from harness.report import publish
 from harness.plan.checks import parse_spec
+from harness.report import publish
 
 PUBLISHED = ROOT / "results" / "published" / "full"
 

@@ -8,6 +8,8 @@ import pytest
 
 import runner
 from harness.report import stats
+
+
 def _table(effect: dict[str, float], seed: int, n_datasets=4, ratios=("1", "10", "100"), reps=3) -> pd.DataFrame:
     """Results where method m's average precision is base + effect[m] + noise, per cell."""
     rng = np.random.default_rng(seed)

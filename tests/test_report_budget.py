@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from harness.report import sections as report_sections
+
 FIXED = {"ce": 0.0, "weighted_ce": 0.01, "focal": 0.02}  # focal is the best fixed loss in every cell
 TRIALS = {"ce": 20, "weighted_ce": 20, "focal": 20, "tuned_loss": 20, "tuned_loss_2x": 40, "tuned_loss_4x": 80}
 

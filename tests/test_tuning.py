@@ -9,11 +9,10 @@ import pytest
 
 from harness.methods import registry as methods
 from harness.plan.cells import planned
+from harness.plan.checks import parse_spec
 from harness.plan.data import DataProvider
 from harness.running.cell import run_cell
-from harness.plan.checks import parse_spec
 from harness.tuning.study import pick_best, study_name, tune
-from harness.plan.resolve import method_of
 
 
 def _spec(**overrides) -> dict:

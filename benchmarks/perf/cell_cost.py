@@ -23,13 +23,12 @@ import numpy as np
 import torch
 
 from harness import load_spec, quiet
-
 from harness.plan import cost
-from harness.running.benchmark import _plan
 from harness.plan.cost import CostModel, Shape
 from harness.plan.data import DataProvider
-from harness.running.outputs import write_cell_outputs
+from harness.running.benchmark import _plan
 from harness.running.cell import run_cell
+from harness.running.outputs import write_cell_outputs
 
 from ._table import Row
 

@@ -16,11 +16,11 @@ import time
 
 import harness  # noqa: F401  (the checkout's datasets)
 from harness import quiet
-from harness.plan.cells import expand
-from harness.plan.data import DataProvider
 from harness.learners import ensembles
-from harness.running.cell import run_cell
+from harness.plan.cells import expand
 from harness.plan.checks import parse_spec
+from harness.plan.data import DataProvider
+from harness.running.cell import run_cell
 
 from ._table import Row, show
 

@@ -26,9 +26,9 @@ import torch
 import harness  # noqa: F401  (the checkout's datasets)
 from datasets import load, prepare
 from harness.plan.cells import expand
+from harness.plan.checks import parse_spec
 from harness.plan.data import DataProvider
 from harness.running.cell import run_cell
-from harness.plan.checks import parse_spec
 
 from ._table import Row, show
 

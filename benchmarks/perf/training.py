@@ -25,9 +25,9 @@ import harness  # noqa: F401  (the checkout's datasets)
 import loss_zoo
 from datasets import load, prepare
 from harness.learners.batched import Member, fit_batched
-from harness.metrics.binary import get as get_metric
 from harness.learners.models import build_model
 from harness.learners.trainer import TrainConfig, as_tensors, fit
+from harness.metrics.binary import get as get_metric
 
 from ._table import Row, show
 

@@ -71,8 +71,8 @@ def spec_dict(grid: dict, scheme: str, seed: int) -> dict:
 
 def run_one(grid: dict, scheme: str, seed: int, out: Path) -> list[dict]:
     """Run one (scheme, seed) benchmark; one row per finished cell."""
-    from harness.running.benchmark import run_benchmark
     from harness.plan.checks import parse_spec
+    from harness.running.benchmark import run_benchmark
 
     spec = parse_spec(spec_dict(grid, scheme, seed))
     cpu = time.process_time()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 def cmd_list(args: argparse.Namespace) -> int:
     from harness import expand, load_spec
-    from harness.running.benchmark import check_plan
     from harness.plan.data import DataProvider
+    from harness.running.benchmark import check_plan
 
     spec = load_spec(args.spec)
     data = DataProvider(spec)

@@ -15,9 +15,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 import loss_zoo
-
 from harness.learners.base import FitTask
-from harness.learners.lightgbm_learner import LightGBMLearner, booster_params, objective_hessian, optimal_constant, terms_of
+from harness.learners.lightgbm_learner import (
+    LightGBMLearner,
+    booster_params,
+    objective_hessian,
+    optimal_constant,
+    terms_of,
+)
 
 
 def _accuracy(y_true: np.ndarray, prob: np.ndarray) -> float:

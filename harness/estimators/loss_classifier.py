@@ -19,7 +19,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 import loss_zoo
-
 from harness.learners.models import MLP, build_model
 from harness.learners.trainer import TrainConfig, as_tensors, fit
 

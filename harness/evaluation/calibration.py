@@ -18,7 +18,6 @@ from scipy.special import expit, log_expit
 from sklearn.isotonic import IsotonicRegression
 
 import loss_zoo
-
 from harness.vocabulary import BINARY_VARIANTS as VARIANTS
 
 

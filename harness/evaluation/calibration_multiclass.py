@@ -30,10 +30,9 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import log_softmax, softmax
 
 import loss_zoo
-
 from harness.evaluation.calibration import Calibrated
-
 from harness.vocabulary import MULTICLASS_VARIANTS as VARIANTS
+
 LOG_T_BOUNDS = (-5.0, 5.0)
 VECTOR_BOUNDS = ((np.exp(-5.0), np.exp(5.0)), (-50.0, 50.0))  # per-class scale, bias
 

@@ -9,19 +9,18 @@ from typing import Any
 import numpy as np
 
 import datasets
-
 from harness.evaluation import calibration_multiclass
-from harness.metrics import multiclass as metrics_multiclass
-from harness.metrics import per_task
-from harness.metrics import binary as metrics_registry
 from harness.evaluation.calibration import calibrate
-from harness.plan.cells import Cell
 from harness.learners import Fitted, Learner
 from harness.methods.registry import Method
-from harness.store.records import RepetitionRecord, now_ms
+from harness.metrics import binary as metrics_registry
+from harness.metrics import multiclass as metrics_multiclass
+from harness.metrics import per_task
+from harness.plan.cells import Cell
+from harness.plan.tasks import Job, make_job
 from harness.seeding import derive_seed
 from harness.spec.schema import Spec
-from harness.plan.tasks import Job, make_job
+from harness.store.records import RepetitionRecord, now_ms
 
 
 def _logit_prior(counts: list[int]) -> float:

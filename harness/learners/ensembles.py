@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from scipy.special import logit
 
-from harness.space import INF, Float, Int
 from harness.learners.base import FitReport, FitTask, Fitted
+from harness.space import INF, Float, Int
 
 _STRATEGY = Float(0.5, 1.0, valid=(0.0, 1.0))
 

@@ -34,9 +34,8 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 import loss_zoo
-
-from harness.space import INF, Float, Int
 from harness.learners.base import FitReport, FitTask, Fitted
+from harness.space import INF, Float, Int
 
 #: LightGBM's tuned parameters (rounds come from early stopping, up to ``max_rounds``).
 SPACE = {

@@ -15,14 +15,13 @@ import numpy as np
 import torch
 
 import loss_zoo
-
-from harness.metrics import per_task
+from harness.learners.base import FitReport, FitTask, Fitted
 from harness.learners.batched import Member, can_batch, fit_batched
 from harness.learners.models import build_model
+from harness.learners.trainer import TrainConfig, as_tensors, fit, predict_logits
+from harness.metrics import per_task
 from harness.space import INF, Float
 from harness.spec.schema import Spec
-from harness.learners.trainer import TrainConfig, as_tensors, fit, predict_logits
-from harness.learners.base import FitReport, FitTask, Fitted
 
 #: The torch learner's tuned parameters: AdamW's learning rate and weight decay.
 SPACE = {

@@ -27,7 +27,6 @@ from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
 import loss_zoo
-
 from harness.methods import samplers as samplers_registry
 from harness.space import Choice, Dist, Float, OptionalFloat, narrow
 from harness.vocabulary import NO_LOSS, NO_SAMPLER, TUNED

@@ -25,7 +25,15 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
-from harness.metrics.binary import (     N_BINS,     Metric,     _fast_average_precision,     _fast_roc_auc,     adaptive_calibration_error,     expected_calibration_error,     maximum_calibration_error, )
+from harness.metrics.binary import (
+    N_BINS,
+    Metric,
+    _fast_average_precision,
+    _fast_roc_auc,
+    adaptive_calibration_error,
+    expected_calibration_error,
+    maximum_calibration_error,
+)
 
 ROW_SUM_TOL = 1e-6
 GROUPS = ("head", "medium", "tail")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datasets
-
 from harness.seeding import derive_seed
 from harness.spec.schema import DatasetSpec, Spec
 

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 
 import datasets
-
-from harness.methods import samplers as samplers_registry
 from harness.learners import FitTask
+from harness.methods import samplers as samplers_registry
 from harness.methods.registry import Method
 from harness.seeding import derive_seed
 

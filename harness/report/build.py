@@ -12,19 +12,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.report import bayes
-from harness.report import decision
-from harness.report import stats
 from harness.errors import UserError
 from harness.files import write_atomic
-from harness.report.markdown import md_table, to_html
-from harness.vocabulary import HEADLINE_MULTICLASS
-from harness.report.figures import (     HEADLINE,     _ratio_key,     calibration_figure,     cd_figure,     figure_datasets,     metric_vs_ratio_figure,     reliability_figure, )
+from harness.report import bayes, decision, stats
+from harness.report.figures import (
+    HEADLINE,
+    _ratio_key,
+    calibration_figure,
+    cd_figure,
+    figure_datasets,
+    metric_vs_ratio_figure,
+    reliability_figure,
+)
 from harness.report.literature import literature_section
+from harness.report.markdown import md_table, to_html
 from harness.report.sections import focal_section, smooth_ece_section, tuned_loss_section
 from harness.report.tuning import tuning_section
 from harness.store.results import read_table, slugify
 from harness.store.run_spec import method_trials, read_run_spec
+from harness.vocabulary import FAMILIES, FAMILIES_MULTICLASS, HEADLINE_MULTICLASS
 
 __all__ = ["HEADLINE", "build", "calibration_table", "compare", "calibration_figure", "cd_figure",
            "metric_vs_ratio_figure", "reliability_figure"]
@@ -142,7 +148,7 @@ def _decision_section(table: pd.DataFrame, comp: pd.DataFrame, counts: dict[str,
             f"median difference [bootstrap 95 % interval] on the deciding metric and the Bayesian "
             f"P(better); \"no practical difference\" when equivalence within the ROPE is the most "
             f"probable outcome for every method. Families: "
-            + "; ".join(f"{f} = {', '.join(decision.SHORT[m] for m in ms)}" for f, ms in decision.FAMILIES.items())
+            + "; ".join(f"{f} = {', '.join(decision.SHORT[m] for m in ms)}" for f, ms in FAMILIES.items())
             + " (F1 and MCC at the threshold chosen on validation).", "",
             md_table(frame), "", "Regimes are task · model · ρ bucket · size bucket:", "", md_table(buckets), "",
             "## Summary", ""] + [f"- {s}" for s in lines] + [""]
@@ -243,7 +249,7 @@ def _multiclass_sections(table: pd.DataFrame, figdir: Path, figures: list[Path],
                          seed: int) -> list[str]:
     """The multi-class rows, decided and ranked apart from the binary ones (their own metric
     families and headline metrics, figures named ``*_multiclass_*``)."""
-    families = decision.FAMILIES_MULTICLASS
+    families = FAMILIES_MULTICLASS
     comp = decision.comparisons(table, rope=rope, seed=seed, families=families)
     counts = decision.regime_cell_counts(table)
     md = ["# Multi-class datasets", "",

@@ -26,12 +26,10 @@ import numpy as np
 import pandas as pd
 
 import datasets
-
-from harness.report import bayes
 from harness.metrics import per_task
-from harness.report import stats
+from harness.report import bayes, stats
 from harness.store.results import slugify
-from harness.vocabulary import FAMILIES, FAMILIES_MULTICLASS
+from harness.vocabulary import FAMILIES
 
 SHORT = {"average_precision": "AP", "roc_auc": "ROC AUC", "f1_val_threshold": "F1", "mcc_val_threshold": "MCC",
          "ece": "ECE", "log_loss": "log loss", "brier": "Brier",

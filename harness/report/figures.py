@@ -16,12 +16,12 @@ import scikit_posthocs as sp
 from scipy import stats as sps
 from sklearn.calibration import calibration_curve
 
+from harness.evaluation.plots import new_figure, save_figure
 from harness.metrics import per_task
 from harness.report import stats
-from harness.evaluation.plots import new_figure, save_figure
 from harness.store.results import slugify
-
 from harness.vocabulary import FIGURE_METRICS as HEADLINE
+
 FIGURE_DATASETS = 8  # per-dataset figures for more datasets than this would swamp the report
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.metrics import per_task
 from harness.errors import UserError
 from harness.files import write_atomic
+from harness.metrics import per_task
 
 FORMAT = 1
 DEFAULT_RULE = {"k": 3.0, "abs_floor": 0.01, "rel_floor": 0.05, "calibrations": ["raw"]}

@@ -17,9 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.report import bayes
-from harness.report import decision
-from harness.report import stats
+from harness.report import bayes, decision, stats
 from harness.report.markdown import md_table
 from harness.report.tuning import FLAT, focal_tuned, spearman_text, tuning_frame
 from harness.store.run_spec import early_stopping, read_run_spec

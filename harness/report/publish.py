@@ -7,21 +7,19 @@ published provenance names the spec hash its spec file has today.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 import re
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from harness.files import write_atomic
-from harness.vocabulary import HEADLINE_MULTICLASS
 from harness.store.provenance import machine_info
 from harness.store.results import read_table
-from harness.vocabulary import HEADLINE
+from harness.vocabulary import HEADLINE, HEADLINE_MULTICLASS
 
 KEYS = ["dataset", "imbalance_ratio", "model", "method", "n_classes"]
 

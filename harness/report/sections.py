@@ -12,15 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.report import bayes
-from harness.report import decision
 from harness.metrics import per_task
-from harness.report import stats
-from harness.report.markdown import md_table
+from harness.report import bayes, decision, stats
 from harness.report.figures import figure_datasets, prediction_file, smooth_reliability_figure
+from harness.report.markdown import md_table
 from harness.store.results import slugify
 from harness.vocabulary import BINARY_VARIANTS as VARIANTS
-
 
 
 def _as_methods(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from harness.metrics import per_task
+
 BLOCK = ["dataset", "imbalance_ratio"]
 MIN_CELLS_FOR_TEST = 6  # below this a two-sided signed-rank test cannot reach p < 0.05
 

@@ -16,26 +16,24 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from tqdm import tqdm
 
 import datasets
-
-from harness.plan import cost
 from harness import learners
-from harness.metrics import per_task
-from harness.store import results as results_store
-from harness.plan.cells import Cell, expand
-from harness.plan.data import DataProvider
 from harness.errors import UserError
+from harness.plan import cost
+from harness.plan.cells import Cell, expand
+from harness.plan.checks import problems
+from harness.plan.data import DataProvider
+from harness.running.cell import run_cell
 from harness.running.executors import open_executor
 from harness.running.ledger import Ledger
 from harness.running.outputs import write_cell_outputs
-from harness.running.cell import run_cell
-from harness.plan.checks import problems
+from harness.running.workers import WorkerConfig, cell_task, tune_task
+from harness.spec.schema import Spec
+from harness.store import results as results_store
 from harness.store.records import CellResult
 from harness.store.run_spec import write_run_spec
-from harness.spec.schema import Spec
-from harness.tuning.storage import delete_studies, open_storage
 from harness.tracking.mlflow_tracker import MlflowTracker, NullTracker
+from harness.tuning.storage import delete_studies, open_storage
 from harness.tuning.study import close_stale, open_study, study_name
-from harness.running.workers import WorkerConfig, cell_task, tune_task
 
 
 @dataclass

@@ -10,15 +10,14 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from harness.metrics import binary as metrics_registry
-from harness.metrics import per_task
-from harness.plan.cells import Cell
-from harness.plan.data import DataProvider
 from harness.evaluation.protocol import evaluate
 from harness.faults import fault_point
 from harness.learners import Learner, for_model
-from harness.store.records import CellResult, TrialRecord, now_ms
+from harness.metrics import binary as metrics_registry
+from harness.plan.cells import Cell
+from harness.plan.data import DataProvider
 from harness.spec.schema import Spec
+from harness.store.records import CellResult, TrialRecord, now_ms
 from harness.tuning.study import Tuning, param_importances, pick_best, tune_batched
 from harness.tuning.summary import flatness
 

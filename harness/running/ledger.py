@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from filelock import FileLock
 
-from harness.store import results as results_store
 from harness.processes import holder_alive as _alive
 from harness.processes import me
+from harness.store import results as results_store
 
 if TYPE_CHECKING:
     from harness.plan.cells import Cell

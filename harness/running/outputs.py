@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.metrics import per_task
 from harness.evaluation import plots
-from harness.store import results as results_store
 from harness.files import write_atomic
-from harness.store.records import CellResult
+from harness.metrics import per_task
 from harness.spec.schema import Spec
+from harness.store import results as results_store
+from harness.store.records import CellResult
 
 
 def write_cell_outputs(spec: Spec, result: CellResult, out_dir: Path) -> list[Path]:

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import torch
 
-from harness.metrics import per_task
 from harness import quiet
 from harness.plan.cells import Cell
 from harness.plan.data import DataProvider
-from harness.running.outputs import write_cell_outputs
 from harness.running.cell import run_cell
-from harness.store.records import CellResult
+from harness.running.outputs import write_cell_outputs
 from harness.spec.schema import Spec
+from harness.store.records import CellResult
 from harness.tuning.storage import open_storage
 from harness.tuning.study import tune
 

@@ -16,7 +16,6 @@ import numpy as np
 
 import datasets
 from datasets.sources.tabular_file import read_table
-
 from harness.errors import UserError
 from harness.spec.schema import Spec, parse_spec
 

@@ -24,7 +24,6 @@ from pydantic import (
 )
 
 import datasets
-
 from harness.errors import UserError
 from harness.metrics import binary as metrics_registry
 from harness.metrics import per_task

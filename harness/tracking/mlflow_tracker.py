@@ -26,11 +26,27 @@ from typing import TYPE_CHECKING
 
 from harness import processes
 from harness.errors import UserError
-from harness.tracking.runs import RunPlan, cell_runs, cell_tags, finite, fmt_param, metric_keys, parent_run, trials_table
-from harness.tracking.sql import (create_sqlite_store, database_store, insert_cell, sqlite_path, sync_normal,
-                                  unchecked_schema, use_wal)
 from harness.store.provenance import git_commit, package_versions
 from harness.store.records import now_ms
+from harness.tracking.runs import (
+    RunPlan,
+    cell_runs,
+    cell_tags,
+    finite,
+    fmt_param,
+    metric_keys,
+    parent_run,
+    trials_table,
+)
+from harness.tracking.sql import (
+    create_sqlite_store,
+    database_store,
+    insert_cell,
+    sqlite_path,
+    sync_normal,
+    unchecked_schema,
+    use_wal,
+)
 
 if TYPE_CHECKING:
     from harness.store.records import CellResult

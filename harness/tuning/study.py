@@ -22,16 +22,15 @@ import numpy as np
 import optuna
 
 import datasets
-
-from harness.metrics import per_task
-from harness.plan.cells import Cell
 from harness.faults import fault_point
 from harness.learners import Learner
 from harness.methods.registry import Method
-from harness.store.records import TrialRecord, now_ms
+from harness.metrics import per_task
+from harness.plan.cells import Cell
+from harness.plan.tasks import make_job
 from harness.seeding import derive_seed
 from harness.spec.schema import Spec
-from harness.plan.tasks import make_job
+from harness.store.records import TrialRecord, now_ms
 from harness.tuning.values import tuning_values
 
 _DONE_STATES = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
