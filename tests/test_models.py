@@ -211,3 +211,15 @@ def test_only_task_keeps_an_entry_to_binary_or_multiclass_data():
     unset = parse_spec(_spec(models=[{"name": "mlp"}, {"name": "lightgbm", "only": {"methods": ["ce"]}}]))
     binary = parse_spec(_spec(models=[{"name": "mlp"}, {"name": "lightgbm", "only": {"methods": ["ce"], "task": "binary"}}]))
     assert unset.spec_hash() != binary.spec_hash()  # set, it is part of the hash (unset, it is not: old hashes hold)
+
+
+def test_every_learner_is_registered_once_on_each_side():
+    """A model name a spec may list has settings in the schema and an entry in the learner
+    registry, and the other way round."""
+    from harness import learners
+    from harness.spec import schema
+
+    assert set(schema.MODEL_NAMES) == set(learners.available())
+    for name in schema.MODEL_NAMES:
+        entry = learners.REGISTRY[name]
+        assert hasattr(entry.load(), entry.cls) and learners.space(name)

@@ -10,7 +10,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args
 
 import yaml
 from pydantic import (
@@ -153,19 +153,24 @@ class _ModelBase(_Strict):
 
     @property
     def seed_parts(self) -> tuple[str, ...]:
-        """What training and TPE seeds add for this model: its key, except for the torch learner
-        under its own name (``mlp``, ``logistic``), whose seeds stay those from before the model
-        axis (so its results reproduce). Data seeds never include the model (paired comparisons)."""
-        return () if self.key in ("mlp", "logistic") else (self.key,)
+        """What training and TPE seeds add for this model: its key. Data seeds never include the
+        model (paired comparisons)."""
+        return (self.key,)
 
 
 class TorchModelSpec(_ModelBase):
     """The torch learner: ``logistic`` regression or an ``mlp``."""
 
-    name: Literal["logistic", "mlp"] = Field("mlp", description="mlp, or logistic (a linear model)")
+    name: Literal["mlp", "logistic"] = Field("mlp", description="mlp, or logistic (a linear model)")
     hidden_sizes: list[Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: [32], description="widths of the MLP's hidden layers (ReLU); unused by logistic")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout after each hidden layer; unused by logistic")
+
+    @property
+    def seed_parts(self) -> tuple[str, ...]:
+        """Nothing under its own name (``mlp``, ``logistic``): its seeds stay those from before
+        the model axis, so its results reproduce; a labelled entry adds its key."""
+        return () if self.key in ("mlp", "logistic") else (self.key,)
 
 
 class LightGBMModelSpec(_ModelBase):
@@ -177,8 +182,16 @@ class LightGBMModelSpec(_ModelBase):
     report_every: int = Field(1, ge=1, description="rounds between two pruning reports")
 
 
-#: Model names a spec may list (the ensembles are methods, not models: see harness.ensembles).
-MODEL_NAMES = ("mlp", "logistic", "lightgbm")
+#: The settings of each learner a spec may list under ``models`` (one class per learner module,
+#: registered here and in harness.learners.REGISTRY; the ensembles are methods, not models).
+MODEL_SETTINGS: tuple[type[_ModelBase], ...] = (TorchModelSpec, LightGBMModelSpec)
+
+#: model name -> its settings class, from each class's ``name`` literal
+_MODEL_CLASSES = {name: cls for cls in MODEL_SETTINGS for name in get_args(cls.model_fields["name"].annotation)}
+
+#: Model names a spec may list
+MODEL_NAMES = tuple(_MODEL_CLASSES)
+
 
 @dataclass(frozen=True)
 class EnsembleModel:
@@ -192,9 +205,7 @@ class EnsembleModel:
     seed_parts: tuple[str, ...] = ("ensemble",)
 
 
-_MODEL_CLASSES = {"mlp": TorchModelSpec, "logistic": TorchModelSpec, "lightgbm": LightGBMModelSpec}
-
-ModelSpec = Annotated[TorchModelSpec | LightGBMModelSpec, Field(discriminator="name")]
+ModelSpec = Annotated[Union[MODEL_SETTINGS], Field(discriminator="name")]  # noqa: UP007  (built from a tuple)
 
 
 def _model_entry(value: Any, where: str) -> Any:
