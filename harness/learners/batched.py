@@ -26,6 +26,7 @@ from torch import nn
 
 from loss_zoo.batched import MemberLosses, MulticlassMemberLosses, member_losses, multiclass_member_losses
 
+from harness.learners.early_stopping import EarlyStopping
 from harness.learners.models import MLP
 from harness.learners.trainer import TrainConfig, TrainResult
 
@@ -170,47 +171,28 @@ def _adamw_step(stack: _Stack, lr: torch.Tensor, decay: torch.Tensor, step: int)
 
 @dataclass
 class _Book:
-    """Per member: the best epoch so far, its weights, the curve and how training ended."""
+    """Per member: its early stopping (one :class:`~harness.learners.early_stopping.EarlyStopping`
+    each, the rule :func:`harness.learners.trainer.fit` follows) and its best epoch's weights."""
 
-    k: int
-    sign: float
-    stop_on: str
-    patience: int
+    rules: list[EarlyStopping]
 
     def __post_init__(self) -> None:
-        self.best = [-np.inf] * self.k
-        self.best_epoch, self.best_value = [-1] * self.k, [float("nan")] * self.k
-        self.best_row: list[torch.Tensor | None] = [None] * self.k
-        self.curves: list[list[float]] = [[] for _ in range(self.k)]
-        self.stopped_by, self.reasons = ["max_epochs"] * self.k, [""] * self.k
+        self.best_row: list[torch.Tensor | None] = [None] * len(self.rules)
 
-    def judge(self, i: int, epoch: int, finite: bool, value: float, val_loss: float, row: torch.Tensor,
+    def judge(self, i: int, epoch: int, finite: bool, value: float, val_loss: torch.Tensor, row: torch.Tensor,
               on_epoch: Callable[[int, float], bool] | None) -> bool:
         """Record member ``i``'s epoch; whether it trains on (as :func:`harness.learners.trainer.fit` decides)."""
+        rule = self.rules[i]
         if not finite:
-            self.stopped_by[i], self.reasons[i] = "diverged", f"non-finite training loss at epoch {epoch}"
+            rule.diverged(epoch)
             return False
-        if not np.isfinite(value):
-            self.stopped_by[i], self.reasons[i] = "diverged", f"non-finite validation score at epoch {epoch}"
-            return False
-        self.curves[i].append(value)
-        if self.stop_on == "none":  # no early stopping: the last epoch is the kept one
-            self.best_epoch[i], self.best_value[i] = epoch, value
-            self.best_row[i] = None
-        elif (monitored := -val_loss if self.stop_on == "loss" else self.sign * value) > self.best[i]:
-            self.best[i], self.best_epoch[i], self.best_value[i] = monitored, epoch, value
+        verdict = rule.observe(epoch, value, val_loss)  # the loss read (a host sync) only when monitored
+        if verdict.improved:
             self.best_row[i] = row.clone()
-        elif epoch - self.best_epoch[i] >= self.patience:
-            self.stopped_by[i] = "early_stopping"
-            return False
-        if on_epoch is not None and on_epoch(epoch, value):
-            self.stopped_by[i] = "pruned"
-            return False
-        return True
+        return not (verdict.stop or rule.prune(epoch, value, on_epoch))
 
     def result(self, i: int) -> TrainResult:
-        return TrainResult(self.best_value[i], self.best_epoch[i], len(self.curves[i]), self.stopped_by[i],
-                           self.curves[i], self.reasons[i])
+        return self.rules[i].report()
 
 
 @dataclass
@@ -286,7 +268,7 @@ def fit_batched(
     if not can_batch(members):
         raise ValueError("members: cannot train as one stack (see can_batch)")
     run = _start(members)
-    book = _Book(len(members), 1.0 if higher_is_better else -1.0, stop_on, config.patience)
+    book = _Book([EarlyStopping(config.patience, stop_on, higher_is_better) for _ in members])
     y_val_np = [m.validation[1].cpu().numpy() for m in members]
     generators = [torch.Generator().manual_seed(m.seed) for m in members]
     step = 0
@@ -302,7 +284,7 @@ def fit_batched(
             val_prob = _probabilities(val_logits)
             keep = [row for row, i in enumerate(run.active)
                     if book.judge(i, epoch, finite[row], float(score(y_val_np[i], val_prob[row])) if finite[row] else 0.0,
-                                  float(val_loss[row]), run.stack.flat[row], members[i].on_epoch)]
+                                  val_loss[row], run.stack.flat[row], members[i].on_epoch)]
             if len(keep) < len(run.active):
                 run.keep(keep, members, book)
             if not run.active:

@@ -1,4 +1,4 @@
-"""Mini-batch training with early stopping on a validation score (or none: no validation split).
+"""Mini-batch training with early stopping on a validation score or loss (or none: no validation split).
 
 Binary models give (N,) logits (sigmoid), multi-class ones (N, C) (softmax); the validation
 score sees :func:`probabilities` of the logits.
@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from harness.learners.base import FitReport
+from harness.learners.early_stopping import EarlyStopping
 
 
 @dataclass(frozen=True)
@@ -69,20 +70,6 @@ def _train_epoch(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor
     return total
 
 
-def _fit_without_validation(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
-                            optimizer: torch.optim.Optimizer, config: TrainConfig, seed: int) -> TrainResult:
-    """``config.max_epochs`` epochs, or until the training loss is not finite; the last weights stay."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)  # dropout draws from the global generator, forked here
-        for epoch in range(config.max_epochs):
-            order = torch.randperm(len(train[0]), generator=generator)
-            if not torch.isfinite(_train_epoch(model, loss_fn, train, optimizer, order, config.batch_size)):
-                return TrainResult(float("nan"), epoch - 1, epoch, "diverged",
-                                   reason=f"non-finite training loss at epoch {epoch}")
-    return TrainResult(float("nan"), config.max_epochs - 1, config.max_epochs, "max_epochs")
-
-
 def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         validation: tuple[torch.Tensor, torch.Tensor] | None, config: TrainConfig, *, seed: int,
         score: Callable[[np.ndarray, np.ndarray], float], higher_is_better: bool = True,
@@ -103,42 +90,34 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
         What early stopping and the kept epoch follow: the training loss on the validation
         split (default), or ``score`` (a ranking score such as average precision can saturate
         after one epoch while probabilities are still far from trained); ``none``: no early
-        stopping, every epoch runs and the last weights stay (pruning still applies).
+        stopping, every epoch runs and the last weights stay (pruning still applies). The rule
+        is :class:`~harness.learners.early_stopping.EarlyStopping`, the one
+        :func:`harness.learners.batched.fit_batched` follows for each member.
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    if validation is None:
-        return _fit_without_validation(model, loss_fn, train, optimizer, config, seed)
+    stopping = EarlyStopping(config.patience, stop_on, higher_is_better)
     generator, n = torch.Generator().manual_seed(seed), len(train[0])
-    (X_val, y_val), sign = validation, 1.0 if higher_is_better else -1.0
-    y_val_np = y_val.cpu().numpy()
-    best, best_epoch, best_state, best_value = -np.inf, -1, None, float("nan")
-    curve: list[float] = []
-    stopped_by, reason = "max_epochs", ""
+    if validation is not None:
+        X_val, y_val = validation
+        y_val_np = y_val.cpu().numpy()
+    best_state = None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # dropout draws from the global generator, forked here
         for epoch in range(config.max_epochs):
             order = torch.randperm(n, generator=generator)
-            total = _train_epoch(model, loss_fn, train, optimizer, order, config.batch_size)
-            if not torch.isfinite(total):
-                stopped_by, reason = "diverged", f"non-finite training loss at epoch {epoch}"
+            if not torch.isfinite(_train_epoch(model, loss_fn, train, optimizer, order, config.batch_size)):
+                stopping.diverged(epoch)
                 break
+            if validation is None:  # nothing to judge: the epoch counts, the last weights stay
+                stopping.observe(epoch, None)
+                continue
             val_logits = predict_logits(model, X_val)
             value = float(score(y_val_np, probabilities(val_logits)))
-            if not np.isfinite(value):
-                stopped_by, reason = "diverged", f"non-finite validation score at epoch {epoch}"
-                break
-            curve.append(value)
-            if stop_on == "none":  # over-parameterised regime: every epoch runs, the last weights stay
-                best_epoch, best_value = epoch, value
-            elif (monitored := -float(loss_fn(val_logits, y_val)) if stop_on == "loss" else sign * value) > best:
-                best, best_epoch, best_value = monitored, epoch, value
+            verdict = stopping.observe(epoch, value, lambda: loss_fn(val_logits, y_val))  # the loss: called now, if monitored
+            if verdict.improved:
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            elif epoch - best_epoch >= config.patience:
-                stopped_by = "early_stopping"
-                break
-            if on_epoch is not None and on_epoch(epoch, value):
-                stopped_by = "pruned"
+            if verdict.stop or stopping.prune(epoch, value, on_epoch):
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
-    return TrainResult(best_value, best_epoch, len(curve), stopped_by, curve, reason)
+    return stopping.report()
