@@ -186,12 +186,12 @@ POSITIVE = {"lymphography": "fibrosis"}
 
 # Duplicates, named once (no two entries share datasets.catalogue.content_fingerprint):
 # - wdbc (569 rows, 212 malignant) is scikit-learn's breast cancer set rounded to 3 decimals: it is
-#   sklearn/breast_cancer, at full precision (tests/test_catalogue.py compares them).
+#   sklearn/breast_cancer, at full precision (tests/datasets/test_catalogue.py compares them).
 # - the package's summary calls page-blocks0 "new_thyroid2" (its loader reads page-blocks0.dat):
 #   keel/page-blocks0. The real new_thyroid2 folder has no loader in the package and is left out.
 
 #: folder, name in the package's summary file, rows, numeric and categorical inputs, class counts
-#: (binary: negative, positive); generated from the files and checked by tests/test_catalogue.py
+#: (binary: negative, positive); generated from the files and checked by tests/datasets/test_catalogue.py
 BINARY: tuple[tuple[str, str, int, int, int, tuple[int, ...]], ...] = (
     ("abalone-17_vs_7-8-9-10", "abalone-17_vs_7-8-9-10", 2338, 7, 1, (2280, 58)),
     ("abalone-19_vs_10-11-12-13", "abalone-19_vs_10-11-12-13", 1622, 7, 1, (1590, 32)),

@@ -47,7 +47,7 @@ class FastSignedRankTest(SignedRankTest):
     O(samples · n²). Hand-written because baycomp forms each sample's n × n weight matrix in a
     Python loop: seconds to minutes per comparison at the full sweep's thousands of cells. The
     same Dirichlet draws and the same Heaviside rule on the same float sums, so the same
-    posterior to float rounding (``tests/test_decision.py`` checks it against baycomp's own, ties
+    posterior to float rounding (``tests/report/test_decision.py`` checks it against baycomp's own, ties
     included; a sample exactly on a decision boundary, as with identical methods and no ROPE, may
     fall on either side).
 

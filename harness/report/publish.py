@@ -1,7 +1,7 @@
 """The published answer: a finished run's report, its figures, a compact summary and its
 provenance, copied into a folder that is committed (``runner.py run SPEC --publish DIR``).
 
-A reader gets the answer without running anything; ``tests/test_published.py`` checks that the
+A reader gets the answer without running anything; ``tests/report/test_published.py`` checks that the
 published provenance names the spec hash its spec file has today.
 """
 

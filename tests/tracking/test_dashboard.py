@@ -3,36 +3,15 @@ the runs read back, and the UI checked in headless Chromium."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_SPEC, _free_port, run_runner, write_spec
+from conftest import TINY_SPEC, _free_port, browser, run_runner, write_spec
 
 from harness.evaluation.calibration import VARIANTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-def _browser(profile: Path):
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromium-driver must be installed in CI (.ci/run installs them)")
-        pytest.skip("Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1600,1000", f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    options.binary_location = chromium
-    return webdriver.Chrome(service=Service(driver), options=options)
 
 
 def _wait_for_text(driver, text: str, timeout: float = 60) -> None:
@@ -61,7 +40,7 @@ def _table_from_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_runs_on_an_mlflow_server_read_back_and_show_in_a_browser(tmp_path, mlflow_server):
+def test_runs_on_an_mlflow_server_read_back_and_show_in_abrowser(tmp_path, mlflow_server):
     import mlflow
 
     spec_path = write_spec(tmp_path, TINY_SPEC)
@@ -89,7 +68,7 @@ def test_runs_on_an_mlflow_server_read_back_and_show_in_a_browser(tmp_path, mlfl
 
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    driver = _browser(tmp_path / "profile")
+    driver = browser(tmp_path / "profile")
     try:
         driver.get(f"{mlflow_server}/#/experiments/{experiment.experiment_id}/runs")
         for name in parents["tags.mlflow.runName"]:

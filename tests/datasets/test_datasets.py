@@ -79,7 +79,7 @@ def test_bad_params_name_the_parameter():
 
 @pytest.mark.parametrize("name", sorted(n for n, s in datasets.available().items() if n != "csv" and s.info is None))
 def test_every_catalogue_entry_loads(name):
-    """Generated and scikit-learn entries; the shipped files: tests/test_catalogue.py."""
+    """Generated and scikit-learn entries; the shipped files: tests/datasets/test_catalogue.py."""
     ds = datasets.load(name)
     assert ds.X.ndim == 2 and ds.X.shape[0] == ds.y.shape[0] > 100
     assert np.isfinite(ds.X).all() and ds.n_classes >= 2

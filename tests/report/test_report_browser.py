@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_dashboard import _browser
+from conftest import browser
 from test_decision import _planted, _table
 
 import runner
@@ -38,7 +38,7 @@ def test_report_html_renders_in_chromium(tmp_path):
     _predictions(folder, table[table["dataset"].isin(["d0", "d1"])])
     assert runner.main(["report", str(folder), "--no-tracking"]) == 0
     assert any(p.name.startswith("smooth_reliability") for p in (folder / "report").glob("*.png"))
-    driver = _browser(tmp_path / "profile")
+    driver = browser(tmp_path / "profile")
     try:
         driver.get((folder / "report.html").as_uri())
         headers = driver.execute_script(
