@@ -15,6 +15,7 @@ import numpy as np
 
 from .base import DataError, Info, Source
 from .imbalance import largest_reachable_ratio
+from .registry import available, get_source, load
 
 TASKS = ("binary", "multiclass")
 
@@ -83,8 +84,6 @@ def collection_of(source: Source) -> str:
 
 def collections() -> list[str]:
     """Collection names and name prefixes a filter accepts, sorted."""
-    from . import available
-
     names = set()
     for name, source in available().items():
         if "/" in name:
@@ -94,8 +93,6 @@ def collections() -> list[str]:
 
 @lru_cache(maxsize=None)
 def _loaded_info(name: str) -> Info:
-    from . import load
-
     ds = load(name)
     numeric, categorical = ds.feature_kinds
     return Info(len(ds.y), numeric, categorical, tuple(int(c) for c in np.bincount(ds.y)))
@@ -103,8 +100,6 @@ def _loaded_info(name: str) -> Info:
 
 def info(name: str) -> Info:
     """What entry ``name`` holds: its declared info, else its default parameters loaded."""
-    from . import get_source
-
     source = get_source(name)
     return source.info if source.info is not None else _loaded_info(name)
 
@@ -118,8 +113,6 @@ def largest_ratio(counts: tuple[int, ...], fractions: tuple[float, float, float]
 def entries(filters: Filters | None = None, *, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
             min_test_minority: int = 10) -> list[Entry]:
     """Catalogue entries kept by ``filters``, sorted by name (the user's file, ``csv``, is not one)."""
-    from . import available
-
     filters = filters or Filters()
     filters.check()
     out = []

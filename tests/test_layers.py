@@ -49,3 +49,38 @@ def test_the_report_importing_torch_breaks_the_contract(tmp_path):
     proc = _lint(tree)
     assert proc.returncode != 0
     assert "the report reads results without the training stack BROKEN" in proc.stdout
+
+
+def _cycle(imports: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of the graph (module -> the modules it imports), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        state[module] = 1
+        path.append(module)
+        for other in sorted(imports.get(module, ())):
+            if state.get(other) == 1:
+                return path[path.index(other):] + [other]
+            if other not in state and (found := visit(other)):
+                return found
+        state[module] = 2
+        path.pop()
+        return None
+
+    for module in sorted(imports):
+        if module not in state and (found := visit(module)):
+            return found
+    return None
+
+
+def test_no_import_cycle_in_the_library_the_losses_or_the_datasets():
+    """Module-level imports only (annotations under TYPE_CHECKING do not count); the checker
+    itself finds a planted cycle."""
+    import grimp
+
+    graph = grimp.build_graph("harness", "loss_zoo", "datasets", exclude_type_checking_imports=True)
+    imports = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
+    assert _cycle(imports) is None, _cycle(imports)
+    planted = {**imports, "harness.metrics.binary": imports["harness.metrics.binary"] | {"harness.plan.checks"}}
+    assert _cycle(planted) is not None
