@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 LINT = Path(sys.executable).with_name("lint-imports")
 
@@ -32,23 +34,19 @@ def _copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_a_lower_layer_importing_a_higher_one_breaks_the_contract(tmp_path):
+@pytest.mark.parametrize(("module", "line", "broken", "arrow"), [
+    ("harness/metrics/binary.py", "from harness.running import cell", "harness is layered: lower never imports higher",
+     "harness.metrics.binary -> harness.running.cell"),
+    ("harness/report/gate.py", "import torch", "the report reads results without the training stack",
+     "harness.report.gate -> torch"),
+])
+def test_a_forbidden_import_breaks_its_contract(tmp_path, module, line, broken, arrow):
     tree = _copy(tmp_path)
-    metrics = tree / "harness" / "metrics" / "binary.py"
-    metrics.write_text(metrics.read_text() + "\nfrom harness.running import cell  # noqa: E402,F401\n")
+    path = tree / module
+    path.write_text(path.read_text() + f"\n{line}  # noqa: E402,F401\n")
     proc = _lint(tree)
     assert proc.returncode != 0
-    assert "harness is layered: lower never imports higher BROKEN" in proc.stdout
-    assert "harness.metrics.binary -> harness.running.cell" in proc.stdout
-
-
-def test_the_report_importing_torch_breaks_the_contract(tmp_path):
-    tree = _copy(tmp_path)
-    gate = tree / "harness" / "report" / "gate.py"
-    gate.write_text(gate.read_text() + "\nimport torch  # noqa: E402,F401\n")
-    proc = _lint(tree)
-    assert proc.returncode != 0
-    assert "the report reads results without the training stack BROKEN" in proc.stdout
+    assert f"{broken} BROKEN" in proc.stdout and arrow in proc.stdout, proc.stdout[-3000:]
 
 
 def _cycle(imports: dict[str, set[str]]) -> list[str] | None:
