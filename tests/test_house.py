@@ -43,6 +43,7 @@ def test_report_and_gate_import_neither_torch_nor_optuna(tmp_path):
     (results / "results.csv").write_text(table.read_text())
     code = f"""
         import sys, runner
+
         assert runner.main(["baseline", {str(results)!r}, "--out", {str(tmp_path / 'b.json')!r}]) == 0
         assert runner.main(["gate", {str(results)!r}, "--baseline", {str(tmp_path / 'b.json')!r}]) == 0
         assert runner.main(["report", {str(results)!r}, "--no-tracking"]) == 0

@@ -44,6 +44,7 @@ def measure(spec_path: Path | None, jobs: int) -> dict:
     import torch
 
     from harness import load_spec, run_benchmark
+
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         spec = load_spec(spec_path or quarter_spec(ROOT / "benchmarks" / "default.yaml", Path(tmp)))

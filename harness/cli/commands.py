@@ -40,6 +40,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _estimate_line(spec, cells, data, jobs: int) -> str:
     """The cost model's estimate for the cells, on ``jobs`` workers and on one."""
     from harness.plan import cost
+
     costs = cost.estimates(cost.shapes(spec, cells, data))
     return (f"estimated time: {cost.duration(cost.estimate(costs, jobs))} with --jobs {jobs} "
             f"({cost.duration(sum(costs))} of CPU; per-cell cost model in harness/plan/cost.py)")
@@ -140,6 +141,7 @@ def _gate(baseline: dict | None, outcome) -> int:
 def _publish(args: argparse.Namespace, spec, outcome, report_md: Path) -> None:
     """Copy the run's answer into the committed folder ``--publish`` names."""
     from harness.report import publish
+
     prov = publish.provenance(spec, args.spec, outcome.table, command="python runner.py " + " ".join(sys.argv[1:]),
                               wall_seconds=outcome.seconds, cpu_seconds=process_tree_cpu_seconds(),
                               cells_run_here=len(outcome.cells))
@@ -195,15 +197,11 @@ def bookkeeping_line(outcome) -> str:
             f"time); {outcome.optuna_seconds:.1f} s in Optuna ({100 * outcome.optuna_seconds / wall:.1f} % of the wall time)")
 
 
-def _read_results(folder: str):
-    from harness.store.results import read_table
-
-    return read_table(folder)
-
-
 def cmd_baseline(args: argparse.Namespace) -> int:
     from harness.report import gate
-    baseline = gate.make_baseline(_read_results(args.results),
+    from harness.store.results import read_table
+
+    baseline = gate.make_baseline(read_table(args.results),
                                   {"k": args.k, "abs_floor": args.floor, "rel_floor": args.rel_floor})
     out = Path(args.out or f"results/baselines/{baseline['benchmark']}.json")
     gate.write_baseline(baseline, out)
@@ -214,7 +212,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     from harness.report import gate
-    report = gate.compare(gate.load_baseline(Path(args.baseline)), _read_results(args.results))
+    from harness.store.results import read_table
+
+    report = gate.compare(gate.load_baseline(Path(args.baseline)), read_table(args.results))
     print(gate.format_report(report))
     return 0 if report.passed else 1
 
@@ -239,6 +239,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import build as report
+
     folder = Path(args.results)
     md, page, figures = report.build(folder, rope=args.rope)
     print(f"report: {md} and {page} ({len(figures)} figures in {folder / 'report'})")
@@ -256,6 +257,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from harness.report import build as report
+
     diff = report.compare(Path(args.a), Path(args.b), calibration=args.calibration)
     if args.metric:
         diff = diff[diff.index.get_level_values("metric").isin(args.metric)]

@@ -24,11 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from loss_zoo.batched import MemberLosses, MulticlassMemberLosses, member_losses, multiclass_member_losses
-
 from harness.learners.early_stopping import EarlyStopping
 from harness.learners.models import MLP
 from harness.learners.trainer import TrainConfig, TrainResult
+from loss_zoo.batched import MemberLosses, MulticlassMemberLosses, member_losses, multiclass_member_losses
 
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW's defaults, as in trainer.fit
 

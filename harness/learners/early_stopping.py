@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import SupportsFloat
 from dataclasses import dataclass
+from typing import SupportsFloat
 
 from harness.learners.base import FitReport
 

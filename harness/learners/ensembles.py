@@ -95,6 +95,7 @@ class EnsembleLearner:
     @classmethod
     def from_spec(cls, spec, model) -> EnsembleLearner:
         from harness.metrics import binary as metrics_registry
+
         return cls(model.ensemble, metrics_registry.get(spec.tuning.metrics[0]).monitor)
 
     def fit_one(self, task: FitTask) -> Fitted:

@@ -186,6 +186,7 @@ class LightGBMLearner:
     @classmethod
     def from_spec(cls, spec, model) -> LightGBMLearner:
         from harness.metrics import binary as metrics_registry
+
         metric = metrics_registry.get(spec.tuning.metrics[0])
         patience = None if spec.training.early_stopping == "none" else model.patience
         stop_on = "score" if spec.training.early_stopping == "metric" else "loss"

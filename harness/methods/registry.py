@@ -107,11 +107,13 @@ class Method:
         if self.learner_space is not None:
             return self.learner_space
         from harness import learners
+
         return learners.space("mlp")
 
     def for_learner(self, name: str) -> "Method":
         """The method trained by learner ``name`` (a model name, or the ensemble's own)."""
         from harness import learners
+
         return replace(self, learner_space=learners.space(self.ensemble or name), overrides={})
 
     @property

@@ -1,4 +1,4 @@
-"""What a cell does differently on binary and on multi-class data, decided in one place.
+"""Which metric or calibration variant a name means on binary and on multi-class data.
 
 The rules (the dataset's class count C decides the task, once it is loaded):
 
@@ -12,9 +12,10 @@ The rules (the dataset's class count C decides the task, once it is loaded):
   multi-class data, and ``evaluation.metrics`` left out means every metric of the dataset's task.
 - **Calibration variants.** ``isotonic`` stands for ``vector_scaling`` on multi-class data
   (``calibration_multiclass.COUNTERPARTS``); ``vector_scaling`` on binary data is an error.
-- **Search space.** A parameter that loss_zoo declares binary-only (``Range.binary_only``:
-  focal's scalar α) is fixed to None for C > 2 — shown as ``= None`` in the cell's space, never
-  tuned where it would be dead; a spec that fixes or narrows it errs on multi-class data.
+
+The search space per task (a binary-only parameter fixed to None for C > 2) is decided when a
+cell is planned: :func:`harness.plan.resolve.method_for`; what a spec may ask of a dataset's
+task: :func:`harness.plan.checks.problems`.
 """
 
 from __future__ import annotations

@@ -64,16 +64,20 @@ def planned(spec: Spec, dataset: DatasetSpec, ratio: float | str, method: str, m
     return Cell(dataset, ratio, method, model, config, resolve.trial_budget(spec, config))
 
 
-def expand(spec: Spec, data: DataProvider | None = None) -> list[Cell]:
-    """All cells of ``spec``, planned, in the order datasets, ratios, models, methods; an
-    ensemble method (its own learner) once per dataset and ratio, after the models' cells;
-    entries with ``only`` keep to their part of the grid. A dataset's task comes from ``data``
-    (the loaded set) when given, else from the spec and catalogue (nothing is loaded)."""
-    tasks = {d.key: task_of(data.pool(d).n_classes) if data is not None else None for d in spec.datasets}
+def grid(spec: Spec) -> list[tuple[DatasetSpec, float | str, str, Any]]:
+    """The (dataset, ratio, method key, model entry) of every cell, unplanned, in the order
+    datasets, ratios, models, methods; an ensemble method (its own learner) once per dataset and
+    ratio, after the models' cells; entries with ``only`` keep to their part of the grid."""
     ensembles = [m for m in spec.method_keys if resolve.is_ensemble(spec, m)]
     others = [m for m in spec.method_keys if m not in ensembles]
-    grid = [(d, r, m, model) for d in spec.datasets for r in spec.imbalance_ratios
-            for (m, model) in [*((m, model) for model in spec.models for m in others),
-                               *((m, resolve.models_for(spec, m)[0]) for m in ensembles)]]
-    return [planned(spec, d, r, m, model, task=tasks[d.key]) for d, r, m, model in grid
-            if spec.runs(d.key, r, model, m)]
+    cells = [(d, r, m, model) for d in spec.datasets for r in spec.imbalance_ratios
+             for (m, model) in [*((m, model) for model in spec.models for m in others),
+                                *((m, resolve.models_for(spec, m)[0]) for m in ensembles)]]
+    return [(d, r, m, model) for d, r, m, model in cells if spec.runs(d.key, r, model, m)]
+
+
+def expand(spec: Spec, data: DataProvider | None = None) -> list[Cell]:
+    """All cells of ``spec`` (:func:`grid`), planned. A dataset's task comes from ``data`` (the
+    loaded set) when given, else from the spec and catalogue (nothing is loaded)."""
+    tasks = {d.key: task_of(data.pool(d).n_classes) if data is not None else None for d in spec.datasets}
+    return [planned(spec, d, r, m, model, task=tasks[d.key]) for d, r, m, model in grid(spec)]

@@ -14,7 +14,7 @@ from harness.methods import registry as methods_registry
 from harness.methods.registry import Method
 from harness.space import Fixed
 from harness.spec.schema import EnsembleModel, Spec
-from harness.vocabulary import MULTICLASS
+from harness.vocabulary import MULTICLASS, task_of
 
 
 def tuned_loss(spec: Spec) -> Method:
@@ -51,11 +51,13 @@ def binary_only_params() -> set[str]:
 
 
 def method_for(method: Method, n_classes: int) -> Method:
-    """``method`` with its binary-only parameters fixed to None on multi-class data (C > 2): a
-    parameter that would be dead is never tuned there."""
-    if n_classes <= 2:
-        return method
-    dead = binary_only_params() & set(method.full_space)
+    """``method`` on data with ``n_classes``: on multi-class data (C > 2) its binary-only
+    parameters are fixed to None, so a parameter that would be dead is never tuned there."""
+    return _for_task(method, task_of(n_classes))
+
+
+def _for_task(method: Method, task: str) -> Method:
+    dead = binary_only_params() & set(method.full_space) if task == MULTICLASS else set()
     return replace(method, overrides={**method.overrides, **{k: Fixed(None) for k in dead}}) if dead else method
 
 
@@ -71,5 +73,4 @@ def trial_budget(spec: Spec, method: Method) -> int:
 def cell_method(spec: Spec, task: str, key: str, model: Any) -> Method:
     """The method a cell of ``task`` (``binary`` or ``multiclass``) trains: :func:`method_of`
     for its model, and on multi-class data :func:`method_for`."""
-    method = method_of(spec, key, model)
-    return method_for(method, 3) if task == MULTICLASS else method
+    return _for_task(method_of(spec, key, model), task)

@@ -21,10 +21,10 @@ from harness.store.provenance import machine_info
 from harness.store.results import read_table
 from harness.vocabulary import HEADLINE, HEADLINE_MULTICLASS
 
-KEYS = ["dataset", "imbalance_ratio", "model", "method", "n_classes"]
-
 if TYPE_CHECKING:
     from harness.spec.schema import Spec
+
+KEYS = ["dataset", "imbalance_ratio", "model", "method", "n_classes"]
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import datasets
 from harness import learners
 from harness.errors import UserError
 from harness.plan import cost
-from harness.plan.cells import Cell, expand
+from harness.plan.cells import Cell, expand, grid
 from harness.plan.checks import problems
 from harness.plan.data import DataProvider
 from harness.running.cell import run_cell
@@ -94,14 +94,12 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     """
     if spec.training.device == "cuda" and not torch.cuda.is_available():
         raise UserError("training.device: 'cuda', but torch sees no CUDA device here (use 'auto' or 'cpu')")
-    skipped, cells = {}, []
+    skipped = {}
     for ds in spec.datasets:
         for ratio in spec.imbalance_ratios:
             try:
                 n_classes = data.prepared(ds, ratio, 0).n_classes
-                if n_classes > 2 and not cells:
-                    cells = expand(spec, data)
-                problem = problems(spec, ds, n_classes) or _binary_only(cells, ds, ratio, n_classes)
+                problem = problems(spec, ds, n_classes) or _binary_only(spec, ds, ratio, n_classes)
                 if problem is not None:
                     raise UserError(problem)
             except datasets.DataError as exc:
@@ -112,13 +110,13 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     return skipped
 
 
-def _binary_only(cells: list[Cell], ds, ratio, n_classes: int) -> str | None:
+def _binary_only(spec: Spec, ds, ratio, n_classes: int) -> str | None:
     """Why a cell of this (dataset, ratio) has a learner that cannot train its classes (None: none)."""
     if n_classes <= 2:
         return None
-    for cell in cells:
-        if cell.dataset.key == ds.key and cell.ratio == ratio and cell.model.name not in learners.MULTICLASS:
-            what = f"method {cell.method!r}" if cell.model.name == "ensemble" else f"model {cell.model_key!r}"
+    for dataset, r, method, model in grid(spec):
+        if dataset.key == ds.key and r == ratio and model.name not in learners.MULTICLASS:
+            what = f"method {method!r}" if model.name == "ensemble" else f"model {model.key!r}"
             return (f"{what}: trains binary data only, and {ds.key} has {n_classes} classes; keep it to the "
                     f"binary datasets with only: {{datasets: [...]}}")
     return None

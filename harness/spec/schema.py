@@ -275,7 +275,7 @@ class TunedLossSpec(_Strict):
     """The choices of ``tuned_loss``: losses, and samplers ("none" for no resampling)."""
 
     losses: list[str] = Field(
-        default_factory=lambda: _zoo_losses(), min_length=1, description="the losses it chooses from")
+        default_factory=_zoo_losses, min_length=1, description="the losses it chooses from")
     samplers: list[str] = Field(
         default_factory=lambda: [NO_SAMPLER], min_length=1,
         description="the samplers it chooses from; none: no resampling")

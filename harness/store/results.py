@@ -14,7 +14,6 @@ import pandas as pd
 from harness.errors import UserError
 from harness.files import write_atomic
 from harness.store.provenance import git_commit, versions_string
-from harness.vocabulary import HEADLINE  # noqa: F401  (the summary's default metrics)
 
 if TYPE_CHECKING:
     from harness.store.records import CellResult

@@ -126,6 +126,7 @@ def test_collection_expands_in_name_order_and_hashes_as_its_expansion(tiny_spec)
 def test_spec_hash_without_collections_unchanged():
     baseline = json.loads((ROOT / "results" / "baselines" / "smoke.json").read_text())
     from harness import load_spec
+
     assert load_spec(ROOT / "benchmarks" / "smoke.yaml").spec_hash() == baseline["spec_hash"]
 
 

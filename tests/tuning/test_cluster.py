@@ -135,6 +135,7 @@ def test_dask_cluster_gives_the_local_results_and_logs_to_the_server(tmp_path, t
                           "--scheduler", cluster.scheduler_address, "--tracking-uri", mlflow_server, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
         from harness.running import workers
+
         used = client.run(lambda: bool(workers._WORKER.get("key")))
         assert len(used) == 2 and all(used.values()), used
     local = (tmp_path / "local" / "tiny" / "results.csv").read_bytes()
