@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import catalogue
 from .base import DataError, Dataset, Info, Prepared, Source, Split
-from .imbalance import NATURAL, fingerprint, largest_reachable_ratio, natural_ratio, prepare
+from .imbalance import NATURAL, cv_fractions, fingerprint, largest_reachable_ratio, natural_ratio, prepare
 from .registry import available, check_dataset, get_source, load
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "check_dataset",
     "fingerprint",
     "get_source",
+    "cv_fractions",
     "largest_reachable_ratio",
     "load",
     "natural_ratio",

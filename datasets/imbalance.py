@@ -6,6 +6,7 @@ import hashlib
 import math
 
 import numpy as np
+from sklearn.model_selection import StratifiedKFold
 
 from .base import DataError, Dataset, Prepared, Split
 
@@ -182,17 +183,52 @@ def _capped(target: np.ndarray, max_rows: int | None) -> np.ndarray:
     return np.maximum(scaled, 1).astype(target.dtype)
 
 
+def cv_fractions(fractions: tuple[float, float, float], folds: int) -> tuple[float, float, float]:
+    """The (train, validation, test) shares of one fold of ``folds``-fold cross-validation: test
+    1/K, the rest cut into train and validation in the proportion of ``fractions``' first two."""
+    rest = 1.0 - 1.0 / folds
+    share = fractions[0] / (fractions[0] + fractions[1])
+    return rest * share, rest * (1.0 - share), 1.0 / folds
+
+
+def _subsample(dataset: Dataset, target: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """Each class's seeded subsample of ``target[c]`` samples, in random order."""
+    return [rng.permutation(np.flatnonzero(dataset.y == c))[: target[c]] for c in range(len(target))]
+
+
 def _split(dataset: Dataset, target: np.ndarray, seed: int, fractions) -> dict[str, list[np.ndarray]]:
     """Each class's seeded subsample of ``target[c]`` samples, cut into train / validation / test."""
-    rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {"train": [], "validation": [], "test": []}
-    for c in range(len(target)):
-        members = np.flatnonzero(dataset.y == c)
-        chosen = rng.permutation(members)[: target[c]]
+    for chosen in _subsample(dataset, target, np.random.default_rng(seed)):
         n_train, n_val, _ = _split_sizes(len(chosen), fractions)
         parts["train"].append(chosen[:n_train])
         parts["validation"].append(chosen[n_train : n_train + n_val])
         parts["test"].append(chosen[n_train + n_val :])
+    return parts
+
+
+def _fold_split(dataset: Dataset, target: np.ndarray, seed: int, fractions, fold: int,
+                folds: int) -> dict[str, list[np.ndarray]]:
+    """Fold ``fold`` of a stratified ``folds``-fold partition of the seeded subsample (the same
+    subsample and partition for every fold of one seed) as test; the other folds cut per class
+    into train and validation in the proportion of ``fractions``' first two."""
+    rng = np.random.default_rng(seed)
+    chosen = _subsample(dataset, target, rng)
+    members = np.concatenate(chosen)
+    labels = dataset.y[members]
+    kfold = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
+    _, test_at = list(kfold.split(np.zeros(len(members)), labels))[fold]
+    in_test = np.zeros(len(members), dtype=bool)
+    in_test[test_at] = True
+    parts: dict[str, list[np.ndarray]] = {"train": [], "validation": [], "test": []}
+    share = fractions[1] / (fractions[0] + fractions[1])
+    for c, picked in enumerate(chosen):
+        test = np.isin(picked, members[in_test & (labels == c)])
+        rest = picked[~test]  # still in random order
+        n_val = _round(len(rest) * share)
+        parts["train"].append(rest[: len(rest) - n_val])
+        parts["validation"].append(rest[len(rest) - n_val :])
+        parts["test"].append(picked[test])
     return parts
 
 
@@ -206,6 +242,7 @@ def prepare(
     profile: str = LONG_TAILED,
     minority_fraction: float = 0.5,
     max_rows: int | None = None,
+    fold: tuple[int, int] | None = None,
 ) -> Prepared:
     """Subsample ``dataset`` to imbalance ``ratio``, split per class and standardise.
 
@@ -231,6 +268,11 @@ def prepare(
     max_rows : int, optional
         A cap on the rows kept (train + validation + test): above it every class is scaled down
         alike, so the ratio holds (within rounding). None: no cap.
+    fold : (f, K), optional
+        Cross-validation: the test split is fold f of a stratified K-fold partition of the
+        subsample (the same for every f of one seed, so each sample is tested once over the K
+        folds); train and validation share the rest as ``fractions``' first two do. None: a
+        holdout split by ``fractions``.
     """
     if ratio != NATURAL and not (isinstance(ratio, (int, float)) and ratio >= 1):
         raise DataError(f"{dataset.name}: imbalance_ratio: expected a number >= 1 or 'natural', got {ratio!r}")
@@ -240,7 +282,13 @@ def prepare(
     if (counts == 0).any():
         raise DataError(f"{dataset.name}: expected every class 0..{len(counts) - 1} present, got counts {counts.tolist()}")
     target = _capped(_target_counts(dataset, counts, ratio, profile, minority_fraction), max_rows)
-    parts = _split(dataset, target, seed, fractions)
+    if fold is None:
+        parts = _split(dataset, target, seed, fractions)
+    else:
+        if not (isinstance(fold, tuple) and len(fold) == 2 and 0 <= fold[0] < fold[1] and fold[1] >= 2):
+            raise DataError(f"{dataset.name}: fold: expected (f, K) with K >= 2 and 0 <= f < K, got {fold!r}")
+        parts = _fold_split(dataset, target, seed, fractions, *fold)
+        fractions = cv_fractions(fractions, fold[1])
     error = _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions, min_test_minority)
     if error:
         raise DataError(error)

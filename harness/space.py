@@ -26,11 +26,22 @@ class Float:
 
 @dataclass(frozen=True)
 class Int:
-    """An integer in [low, high]."""
+    """An integer in [low, high]. ``row_share``: a count of training rows (e.g. a leaf's fewest
+    samples) whose range :meth:`for_rows` caps at that share of the training split, so no value
+    drawn forbids every split of a small set."""
 
     low: int
     high: int
     valid: tuple[float, float] = (-INF, INF)
+    row_share: float | None = None
+
+    def for_rows(self, n_rows: int) -> "Int":
+        """The range capped at ``row_share`` × ``n_rows`` (at least 1); unchanged without a share."""
+        if self.row_share is None:
+            return self
+        cap = max(1, int(self.row_share * n_rows))
+        low = min(self.low, cap)
+        return Int(low, max(low, min(self.high, cap)), self.valid, self.row_share)
 
     def suggest(self, trial, name: str) -> int:
         return trial.suggest_int(name, self.low, self.high)

@@ -13,6 +13,13 @@ import sys
 from pathlib import Path
 
 
+def _fits_words(spec) -> str:
+    ev = spec.evaluation
+    if ev.protocol == "cv":
+        return f"{ev.folds}-fold CV × {ev.repetitions} repeat{'s' if ev.repetitions > 1 else ''}"
+    return f"{ev.repetitions} repetitions"
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from harness import expand, load_spec
     from harness.plan.data import DataProvider
@@ -29,7 +36,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"{spec.name}: {len(cells) - n_skipped} cells "
           f"({len(spec.datasets)} datasets × {len(spec.imbalance_ratios)} ratios × {len(spec.models)} models "
           f"× {len(spec.methods)} methods{''.join('; ' + n for n in notes)}), "
-          f"{spec.tuning.n_trials} trials and {spec.evaluation.repetitions} repetitions each")
+          f"{spec.tuning.n_trials} trials and {_fits_words(spec)} each")
     print(_estimate_line(spec, [c for c in cells if (c.dataset.key, c.ratio) not in skipped], data, args.jobs))
     for i, cell in enumerate(cells, 1):
         note = "  (skipped: unreachable ratio)" if (cell.dataset.key, cell.ratio) in skipped else ""

@@ -1,5 +1,5 @@
-"""Evaluating a cell's chosen configuration: retrain it on each repetition, score it once on
-test under every calibration variant (fitted on validation only)."""
+"""Evaluating a cell's chosen configuration: retrain it on each repetition (holdout) or fold
+(cv), score it once on its test split under every calibration variant (fitted on validation only)."""
 
 from __future__ import annotations
 
@@ -76,9 +76,11 @@ def _repetition(spec: Spec, method: Method, run: tuple, seed: int, job: Job, fit
     if not (np.all(np.isfinite(val_logits)) and np.all(np.isfinite(test_logits))):
         return f"repetition {rep}: non-finite predictions ({fitted.report.reason or 'diverged'})"
     loss, sampler = method.resolve(params)
+    repeat, fold = spec.evaluation.fold_of(rep)
     record = RepetitionRecord(rep, seed, dict(params), loss or method.loss, sampler, {}, {}, prepared.fingerprint,
                               fitted.report.epochs_run, t0, 0, prepared.test.y, test_logits, {},
-                              prepared.test.posterior)
+                              prepared.test.posterior, repeat, fold,
+                              len(prepared.train.y) + len(prepared.validation.y))
     if prepared.n_classes > 2:
         _score_multiclass(spec, record, prepared, val_logits, dict(job.task.loss_params), job.counts)
     else:  # resampling moved the training prior: the closed form maps back to the data's prior

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import loss_zoo
 from harness.methods import samplers as samplers_registry
-from harness.space import Choice, Dist, Float, OptionalFloat, narrow
+from harness.space import Choice, Dist, Float, Int, OptionalFloat, narrow
 from harness.vocabulary import NO_LOSS, NO_SAMPLER, TUNED
 
 if TYPE_CHECKING:
@@ -176,6 +176,12 @@ class Method:
     def build(self, params: Mapping[str, Any], counts: list[int]) -> nn.Module:
         """The loss module for one training."""
         return loss_zoo.get(self.resolve(params)[0], **self.loss_params(params, counts))
+
+    def for_rows(self, n_rows: int) -> "Method":
+        """The method with size-bound ranges (:meth:`harness.space.Int.for_rows`) capped for a
+        training split of ``n_rows``."""
+        sized = {k: d.for_rows(n_rows) for k, d in self.full_space.items() if isinstance(d, Int)}
+        return replace(self, overrides={**self.overrides, **{k: d for k, d in sized.items() if d != self.full_space[k]}})
 
     def with_overrides(self, search_space: Mapping[str, Any]) -> "Method":
         """The method with the spec's narrowed or fixed parameters (keys it does not tune are ignored)."""

@@ -59,9 +59,9 @@ def _trained_rows(counts: np.ndarray, sampler: str | None) -> int:
 def shape(spec: Spec, cell: Cell, y_train: np.ndarray, n_features: int) -> Shape:
     """The cell's shape, from its prepared training split (repetition 0)."""
     counts = np.bincount(y_train)
-    tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
+    tunings = spec.evaluation.fits if spec.tuning.per_repetition else 1
     return Shape(family(cell), _trained_rows(counts, cell.config.sampler), n_features, int(counts.size),
-                 tunings * cell.budget + spec.evaluation.repetitions)
+                 tunings * cell.budget + spec.evaluation.fits)
 
 
 def shapes(spec: Spec, cells: list[Cell], data) -> list[Shape]:

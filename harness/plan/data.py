@@ -14,7 +14,7 @@ def profile_args(ds: DatasetSpec) -> dict:
 
 
 class DataProvider:
-    """Loads and prepares data once per (dataset, ratio, repetition) and keeps it for reuse.
+    """Loads and prepares data once per (dataset, ratio, repetition or fold) and keeps it for reuse.
 
     Data seeds hash (benchmark seed, dataset, ratio, repetition) but not the method, so every
     method of a repetition sees the very same subsample and split: comparisons are paired.
@@ -33,14 +33,19 @@ class DataProvider:
         return self._pools[ds.identity]
 
     def prepared(self, ds: DatasetSpec, ratio: float | str, repetition: int) -> datasets.Prepared:
+        """The data of evaluated fit ``repetition``: a holdout split, or (cv) fold f of repeat r
+        (:meth:`~harness.spec.schema.EvaluationSpec.fold_of`)."""
         key = (ds.identity, ratio, repetition)
         if key not in self._prepared:
             if len(self._prepared) >= self._max:
                 self._prepared.pop(next(iter(self._prepared)))
+            ev = self.spec.evaluation
+            repeat, fold = ev.fold_of(repetition)  # every fold of a repeat shares its subsample and partition
             self._prepared[key] = datasets.prepare(
                 self.pool(ds),
                 ratio,
-                seed=derive_seed(self.spec.seed, ds.identity, ratio, repetition, "split"),
+                seed=derive_seed(self.spec.seed, ds.identity, ratio, repeat, "split"),
+                fold=(fold, ev.folds) if ev.protocol == "cv" else None,
                 fractions=self.spec.split.fractions,
                 min_test_minority=self.spec.min_test_minority,
                 max_rows=self.spec.split.max_rows,

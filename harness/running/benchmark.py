@@ -129,7 +129,7 @@ class _Run:
         self.spec, self.opts, self.data, self.cells, self.tracker = spec, opts, data, cells, tracker
         self.spec_hash = spec.spec_hash()
         self.out_dir = Path(opts.results_root) / spec.name
-        self.tunings = spec.evaluation.repetitions if spec.tuning.per_repetition else 1
+        self.tunings = spec.evaluation.fits if spec.tuning.per_repetition else 1
         shapes = cost.shapes(spec, cells, data)
         self.per_cell = [s.fits for s in shapes]  # fits per cell
         self.costs = cost.estimates(shapes)  # the bar moves by a cell's estimated seconds per fit
@@ -144,7 +144,7 @@ class _Run:
         self.tracker.start(spec, self.spec_hash)
         if opts.fresh and self.storage is not None:
             delete_studies(self.storage, [study_name(spec, c, rep) for c in self.cells
-                                          for rep in range(spec.evaluation.repetitions)])
+                                          for rep in range(spec.evaluation.fits)])
         self.ledger = Ledger(self.out_dir, self.cells, spec.name, self.spec_hash)
         self.ledger.remove_stale_temporaries()  # temporary files of a killed run
         write_run_spec(spec, self.out_dir)  # the report reads the regime and budgets from it

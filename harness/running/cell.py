@@ -46,21 +46,26 @@ def run_cell(
     storage=None,
     learner: Learner | None = None,
 ) -> CellResult:
-    """Tune ``cell``'s method (on repetition 0, or on each repetition with
-    ``tuning.per_repetition``), then evaluate the chosen configuration on every repetition
-    (the repetitions train together where the learner can)."""
+    """Tune ``cell``'s method (on repetition 0 — cv: fold 0's train and validation, never its
+    test fold —, or on each repetition or fold with ``tuning.per_repetition``: nested), then
+    evaluate the chosen configuration on every repetition or fold (trained together where the
+    learner can)."""
     if cell.model is None:
         cell = replace(cell, model=spec.model)
     start, learner = now_ms(), learner or for_model(spec, cell.model)
     method = cell.config
-    space = {name: dist.describe() for name, dist in method.full_space.items()}
+    # the space as tuned: size-bound ranges (LightGBM's fewest samples per leaf) capped for the first
+    # tuning's training split (each tuning caps them for its own)
+    sized = method.for_rows(len(data.prepared(cell.dataset, cell.ratio, 0).train.y))
+    space = {name: dist.describe() for name, dist in sized.full_space.items()}
     trials: list[TrialRecord] = []
     best_params, best_value, importances, optuna_seconds, runs = {}, None, {}, 0.0, []
-    for rep in range(spec.evaluation.repetitions):
+    for rep in range(spec.evaluation.fits):
         prepared = data.prepared(cell.dataset, cell.ratio, rep)
         if rep == 0 or spec.tuning.per_repetition:
             t0 = time.perf_counter()
-            study, records = tune_batched(Tuning(spec, cell, method, prepared, learner, rep, progress), storage)
+            t = Tuning(spec, cell, method.for_rows(len(prepared.train.y)), prepared, learner, rep, progress)
+            study, records = tune_batched(t, storage)
             optuna_seconds += _optuna_seconds(records, start, time.perf_counter() - t0)
             trials += records
             if rep == 0:

@@ -67,7 +67,7 @@ def tune_task(config: WorkerConfig, cell: Cell, worker: int) -> int:
     with _WORKER_LOCK:
         state, spec = _state(config), config.spec
         ran = 0
-        for rep in range(spec.evaluation.repetitions if spec.tuning.per_repetition else 1):
+        for rep in range(spec.evaluation.fits if spec.tuning.per_repetition else 1):
             prepared = state["data"].prepared(cell.dataset, cell.ratio, rep)
             study, _ = tune(spec, cell, prepared, repetition=rep, storage=state["storage"], shared=worker)
             ran += sum(1 for t in study.trials if t.user_attrs.get("done") and t.user_attrs.get("worker") == worker)

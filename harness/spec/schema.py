@@ -335,9 +335,15 @@ class TuningSpec(_Strict):
 
 
 class EvaluationSpec(_Strict):
+    protocol: Literal["holdout", "cv"] = Field(
+        "holdout", description="holdout: one train / validation / test split per repetition (``split``); cv: "
+        "stratified K-fold per repetition, every sample of the subsample tested once, the rest cut into train and "
+        "validation as ``split`` cuts them")
+    folds: int = Field(5, ge=2, le=50, description="K of the cv protocol (ignored by holdout)")
     repetitions: int = Field(
-        2, ge=1, description="retrainings of the tuned configuration, each with its own subsample, split and "
-        "initialisation, scored once on its test split")
+        2, ge=1, description="holdout: retrainings of the tuned configuration, each with its own subsample, split "
+        "and initialisation, scored once on its test split; cv: repeats of the K-fold, the subsample redrawn per "
+        "repeat")
     metrics: list[str] = Field(
         default_factory=lambda: list(metrics_registry.DEFAULT), min_length=1,
         description="test metrics; on multi-class data a binary name stands for its counterpart; left out: every "
@@ -369,6 +375,15 @@ class EvaluationSpec(_Strict):
         if len(set(value)) != len(value) or value[0] != "raw":
             raise ValueError(f"expected distinct variants starting with 'raw', got {value}")
         return value
+
+    @property
+    def fits(self) -> int:
+        """Evaluated fits per cell: the repetitions (holdout) or repetitions × folds (cv)."""
+        return self.repetitions * (self.folds if self.protocol == "cv" else 1)
+
+    def fold_of(self, fit: int) -> tuple[int, int]:
+        """(repeat, fold) of evaluated fit ``fit``: holdout (fit, 0); cv (fit // K, fit % K)."""
+        return divmod(fit, self.folds) if self.protocol == "cv" else (fit, 0)
 
 
 class SplitSpec(_Strict):
@@ -421,6 +436,10 @@ class Spec(_Strict):
     unreachable_ratio: Literal["error", "skip"] = Field(
         "error", description="a ratio a dataset cannot reach: stop with an error, or skip those cells"
     )
+    near_natural: float | None = Field(
+        None, ge=1, description="with 'natural' among the ratios, a controlled ratio within this factor of a "
+        "dataset's natural ratio (e.g. 1.5: from natural / 1.5 to 1.5 × natural) is left out as a near-duplicate "
+        "of the natural cell; unset: every ratio runs")
 
     @model_validator(mode="before")
     @classmethod
@@ -503,6 +522,21 @@ class Spec(_Strict):
         inside_model = only is None or only.allows(dataset, ratio, method, task)
         return inside_model and entry.only.allows(dataset, ratio, model.key, task)
 
+    def near_duplicate(self, dataset: str, ratio) -> bool:
+        """Whether controlled ``ratio`` lies within ``near_natural`` of the dataset's natural ratio
+        while 'natural' runs too (a set the catalogue cannot describe keeps every ratio)."""
+        if self.near_natural is None or ratio == "natural" or "natural" not in self.imbalance_ratios:
+            return False
+        ds = next(d for d in self.datasets if d.key == dataset)
+        try:
+            counts = datasets.catalogue.info(ds.name).class_counts if not ds.params else None
+        except datasets.DataError:
+            counts = None
+        if not counts:
+            return False
+        natural = max(counts) / min(counts)
+        return natural / self.near_natural <= float(ratio) <= natural * self.near_natural
+
     def task_of(self, dataset: str) -> str:
         """"binary" or "multiclass": the task of the dataset entry with this key, as its ``n_classes``
         parameter or else the catalogue declares it (nothing is loaded)."""
@@ -558,6 +592,10 @@ class Spec(_Strict):
         for section, key in _HASHED_WHEN_SET:
             if dumped[section][key] is None:
                 del dumped[section][key]
+        if dumped["near_natural"] is None:
+            del dumped["near_natural"]
+        if dumped["evaluation"]["protocol"] == "holdout":  # the protocol before cv; folds unused by it
+            del dumped["evaluation"]["protocol"], dumped["evaluation"]["folds"]
         for entry in [*dumped["models"], *dumped["methods"]]:
             if isinstance(entry, dict) and entry.get("only", {}).get("task", "set") is None:
                 del entry["only"]["task"]

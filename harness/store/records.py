@@ -61,6 +61,25 @@ class RepetitionRecord:
     logits: np.ndarray = field(repr=False)
     probs: dict[str, np.ndarray] = field(repr=False)  # calibration variant -> test probabilities
     posterior: np.ndarray | None = field(default=None, repr=False)
+    repeat: int = 0  # holdout: the repetition; cv: the repeat of the K-fold
+    fold: int = 0  # cv: the test fold (holdout: 0)
+    n_train: int = 0  # rows the fit learnt from (train + validation)
+
+    @property
+    def n_test(self) -> int:
+        return int(len(self.y_true))
+
+    @property
+    def n_test_minority(self) -> int:
+        """Test rows of the smallest class (binary: the positives)."""
+        counts = np.bincount(self.y_true, minlength=2 if self.logits.ndim == 1 else self.logits.shape[1])
+        return int(counts.min())
+
+    @property
+    def constant(self) -> bool:
+        """A constant predictor: every test row got the same scores (AUC 0.5, AP the prevalence)."""
+        logits = np.asarray(self.logits, dtype=np.float64)
+        return bool(logits.size and np.all(np.ptp(logits, axis=0) <= 1e-9 * (1 + np.abs(logits).max())))
 
 
 @dataclass

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 COLUMNS = [
     "benchmark", "dataset", "imbalance_ratio", "model", "method", "loss", "sampler", "repetition", "seed",
     "calibration", "metric", "value", "dataset_fingerprint", "spec_hash", "git_commit", "versions",
-    "n_classes",
+    "n_classes", "repeat", "fold", "n_train", "n_test", "n_test_minority", "valid", "params",
 ]
 BINARY_CLASSES = 2  # what a table written before the n_classes column holds
 
@@ -40,11 +41,19 @@ def rows(benchmark: str, spec_hash: str, result: CellResult) -> list[dict]:
         {**common, "loss": rep.loss, "sampler": rep.sampler or "none",
          "repetition": rep.repetition, "seed": rep.seed, "calibration": calibration,
          "metric": metric, "value": value, "dataset_fingerprint": rep.fingerprint, **provenance,
-         "n_classes": _n_classes(rep.logits)}
+         "n_classes": _n_classes(rep.logits), **_fit_columns(rep)}
         for rep in result.repetitions
         for calibration, scores in rep.metrics.items()
         for metric, value in scores.items()
     ]
+
+
+def _fit_columns(rep) -> dict:
+    """What a re-analysis needs of one evaluated fit: where it sits (repeat, fold), how much it
+    learnt from and was tested on, whether it is a valid predictor, and its tuned parameters."""
+    return {"repeat": rep.repeat, "fold": rep.fold, "n_train": rep.n_train, "n_test": rep.n_test,
+            "n_test_minority": rep.n_test_minority, "valid": not rep.constant,
+            "params": json.dumps(rep.params, sort_keys=True, default=float)}
 
 
 def _n_classes(logits) -> int:
@@ -98,11 +107,13 @@ def write_predictions(result: CellResult, directory: Path) -> Path | None:
 
 def table(benchmark: str, spec_hash: str, results: Iterable[CellResult]) -> pd.DataFrame:
     data = [row for r in results for row in rows(benchmark, spec_hash, r)]
-    return pd.DataFrame(data, columns=COLUMNS)
+    return pd.DataFrame(data, columns=COLUMNS).astype({c: DTYPES[c] for c in ("n_train", "n_test", "n_test_minority")})
 
 
-TEXT = [c for c in COLUMNS if c not in ("repetition", "seed", "value", "n_classes")]
-DTYPES = {**{c: str for c in TEXT}, "repetition": "int64", "seed": "int64", "value": "float64", "n_classes": "int64"}
+NUMBERS = {"repetition": "int64", "seed": "int64", "value": "float64", "n_classes": "int64", "repeat": "int64",
+           "fold": "int64", "n_train": "Int64", "n_test": "Int64", "n_test_minority": "Int64", "valid": "bool"}
+TEXT = [c for c in COLUMNS if c not in NUMBERS]
+DTYPES = {**{c: str for c in TEXT}, **NUMBERS}
 FILE = "results.csv"
 # Missing values: only an empty field (the writer's spelling) in text columns, so labels such as
 # "NA", "None" or "null" stay text; numbers also take pandas' spellings of NaN (hand-made tables).
@@ -146,9 +157,19 @@ def upgrade(df: pd.DataFrame) -> pd.DataFrame:
       prediction files: "mlp"), and filling it would change the report of such a table.
     - 2026-11-27, b5e36d9 (multi-class cells): ``n_classes`` added; before it, every cell was
       binary: :data:`BINARY_CLASSES`.
+    - 2026-12-02 (cross-validated cells, issue 26): ``repeat``, ``fold``, ``n_train``, ``n_test``,
+      ``n_test_minority``, ``valid``, ``params`` added. Before them every table was a holdout one:
+      repeat = repetition, fold 0; the sizes unknown (missing); every fit counted valid (it was
+      not checked); the parameters unknown (empty text).
     """
     if "n_classes" not in df:
         df["n_classes"] = np.full(len(df), BINARY_CLASSES, dtype="int64")
+    if "repeat" not in df and "repetition" in df:
+        df["repeat"] = df["repetition"].astype("int64")
+    defaults = {"fold": 0, "n_train": pd.NA, "n_test": pd.NA, "n_test_minority": pd.NA, "valid": True, "params": ""}
+    for column, value in defaults.items():
+        if column not in df:
+            df[column] = pd.Series([value] * len(df), index=df.index, dtype=DTYPES[column])
     return df
 
 

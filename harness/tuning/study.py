@@ -307,9 +307,10 @@ def tune_shared(t: Tuning, storage, worker: int) -> tuple[optuna.Study, list[Tri
 def tune(spec: Spec, cell: Cell, data: datasets.Prepared, *, repetition: int = 0,
          storage=None, progress: Callable[[], None] = lambda: None, shared: int | None = None,
          learner: Learner | None = None) -> tuple[optuna.Study, list[TrialRecord]]:
-    """Tune the planned cell's method (``cell.config``, ``cell.budget`` trials) on ``data`` with
+    """Tune the planned cell's method (``cell.config`` sized for ``data``, ``cell.budget`` trials) on ``data`` with
     the spec's learner: :func:`tune_batched`, or :func:`tune_shared` as worker ``shared``."""
     from harness.learners import for_model
 
-    t = Tuning(spec, cell, cell.config, data, learner or for_model(spec, cell.model), repetition, progress)
+    method = cell.config.for_rows(len(data.train.y))  # size-bound ranges capped for this training split
+    t = Tuning(spec, cell, method, data, learner or for_model(spec, cell.model), repetition, progress)
     return tune_batched(t, storage) if shared is None else tune_shared(t, storage, shared)

@@ -14,6 +14,7 @@ from conftest import ROOT
 
 from harness.errors import UserError
 from harness.store import results as results_store
+from harness.store.records import RepetitionRecord
 from harness.store.results import BINARY_CLASSES, COLUMNS, DTYPES, read_table
 
 OLD_TABLE = ROOT / "tests" / "data" / "results_small.csv"  # written before the model and n_classes columns
@@ -23,10 +24,11 @@ def _result(ratio: str, method: str, logits: np.ndarray, values: tuple[float, fl
     """A finished cell as :func:`results_store.rows` reads it (two repetitions, two variants)."""
     cell = SimpleNamespace(dataset=SimpleNamespace(key="gaussian-8d"), ratio_label=ratio, model_key="mlp",
                            method=method)
-    reps = [SimpleNamespace(loss=method, sampler=None if r == 0 else "random_under", repetition=r, seed=1000 + r,
-                            metrics={"raw": {"ece": values[0], "roc_auc": values[1]},
-                                     "temperature": {"ece": values[0] / 3, "roc_auc": values[1]}},
-                            fingerprint="0123456789012345" if r == 0 else "00ab", logits=logits)
+    reps = [RepetitionRecord(r, 1000 + r, {"lr": 0.01 * (r + 1)}, method, None if r == 0 else "random_under",
+                             {"raw": {"ece": values[0], "roc_auc": values[1]},
+                              "temperature": {"ece": values[0] / 3, "roc_auc": values[1]}},
+                             {}, "0123456789012345" if r == 0 else "00ab", 1, 0, 0,
+                             np.arange(len(logits)) % 2, logits, {}, repeat=0, fold=r, n_train=40 + r)
             for r in range(2)]
     return SimpleNamespace(cell=cell, repetitions=reps)
 
@@ -72,7 +74,11 @@ def test_an_old_table_reads_with_its_upgrades():
     assert "n_classes" not in plain and "model" not in plain
     assert old["n_classes"].dtype == "int64" and set(old["n_classes"]) == {BINARY_CLASSES}
     assert "model" not in old  # not filled: its readers default it (see results_store.upgrade)
-    assert list(old.columns) == [*plain.columns, "n_classes"]
+    fits = ["repeat", "fold", "n_train", "n_test", "n_test_minority", "valid", "params"]
+    assert list(old.columns) == [*plain.columns, "n_classes", *fits]
+    # a holdout table: each repetition its own repeat, fold 0, sizes unknown, every fit counted valid
+    assert (old["repeat"] == plain["repetition"]).all() and set(old["fold"]) == {0}
+    assert old["n_test"].isna().all() and old["valid"].all() and set(old["params"]) == {""}
     assert old["imbalance_ratio"].tolist() == plain["imbalance_ratio"].astype(str).tolist()
     assert (old["value"].to_numpy() == plain["value"].to_numpy()).all()
     assert old["imbalance_ratio"].dtype == old["spec_hash"].dtype == pd.Series(dtype=str).dtype
