@@ -147,11 +147,12 @@ def _gate(baseline: dict | None, outcome) -> int:
 
 def _publish(args: argparse.Namespace, spec, outcome, report_md: Path) -> None:
     """Copy the run's answer into the committed folder ``--publish`` names."""
+    from harness.learners.torch_backend import math_backend
     from harness.report import publish
 
     prov = publish.provenance(spec, args.spec, outcome.table, command="python runner.py " + " ".join(sys.argv[1:]),
                               wall_seconds=outcome.seconds, cpu_seconds=process_tree_cpu_seconds(),
-                              cells_run_here=len(outcome.cells))
+                              cells_run_here=len(outcome.cells), math_backend=math_backend())
     files = publish.publish(outcome.results_csv.parent, Path(args.publish), report_md, prov)
     size = sum(f.stat().st_size for f in files) / 2**20
     print(f"published: {args.publish} ({len(files)} files, {size:.1f} MiB)")

@@ -6,8 +6,9 @@ and one :class:`LearnerEntry` in :data:`REGISTRY`; its settings (``models[]`` ke
 of the spec schema (:mod:`harness.spec.schema`), which validates names and shapes only. The
 modules load on first use: naming a learner imports neither torch nor LightGBM.
 
-The imbalanced-learn ensembles are methods that are their own learner (model ``ensemble``):
-:mod:`harness.learners.ensembles`, one search space per ensemble.
+The ensembles (imbalanced-learn's and their plain scikit-learn counterparts) are methods that are
+their own learner (model ``ensemble``): :mod:`harness.learners.ensembles`, one search space per
+ensemble.
 """
 
 from __future__ import annotations

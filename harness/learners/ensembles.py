@@ -1,8 +1,10 @@
-"""imbalanced-learn's ensembles as methods that are their own learner (model ``ensemble``).
+"""imbalanced-learn's ensembles, and their plain scikit-learn counterparts, as methods that are
+their own learner (model ``ensemble``).
 
-``balanced_random_forest``, ``easy_ensemble``, ``rus_boost`` and ``balanced_bagging`` take no
-loss (results column ``loss`` = ``none``) and train on the same splits as every other method
-of a cell, under the same trial budget. Their probabilities become logits (p clipped to
+``balanced_random_forest``, ``easy_ensemble``, ``rus_boost`` and ``balanced_bagging`` (imbalanced-learn)
+and ``random_forest`` and ``bagging`` (scikit-learn) take no loss (results column ``loss`` =
+``none``) and train on the same splits as every other method of a cell, under the same trial
+budget, seeded from the cell's coordinates alike. Their probabilities become logits (p clipped to
 [1e-7, 1 − 1e-7]) so every calibration variant but ``closed_form`` (no loss, no correction)
 applies. They have no epochs: pruning does not apply, and the tuning score is the tuning
 metric on validation.
@@ -11,6 +13,18 @@ Each ensemble's search space is declared here, its parameters namespaced by a sh
 (``brf_``, ``easy_``, ``rusboost_``, ``bbag_``). ``*_sampling_strategy`` is the ratio
 minority / majority after each under-sampling, never below the training split's own ratio
 (imbalanced-learn refuses to remove minority samples).
+
+The plain counterparts differ from a balanced ensemble by the balancing only, so that the report
+can tell "balanced" from "forest" (or "bag"):
+
+- ``random_forest`` is :class:`~sklearn.ensemble.RandomForestClassifier` with
+  ``balanced_random_forest``'s space less ``brf_sampling_strategy`` (prefix ``rf_``): each tree on
+  a bootstrap sample of the training split instead of a balanced one.
+- ``bagging`` is :class:`~sklearn.ensemble.BaggingClassifier` of
+  :class:`~sklearn.ensemble.AdaBoostClassifier` (EasyEnsemble's own default member), with
+  ``easy_ensemble``'s space less ``easy_sampling_strategy`` (prefix ``bag_``): each member on a
+  bootstrap sample of the training split instead of a balanced under-sample. Without the
+  bootstrap every member would see the whole split and the bag would be one AdaBoost repeated.
 """
 
 from __future__ import annotations
@@ -42,6 +56,10 @@ SPACES: dict[str, dict[str, Any]] = {
     "balanced_bagging": {"bbag_n_estimators": Int(10, 100, valid=(1, INF)),
                          "bbag_max_features": Float(0.3, 1.0, valid=(0.0, 1.0)),
                          "bbag_sampling_strategy": _STRATEGY},
+    "random_forest": {"rf_n_estimators": Int(50, 300, valid=(1, INF)),
+                      "rf_max_depth": Int(2, 16, valid=(1, INF)),
+                      "rf_max_features": Float(0.2, 1.0, valid=(0.0, 1.0))},
+    "bagging": {"bag_n_estimators": Int(5, 20, valid=(1, INF))},
 }
 ENSEMBLES = tuple(SPACES)
 EPS = 1e-7
@@ -53,8 +71,9 @@ def _strategy(value: float, y: np.ndarray) -> float:
 
 
 def build(name: str, params: Mapping[str, Any], y: np.ndarray, seed: int):
-    """The imbalanced-learn estimator of ensemble ``name`` for a configuration, seeded."""
+    """The imbalanced-learn or scikit-learn estimator of ensemble ``name`` for a configuration, seeded."""
     from imblearn import ensemble
+    from sklearn import ensemble as plain
 
     p = params
     if name == "balanced_random_forest":
@@ -76,6 +95,13 @@ def build(name: str, params: Mapping[str, Any], y: np.ndarray, seed: int):
         return ensemble.BalancedBaggingClassifier(
             n_estimators=int(p["bbag_n_estimators"]), max_features=float(p["bbag_max_features"]),
             sampling_strategy=_strategy(p["bbag_sampling_strategy"], y), random_state=seed, n_jobs=1)
+    if name == "random_forest":
+        return plain.RandomForestClassifier(n_estimators=int(p["rf_n_estimators"]), max_depth=int(p["rf_max_depth"]),
+                                            max_features=float(p["rf_max_features"]), bootstrap=True, random_state=seed,
+                                            n_jobs=1)
+    if name == "bagging":
+        return plain.BaggingClassifier(plain.AdaBoostClassifier(), n_estimators=int(p["bag_n_estimators"]),
+                                       bootstrap=True, random_state=seed, n_jobs=1)
     raise ValueError(f"ensemble: unknown {name!r}; known: {', '.join(ENSEMBLES)}")
 
 
@@ -100,7 +126,10 @@ class EnsembleLearner:
 
     def fit_one(self, task: FitTask) -> Fitted:
         try:
-            estimator = build(self.ensemble, task.params, task.y_train, task.seed).fit(task.X_train, task.y_train)
+            # bagging: scikit-learn bootstraps AdaBoost by weights, 0 out of the bag, and takes their
+            # log (−inf, so they stay 0: intended, but one warning per member without this)
+            with np.errstate(divide="ignore"):
+                estimator = build(self.ensemble, task.params, task.y_train, task.seed).fit(task.X_train, task.y_train)
         except ValueError as exc:  # e.g. RUSBoost: "BaseClassifier ... is worse than random"
             return Fitted(FitReport(float("nan"), -1, 0, "diverged", [], f"{self.ensemble}: {exc}"),
                           lambda X: np.full(len(X), np.nan))

@@ -7,8 +7,9 @@ A method trains with a loss, optionally on a resampled training split:
 - ``<loss>+<sampler>``, or a sampler alone meaning ``ce+<sampler>``;
 - ``tuned_loss``: the loss (and optionally the sampler) is itself a categorical hyperparameter,
   with each choice's own parameters conditional on it, tuned with the same trial budget;
-- an imbalanced-learn ensemble (``balanced_random_forest``, ...): no loss; the method is its
-  own learner (model ``ensemble``), see :mod:`harness.learners.ensembles`.
+- an ensemble, imbalanced-learn's (``balanced_random_forest``, ...) or a plain scikit-learn
+  counterpart (``random_forest``, ``bagging``): no loss; the method is its own learner (model
+  ``ensemble``), see :mod:`harness.learners.ensembles`.
 
 A method's search space is its learner's (``lr``, ``weight_decay`` for the torch learner;
 ``lgbm_*`` for LightGBM; each ensemble its own), then its loss's, then its sampler's:
@@ -91,7 +92,7 @@ class Method:
     samplers: tuple[str, ...] = (NO_SAMPLER,)
     overrides: Mapping[str, Dist] = field(default_factory=dict)
     learner_space: Mapping[str, Dist] | None = None  # None: the torch learner's
-    ensemble: str | None = None  # an imbalanced-learn ensemble: no loss, its own learner
+    ensemble: str | None = None  # an ensemble (imbalanced-learn's or a plain one): no loss, its own learner
     n_trials: int | None = None  # the spec entry's own trial budget (None: ``tuning.n_trials``)
 
     @property

@@ -42,14 +42,16 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def provenance(spec: Spec, spec_path: str, table: pd.DataFrame, *, command: str, wall_seconds: float,
-               cpu_seconds: float, cells_run_here: int | None = None) -> dict:
-    """What the published numbers come from: spec, code, versions, machine and the run's time
-    (of this invocation: ``cells_run_here`` of the cells, the others were resumed from disk)."""
+               cpu_seconds: float, cells_run_here: int | None = None, math_backend: dict | None = None) -> dict:
+    """What the published numbers come from: spec, code, versions, machine, torch's math backend
+    (``math_backend``: :func:`harness.learners.torch_backend.math_backend`, which the caller asks
+    for, as this module never imports torch; None: not recorded) and the run's time (of this
+    invocation: ``cells_run_here`` of the cells, the others were resumed from disk)."""
     cells = table.drop_duplicates(["dataset", "imbalance_ratio", "model", "method"])
     return {"spec": spec_path, "spec_name": spec.name, "spec_hash": spec.spec_hash(), "command": command,
             "commit": sorted(table["git_commit"].astype(str).unique()),
             "versions": sorted(table["versions"].astype(str).unique()),
-            "machine": machine_info(), "cells": len(cells),
+            "machine": machine_info(), "math_backend": math_backend or {}, "cells": len(cells),
             "cells_run_here": len(cells) if cells_run_here is None else cells_run_here,
             "wall_seconds": round(wall_seconds, 1),
             "cpu_seconds": round(cpu_seconds, 1), "published": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
@@ -78,11 +80,26 @@ def publish(results_dir: Path, out: Path, report_md: Path, prov: dict) -> list[P
 
 
 def _provenance_lines(prov: dict) -> str:
-    m = prov["machine"]
     return (f"> Published from `{prov['command']}` (spec `{prov['spec']}`, hash `{prov['spec_hash']}`; code "
-            f"{', '.join(f'`{c[:12]}`' for c in prov['commit'])}) on {m['cpus']} CPUs ({m['processor']}, "
-            f"{m['memory_gib']} GiB, {m['platform']}): {prov['cells']} cells"
+            f"{', '.join(f'`{c[:12]}`' for c in prov['commit'])}) on " + _machine_text(prov["machine"])
+            + _backend_text(prov["math_backend"]) + f": {prov['cells']} cells"
             + (f" ({prov['cells_run_here']} in this invocation, the rest resumed)" if prov["cells_run_here"] != prov["cells"]
                else "")
             + f"; this invocation {prov['wall_seconds'] / 3600:.2f} h wall, {prov['cpu_seconds'] / 3600:.2f} h CPU. "
             "Numbers per cell: `summary.csv`; provenance: `provenance.json`.\n\n")
+
+
+def _machine_text(m: dict) -> str:
+    """``2 logical CPUs (Intel(R) Xeon(R) ..., x86_64, 23.5 GiB, Linux-...)``, with the usable ones when fewer."""
+    usable = f", {m['cpus_usable']} usable" if m["cpus_usable"] not in (None, m["cpus"]) else ""
+    return (f"{m['cpus']} logical CPUs{usable} "
+            f"({m['cpu_model']}, {m['processor']}, {m['memory_gib']} GiB, {m['platform']})")
+
+
+def _backend_text(backend: dict) -> str:
+    """``, torch 2.13.0 (BLAS mkl, LAPACK mkl, oneDNN, AVX512, 1 thread)``; empty when not recorded."""
+    if not backend:
+        return ""
+    parts = [f"BLAS {backend['blas']}", f"LAPACK {backend['lapack']}", *(["oneDNN"] if backend["mkldnn"] else []),
+             backend["cpu_capability"], f"{backend['threads']} thread{'s' if backend['threads'] != 1 else ''}"]
+    return f", torch {backend['torch']} ({', '.join(parts)})"

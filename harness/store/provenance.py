@@ -1,4 +1,9 @@
-"""Provenance: the code and package versions a result was made with."""
+"""Provenance: the code and package versions a result was made with, and the machine.
+
+No torch here (the store reads results without the training stack): the math backend torch
+computed with is :func:`harness.learners.torch_backend.math_backend`, which the command line
+hands to the published provenance as plain data.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import functools
 import os
 import platform
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -45,8 +51,43 @@ def versions_string() -> str:
 
 
 def machine_info() -> dict:
-    """The machine a run was measured on."""
+    """The machine a run was measured on: ``cpus`` logical CPUs (``cpus_usable`` of them this
+    process may run on), the CPU's model name, memory and platform."""
     import psutil
 
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)}
+            "cpu_model": cpu_model(), "cpus": os.cpu_count(), "cpus_usable": usable_cpus(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)}
+
+
+@functools.cache
+def cpu_model() -> str:
+    """The CPU's model name: ``model name`` in /proc/cpuinfo on Linux, ``sysctl`` on macOS, else
+    :func:`platform.processor` or the machine type; ``unknown`` when nothing says. Never raises."""
+    name = None
+    try:
+        if sys.platform.startswith("linux"):
+            name = cpuinfo_model(Path("/proc/cpuinfo"))
+        elif sys.platform == "darwin":
+            name = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                  timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError, ValueError):
+        name = None
+    return name or platform.processor() or platform.machine() or "unknown"
+
+
+def cpuinfo_model(path: Path) -> str | None:
+    """The first ``model name`` of a /proc/cpuinfo-formatted file, whitespace collapsed (None: none)."""
+    for line in path.read_text(errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return " ".join(value.split())
+    return None
+
+
+def usable_cpus() -> int | None:
+    """The logical CPUs this process may run on (its affinity where the OS has one, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()

@@ -92,6 +92,8 @@ def test_a_loss_lightgbm_cannot_take_is_one_line(workdir, capsys):
 @pytest.mark.parametrize("changes,message", [
     ({"models": [{"name": "lightgbm"}]}, "model 'lightgbm': trains binary data only, and g4 has 4 classes"),
     ({"methods": ["ce", "easy_ensemble"]}, "method 'easy_ensemble': trains binary data only, and g4 has 4 classes"),
+    ({"methods": ["ce", "random_forest"]}, "method 'random_forest': trains binary data only, and g4 has 4 classes"),
+    ({"methods": ["ce", "bagging"]}, "method 'bagging': trains binary data only, and g4 has 4 classes"),
 ])
 def test_a_binary_only_learner_on_multiclass_data_is_one_line(workdir, capsys, changes, message):
     spec = _spec(datasets=[{"name": "synthetic/gaussian_multiclass", "label": "g4",

@@ -28,6 +28,28 @@ def test_method_names_combine_losses_and_samplers():
         methods.get("smoth")
 
 
+@pytest.mark.parametrize("name", ["random_forest", "bagging"])
+def test_a_plain_ensemble_is_a_method_that_is_its_own_learner(name):
+    """Like imbalanced-learn's: no loss, its own space, one ``ensemble`` cell per dataset and
+    ratio seeded like the others, and a spec entry as benchmarks/full.yaml writes them."""
+    from harness.learners import ensembles
+    from harness.plan.cells import expand
+    from harness.plan.resolve import method_of
+
+    m = methods.get(name)
+    assert name in methods.available() and m.ensemble == name and m.loss == "none" and m.resolve({}) == (None, None)
+    assert m.for_learner("mlp").full_space == ensembles.SPACES[name]
+    n_estimators = {"random_forest": "rf_n_estimators", "bagging": "bag_n_estimators"}[name]
+    spec = parse_spec({
+        "name": "s", "seed": 1, "datasets": [{"name": "synthetic/gaussian", "params": {"n_samples": 600}}],
+        "imbalance_ratios": [10], "model": {"name": "logistic"}, "tuning": {"n_trials": 2},
+        "methods": ["ce", {"name": name, "only": {"task": "binary"}, "search_space": {n_estimators: [5, 10]}}],
+    })
+    assert method_of(spec, name).full_space[n_estimators].high == 10
+    cell = expand(spec)[-1]
+    assert (cell.model_key, cell.method, cell.seed_parts) == ("ensemble", name, ("ensemble",))
+
+
 @pytest.mark.parametrize("name", sorted(samplers.available()))
 def test_every_sampler_raises_the_minority_share(name):
     rng = np.random.default_rng(0)

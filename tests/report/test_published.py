@@ -4,11 +4,12 @@ publishing step writes a correct compact summary and only the figures the report
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, TINY_SPEC
+from conftest import ROOT, TINY_SPEC, write_spec
 
 from harness import load_spec
 from harness.plan.checks import parse_spec
@@ -71,3 +72,38 @@ def test_publish_writes_summary_figures_and_provenance(tmp_path):
     written = json.loads((out / "provenance.json").read_text())
     assert written["spec_hash"] == spec.spec_hash() and written["cells"] == 4 and written["commit"] == ["abc"]
     assert (out / "report.md").read_text().startswith("> Published from `python runner.py run s.yaml`")
+    assert written["math_backend"] == {} and "torch" not in (out / "report.md").read_text().splitlines()[0]
+
+
+BACKEND = {"torch": "2.13.0+cpu", "blas": "mkl", "lapack": "mkl", "mkl": True, "mkldnn": True,
+           "cpu_capability": "AVX512", "threads": 1, "interop_threads": 2}
+
+
+def test_published_provenance_names_the_cpu_model_and_torchs_math_backend(tmp_path):
+    table = _table(np.random.default_rng(0))
+    prov = publish.provenance(parse_spec(TINY_SPEC), "s.yaml", table, command="c", wall_seconds=1.0, cpu_seconds=1.0,
+                              math_backend=BACKEND)
+    assert prov["math_backend"] == BACKEND and prov["machine"]["cpu_model"]
+    line = publish._provenance_lines(prov)
+    machine = prov["machine"]
+    assert f"on {machine['cpus']} logical CPUs" in line and f"({machine['cpu_model']}, " in line
+    assert ", torch 2.13.0+cpu (BLAS mkl, LAPACK mkl, oneDNN, AVX512, 1 thread): 4 cells" in line
+    fewer = {**prov, "machine": {**machine, "cpus": 64, "cpus_usable": 2},
+             "math_backend": {**BACKEND, "mkldnn": False, "blas": "unknown", "threads": 2}}
+    line = publish._provenance_lines(fewer)
+    assert "on 64 logical CPUs, 2 usable (" in line and "(BLAS unknown, LAPACK mkl, AVX512, 2 threads)" in line
+
+
+def test_run_publish_records_the_threads_the_run_used(workdir):
+    """Through the command line: torch's backend as the run left it (``--threads``, default 1)."""
+    import runner
+
+    spec = {"name": "pub", "seed": 3, "datasets": [{"name": "synthetic/gaussian", "params": {"n_samples": 1200}}],
+            "imbalance_ratios": [5], "methods": ["ce"], "model": {"name": "logistic"},
+            "training": {"max_epochs": 2}, "tuning": {"n_trials": 1}, "evaluation": {"repetitions": 2, "plots": False}}
+    path = write_spec(workdir, spec)
+    assert runner.main(["run", str(path), "--no-tracking", "--storage", "memory", "--quiet", "--publish", "out"]) == 0
+    prov = json.loads((workdir / "out" / "provenance.json").read_text())
+    backend = prov["math_backend"]
+    assert backend["threads"] == 1 and backend["torch"].split("+")[0] == metadata.version("torch").split("+")[0]
+    assert "logical CPUs" in (workdir / "out" / "report.md").read_text().splitlines()[0]
