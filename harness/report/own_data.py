@@ -240,13 +240,17 @@ def summary_lines(table: pd.DataFrame, *, model: str | None = None, baseline: st
     rows, model = model_rows(table, model)
     methods = [m for m in dict.fromkeys(rows["method"]) if m != baseline]
     n = len(methods) * len(metrics)
-    out = [f"{len(methods)} methods compared with {baseline} on {len(metrics)} metrics"
+    out = [f"{_count(len(methods), 'method')} compared with {baseline} on {_count(len(metrics), 'metric')}"
            + (f" (model {model})" if model and model != ENSEMBLE else "")
            + f": {n} comparisons at P ≥ {P_DECIDE}, so even if no method differed, up to about {n / 20:.1f} "
            "chance decisions among them are plausible"]
     for metric in metrics:
         out += verdict_lines(table, metric, model=model, baseline=baseline, rope=rope)
     return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def section(table: pd.DataFrame, *, rope: float = ROPE) -> list[str]:

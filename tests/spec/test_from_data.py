@@ -126,3 +126,46 @@ def test_a_spec_file_refuses_rows_without_a_label_too(tmp_path, tiny_spec):
     done = run_runner("list", "spec.yaml", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "column 'y' of gaps.csv has 1 of 300 rows without a label (first: data row 8)" in done.stderr
+
+
+# --- the verdict at the end of `run --data` ------------------------------------------------
+
+def _fold_rows(effect: float) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    base = 0.6 + rng.normal(0, 0.03, 10)
+    return pd.DataFrame([{"benchmark": "data-mine", "dataset": "csv:mine.csv", "imbalance_ratio": "natural",
+                          "model": "mlp", "method": method, "repeat": 0, "fold": k, "n_train": 900, "n_test": 100,
+                          "n_test_positive": 10, "valid": True, "calibration": "raw", "metric": "average_precision",
+                          "value": base[k] + shift + 0.002 * (-1) ** k, "n_classes": 2}
+                         for method, shift in (("ce", 0.0), ("focal", effect)) for k in range(10)])
+
+
+def test_run_data_prints_the_verdict_last_and_keeps_it(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from harness.cli import commands
+
+    _fold_rows(0.03).to_csv(tmp_path / "results.csv", index=False)
+    commands._verdict(SimpleNamespace(results_csv=tmp_path / "results.csv"))
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith("1 method compared with ce on 1 metric")
+    assert out[1].startswith("on your data, focal beats ce on AP by +0.030 [")
+    assert out[-1] == f"verdict: {tmp_path / 'verdict.md'}"
+    assert out[1] in (tmp_path / "verdict.md").read_text()
+
+
+@pytest.mark.skipif("protocol" not in EvaluationSpec.model_fields,
+                    reason="needs evaluation.protocol: cv in the schema (the cross-validation branch)")
+def test_run_data_end_to_end_ends_with_the_verdict(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.random(600) < 0.2
+    frame = pd.DataFrame(rng.normal(size=(600, 3)) + 1.5 * y[:, None], columns=["a", "b", "c"])
+    frame.assign(label=np.where(y, "yes", "no")).to_csv(tmp_path / "mine.csv", index=False)
+    done = run_runner("run", "--data", "mine.csv", "--target", "label", "--no-tracking", "--storage", "memory",
+                      "--quiet", "--n-trials", "1", "--max-epochs", "2", "--methods", "ce,focal", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "results" / "data-mine"
+    assert "1 method compared with ce on " in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == f"verdict: {folder / 'verdict.md'}"
+    table = pd.read_csv(folder / "results.csv")
+    assert set(table["imbalance_ratio"].astype(str)) == {"natural"} and table["fold"].nunique() == 10
