@@ -187,8 +187,8 @@ def verdict_lines(table: pd.DataFrame, metric: str, *, model: str | None = None,
         return [f"on {name}: no per-fold scores of {baseline} and another method to compare"]
     band, lower = f"±{v['rope'].iloc[0]:.2g}", not per_task.higher_is_better(metric)
     if (v["verdict"] == EQUIVALENT).all():
-        return [f"no method differs from {baseline} by more than {band} on {name} "
-                f"(P(equivalent) ≥ {P_DECIDE} for each of the {len(v)} methods)"] + _left_out(v, name)
+        return [(f"no method differs from {baseline} by more than {band} on {name} "
+                 f"(P(equivalent) ≥ {P_DECIDE} for each of the {len(v)} methods)"), *_left_out(v, name)]
     by = {k: v[v["verdict"] == k] for k in (BETTER, WORSE, EQUIVALENT, UNDECIDED, UNRESOLVED)}
     out = [f"on your data, {r.method} beats {baseline} on {name} by {_effect(r, lower)}, P(better) = {r.p_better:.2f}"
            for r in by[BETTER].itertuples()]
@@ -205,7 +205,7 @@ def verdict_lines(table: pd.DataFrame, metric: str, *, model: str | None = None,
         folds, mde = int(by[UNRESOLVED]["folds"].max()), by[UNRESOLVED]["mde"].min()
         out.append(f"cannot resolve {band} on {name} with {folds} test folds for "
                    + "; ".join(f"{r.method} {_effect(r)}" for r in by[UNRESOLVED].itertuples())
-                   + (f": only a difference of about {mde:.2f} or more could be called here" if mde == mde else ""))
+                   + (f": only a difference of about {mde:.2f} or more could be called here" if np.isfinite(mde) else ""))
     return out + _left_out(v, name)
 
 
@@ -261,9 +261,9 @@ def section(table: pd.DataFrame, *, rope: float = ROPE) -> list[str]:
 def _markdown(table: pd.DataFrame, lines: list[str], rope: float) -> list[str]:
     folds = table[FOLD].dropna().drop_duplicates()
     return ["## On your data", "",
-            f"Each method against {BASELINE} over the {len(folds)} test folds of {table['dataset'].iloc[0]} "
-            f"(Bayesian correlated t-test, Corani & Benavoli 2015; ROPE ±{rope:.2g}; a decision needs "
-            f"P ≥ {P_DECIDE}; differences are method − {BASELINE} with their 95 % interval):", "",
+            (f"Each method against {BASELINE} over the {len(folds)} test folds of {table['dataset'].iloc[0]} "
+             f"(Bayesian correlated t-test, Corani & Benavoli 2015; ROPE ±{rope:.2g}; a decision needs "
+             f"P ≥ {P_DECIDE}; differences are method − {BASELINE} with their 95 % interval):"), "",
             *[f"- {line}" for line in lines], ""]
 
 
@@ -276,7 +276,7 @@ def write_verdict(results_dir: Path) -> tuple[list[str], Path]:
         lines = summary_lines(table)
         text = "\n".join(_markdown(table, lines, ROPE))
     else:
-        lines = [f"no verdict: {results_dir.name} holds no per-fold scores of one dataset "
-                 "(they come from evaluation.protocol: cv)"]
+        lines = [(f"no verdict: {results_dir.name} holds no per-fold scores of one dataset "
+                  "(they come from evaluation.protocol: cv)")]
         text = lines[0]
     return lines, write_atomic(results_dir / FILE, lambda tmp: tmp.write_text(text + "\n"))

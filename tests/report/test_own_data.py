@@ -184,5 +184,5 @@ def test_write_verdict_reads_the_results_folder(tmp_path):
 def test_write_verdict_without_folds_says_so(tmp_path):
     _table({"focal": 0.03}).drop(columns=["repeat", "fold"]).to_csv(tmp_path / "results.csv", index=False)
     lines, _ = own_data.write_verdict(tmp_path)
-    assert lines == [f"no verdict: {tmp_path.name} holds no per-fold scores of one dataset "
-                     "(they come from evaluation.protocol: cv)"]
+    assert lines == [(f"no verdict: {tmp_path.name} holds no per-fold scores of one dataset "
+                      "(they come from evaluation.protocol: cv)")]
