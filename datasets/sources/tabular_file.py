@@ -54,6 +54,7 @@ def _load(params: FileParams, seed: int) -> Dataset:
     if params.target not in frame.columns:
         raise DataError(f"csv: target: column {params.target!r} not in {path.name} (columns: {', '.join(map(str, frame.columns))})")
     labels = frame.pop(params.target)
+    _check_labelled(labels, params.target, path.name)
     text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if text:
         frame = pd.get_dummies(frame, columns=text, dtype=np.float64)
@@ -68,6 +69,16 @@ def _load(params: FileParams, seed: int) -> Dataset:
     if matches.all():
         raise DataError(f"csv: {path.name}: every row has label {positive!r}: expected two classes")
     return Dataset(f"csv:{path.name}", X, matches.to_numpy().astype(np.int64), f"user file {path}")
+
+
+def _check_labelled(labels: pd.Series, target: str, name: str) -> None:
+    """Every row has a label: rows without one (empty or NaN) are refused, not dropped, so that the
+    rows trained on are the rows in the file (``run --data`` refuses them the same way)."""
+    missing = labels.isna().to_numpy() | (labels.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        raise DataError(f"csv: target: column {target!r} of {name} has {int(missing.sum())} of {len(labels)} rows "
+                        f"without a label (first: data row {int(np.flatnonzero(missing)[0]) + 1}); expected a label "
+                        "in every row")
 
 
 def _classes(labels: pd.Series, name: str) -> np.ndarray:

@@ -75,6 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(bookkeeping_line(outcome))
     if args.data or args.publish:
         _report(args, spec, outcome, uri)
+    if args.data:
+        _verdict(outcome)
     return max(_failed_cells(outcome), _gate(baseline, outcome))
 
 
@@ -124,6 +126,15 @@ def _report(args: argparse.Namespace, spec, outcome, uri: str | None) -> None:
         log_report(uri, outcome.results_csv.parent, [md, page, *figures])
     if args.publish and not outcome.failed:
         _publish(args, spec, outcome, md)
+
+
+def _verdict(outcome) -> None:
+    """``--data``: each method against ce on the user's file (the correlated t-test over its test
+    folds), printed last and kept as ``verdict.md`` beside the results."""
+    from harness.report import own_data
+
+    lines, path = own_data.write_verdict(outcome.results_csv.parent)
+    print("\n" + "\n".join(lines) + f"\nverdict: {path}")
 
 
 def _failed_cells(outcome) -> int:
