@@ -151,7 +151,7 @@ def spec_dict(path: str, target: str, positive: str | None = None, *,
         "imbalance_ratios": ["natural"],
         "methods": METHODS,
         "tuning": {"n_trials": N_TRIALS},
-        "evaluation": {"protocol": "cv", "folds": folds, "repeats": repeats},
+        "evaluation": {"protocol": "cv", "folds": folds, "repetitions": repeats},
         "min_test_minority": min_test_minority,
     }
     for section, values in (overrides or {}).items():
