@@ -214,6 +214,8 @@ def _fold_split(dataset: Dataset, target: np.ndarray, seed: int, fractions, fold
     into train and validation in the proportion of ``fractions``' first two."""
     rng = np.random.default_rng(seed)
     chosen = _subsample(dataset, target, rng)
+    if min(len(c) for c in chosen) < folds:  # a class cannot be in every fold: no test sample of it (refused)
+        return {"train": chosen, "validation": [c[:0] for c in chosen], "test": [c[:0] for c in chosen]}
     members = np.concatenate(chosen)
     labels = dataset.y[members]
     kfold = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(rng.integers(2**31 - 1)))

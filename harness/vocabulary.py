@@ -18,8 +18,8 @@ def task_of(n_classes: int) -> str:
 
 
 # -- calibration variants (fitted on the validation split only) ------------------------------------
-BINARY_VARIANTS = ("raw", "temperature", "closed_form", "isotonic")
-MULTICLASS_VARIANTS = ("raw", "temperature", "closed_form", "vector_scaling")
+BINARY_VARIANTS = ("raw", "temperature", "closed_form", "isotonic", "logit_adjusted")
+MULTICLASS_VARIANTS = ("raw", "temperature", "closed_form", "vector_scaling", "logit_adjusted")
 VARIANT_COUNTERPARTS = {"isotonic": "vector_scaling"}  # binary variant -> the multi-class one in its place
 ALL_VARIANTS = tuple(dict.fromkeys(BINARY_VARIANTS + MULTICLASS_VARIANTS))
 

@@ -4,7 +4,11 @@
 - ``temperature``: σ(z / T), T minimising validation log loss (Guo et al., ICML 2017);
 - ``closed_form``: loss_zoo's posterior correction for the method's loss (identity for CE);
 - ``isotonic``: isotonic regression of the labels on the validation probabilities
-  (Zadrozny and Elkan, KDD 2002).
+  (Zadrozny and Elkan, KDD 2002);
+- ``logit_adjusted``: post-hoc logit adjustment, z − log(π / (1 − π)) with π the prior the model
+  was trained at (Menon et al., ICLR 2021, τ = 1): the posterior at a balanced prior, so its 0.5
+  threshold is the balanced-error one. The baseline a weighted loss or a resampler must beat on
+  threshold metrics (a constant shift: ranking metrics are those of ``raw``).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ def calibrate(
     y_val: np.ndarray,
     test_logits: np.ndarray,
     prior_shift: float = 0.0,
+    trained_logit_prior: float = 0.0,
 ) -> Calibrated | None:
     """Validation and test probabilities under ``variant``, and test ranking scores.
 
@@ -57,6 +62,7 @@ def calibrate(
     ``prior_shift`` (closed form only) is added to the corrected logits: log-odds of the data's
     training prior minus those of the prior the model was trained at (after resampling), the
     Bayes prior-shift correction (Saerens, Latinne, Decaestecker, Neural Computation 2002).
+    ``trained_logit_prior`` (logit_adjusted only): log(π / (1 − π)) of the trained-at prior.
     Returns None when the variant does not apply (a loss without a closed-form correction).
     """
     if variant == "raw":
@@ -69,6 +75,9 @@ def calibrate(
             return None
         val = loss_zoo.posterior_logits(loss, val_logits, **loss_params) + prior_shift
         test = loss_zoo.posterior_logits(loss, test_logits, **loss_params) + prior_shift
+        return Calibrated(expit(val), expit(test), test)
+    if variant == "logit_adjusted":
+        val, test = val_logits - trained_logit_prior, test_logits - trained_logit_prior
         return Calibrated(expit(val), expit(test), test)
     if variant == "isotonic":
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)

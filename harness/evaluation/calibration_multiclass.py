@@ -89,12 +89,14 @@ def calibrate(
     y_val: np.ndarray,
     test_logits: np.ndarray,
     prior_shift: np.ndarray | None = None,
+    trained_log_prior: np.ndarray | None = None,
 ) -> Calibrated | None:
     """Validation and test probabilities (N, C) under ``variant``, and test ranking scores (N, C).
 
     ``prior_shift`` (closed form only), shape (C,): log π_data - log π_trained, added to the
     corrected log-posterior (the Bayes prior-shift correction, Saerens, Latinne, Decaestecker,
-    Neural Computation 2002); None after no resampling. Returns None when the variant does not
+    Neural Computation 2002); None after no resampling. ``logit_adjusted``: z − log π_trained
+    (Menon et al., ICLR 2021, τ = 1; ``trained_log_prior`` (C,), None: uniform, no shift). Returns None when the variant does not
     apply (a loss without a closed-form correction).
     """
     zv, zt = np.asarray(val_logits, dtype=np.float64), np.asarray(test_logits, dtype=np.float64)
@@ -109,6 +111,9 @@ def calibrate(
         shift = 0.0 if prior_shift is None else np.asarray(prior_shift, dtype=np.float64)
         return _from_log(loss_zoo.posterior_logits(loss, zv, **loss_params) + shift,
                          loss_zoo.posterior_logits(loss, zt, **loss_params) + shift)
+    if variant == "logit_adjusted":
+        shift = 0.0 if trained_log_prior is None else np.asarray(trained_log_prior, dtype=np.float64)
+        return _from_log(zv - shift, zt - shift)
     if variant == "vector_scaling":
         w, b = fit_vector_scaling(zv, y_val)
         return _from_log(zv * w + b, zt * w + b)

@@ -28,11 +28,12 @@ def _logit_prior(counts: list[int]) -> float:
 
 
 def _score(spec: Spec, record: RepetitionRecord, prepared: datasets.Prepared, val_logits: np.ndarray,
-           loss_params: dict[str, Any], shift: float) -> None:
+           loss_params: dict[str, Any], shift: float, trained: float) -> None:
     """Every calibration variant's test metrics, threshold and probabilities, into ``record``."""
     for variant in spec.evaluation.calibration:
         cal = calibrate(variant, loss=record.loss, loss_params=loss_params, val_logits=val_logits,
-                        y_val=prepared.validation.y, test_logits=record.logits, prior_shift=shift)
+                        y_val=prepared.validation.y, test_logits=record.logits, prior_shift=shift,
+                        trained_logit_prior=trained)
         if cal is None:
             continue  # no closed-form correction for this loss
         threshold = metrics_registry.best_f1_threshold(prepared.validation.y, cal.val_prob)
@@ -59,7 +60,8 @@ def _score_multiclass(spec: Spec, record: RepetitionRecord, prepared: datasets.P
     for variant in per_task.variants(spec, c):
         cal = calibration_multiclass.calibrate(variant, loss=record.loss, loss_params=loss_params,
                                                val_logits=val_logits, y_val=prepared.validation.y,
-                                               test_logits=record.logits, prior_shift=shift)
+                                               test_logits=record.logits, prior_shift=shift,
+                                               trained_log_prior=np.log(trained / trained.sum()))
         if cal is None:
             continue  # no closed-form correction for this loss
         record.probs[variant] = cal.test_prob
@@ -85,7 +87,7 @@ def _repetition(spec: Spec, method: Method, run: tuple, seed: int, job: Job, fit
         _score_multiclass(spec, record, prepared, val_logits, dict(job.task.loss_params), job.counts)
     else:  # resampling moved the training prior: the closed form maps back to the data's prior
         shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(job.counts)
-        _score(spec, record, prepared, val_logits, dict(job.task.loss_params), shift)
+        _score(spec, record, prepared, val_logits, dict(job.task.loss_params), shift, _logit_prior(job.counts))
     record.end_ms = now_ms()
     return record
 

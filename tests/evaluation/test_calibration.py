@@ -58,3 +58,27 @@ def test_closed_form_is_identity_for_ce_and_absent_without_a_correction():
     assert calibrate("closed_form", loss="focal_flsd", loss_params={}, val_logits=z, y_val=y, test_logits=z) is None
     with pytest.raises(ValueError, match="unknown variant"):
         calibrate("platt", loss="ce", loss_params={}, val_logits=z, y_val=y, test_logits=z)
+
+
+def test_logit_adjustment_is_the_posterior_at_a_balanced_prior():
+    """Menon et al. 2021 (τ = 1): on Gaussian classes with known likelihood ratio, the true
+    posterior logit at training prior π, minus log(π / (1 − π)), is the log-likelihood ratio —
+    the posterior at a balanced prior; ranking scores move by a constant (ranks unchanged)."""
+    from harness.evaluation.calibration import calibrate
+    from harness.evaluation.calibration_multiclass import calibrate as calibrate_multiclass
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(5000) < 0.1).astype(int)
+    x = rng.normal(size=5000) + 1.5 * y
+    llr = 1.5 * x - 1.5**2 / 2  # log N(x; 1.5, 1) / N(x; 0, 1)
+    prior = np.log(0.1 / 0.9)
+    cal = calibrate("logit_adjusted", loss="ce", loss_params={}, val_logits=llr + prior, y_val=y,
+                    test_logits=llr + prior, trained_logit_prior=prior)
+    np.testing.assert_allclose(cal.test_score, llr, atol=1e-12)
+    np.testing.assert_allclose(cal.test_prob, 1 / (1 + np.exp(-llr)), atol=1e-12)
+    assert (np.argsort(cal.test_score, kind="stable") == np.argsort(llr + prior, kind="stable")).all()
+    # multi-class: z − log π_trained, softmax-normalised; with C = 2 the same as the binary map
+    z = np.stack([np.zeros_like(llr), llr + prior], axis=1)
+    multi = calibrate_multiclass("logit_adjusted", loss="ce", loss_params={}, val_logits=z, y_val=y, test_logits=z,
+                                 trained_log_prior=np.log([0.9, 0.1]))
+    np.testing.assert_allclose(multi.test_prob[:, 1], cal.test_prob, atol=1e-12)
