@@ -26,8 +26,11 @@ def _split_sizes(k: int, fractions: tuple[float, float, float]) -> tuple[int, in
     return k - n_val - n_test, n_val, n_test
 
 
-def _min_class_size(fractions: tuple[float, float, float], min_test: int) -> int:
-    """Smallest class size whose test share reaches ``min_test`` samples (train non-empty)."""
+def _min_class_size(fractions: tuple[float, float, float], min_test: int, folds: int | None = None) -> int:
+    """Smallest class size whose test share reaches ``min_test`` samples (train non-empty); with
+    ``folds``, in every one of the K test folds (the smallest holds ⌊k / K⌋)."""
+    if folds is not None:
+        return folds * max(min_test, 1)
     k = max(1, math.ceil((min_test - 0.5) / fractions[2]))
     while _split_sizes(k, fractions)[2] < min_test or _split_sizes(k, fractions)[0] < 1:
         k += 1
@@ -40,12 +43,13 @@ def natural_ratio(y: np.ndarray) -> float:
 
 
 def largest_reachable_ratio(y: np.ndarray, fractions: tuple[float, float, float], min_test: int, *,
-                            profile: str = LONG_TAILED, minority_fraction: float = 0.5) -> float:
+                            profile: str = LONG_TAILED, minority_fraction: float = 0.5,
+                            folds: int | None = None) -> float:
     """The largest ρ = n_majority / n_minority that keeps ``min_test`` samples of the smallest
-    class in test (multi-class: under ``profile``); 0.0 when no ratio can (the smallest class
-    itself is too small)."""
+    class in test (with ``folds``: in every test fold; multi-class: under ``profile``); 0.0 when
+    no ratio can (the smallest class itself is too small)."""
     counts = np.sort(np.bincount(y)[np.bincount(y) > 0])[::-1]
-    need = _min_class_size(fractions, min_test)
+    need = _min_class_size(fractions, min_test, folds)
     if counts.size == 2:
         return float(counts[0] / need) if counts[1] >= need else 0.0
     if profile == NATURAL:
@@ -141,24 +145,28 @@ def _target_counts(dataset: Dataset, counts: np.ndarray, ratio: float | str, pro
 
 
 def _too_few_in_test(dataset: Dataset, ratio, profile: str, minority_fraction: float, target: np.ndarray,
-                     parts: dict[str, list[np.ndarray]], fractions, min_test: int) -> str | None:
-    """The error message when a class keeps fewer than ``min_test`` test samples (or no
-    training sample), else None. Binary data name the minority; multi-class data the class and profile."""
-    short = [c for c in range(len(target)) if len(parts["test"][c]) < min_test or len(parts["train"][c]) < 1]
+                     parts: dict[str, list[np.ndarray]], fractions, min_test: int,
+                     folds: int | None = None) -> str | None:
+    """The error message when a class keeps fewer than ``min_test`` test samples (with ``folds``:
+    in its smallest test fold, so every fold of a cell is reachable or none is) or no training
+    sample, else None. Binary data name the minority; multi-class data the class and profile."""
+    tested = [len(p) for p in parts["test"]] if folds is None else [int(n) // folds for n in target]
+    short = [c for c in range(len(target)) if tested[c] < min_test or len(parts["train"][c]) < 1]
     if dataset.n_classes == 2:
         short = [int(np.argmin(target))] if int(np.argmin(target)) in short else []
     if not short:
         return None
     c = short[0]
     reachable = largest_reachable_ratio(dataset.y, fractions, min_test, profile=profile,
-                                        minority_fraction=minority_fraction)
+                                        minority_fraction=minority_fraction, folds=folds)
     largest = (f"the largest reachable ratio is {math.floor(reachable * 100) / 100}" if reachable >= 1
                else "no ratio is reachable: the smallest class is too small (lower min_test_minority)")
+    where = "test" if folds is None else f"the smallest of {folds} test folds"
     if dataset.n_classes == 2:
-        return (f"{dataset.name}: imbalance ratio {ratio} leaves {len(parts['test'][c])} minority samples in test "
+        return (f"{dataset.name}: imbalance ratio {ratio} leaves {tested[c]} minority samples in {where} "
                 f"(min_test_minority = {min_test}); {largest}")
     return (f"{dataset.name}: imbalance ratio {ratio} with profile {profile!r} leaves "
-            f"{len(parts['test'][c])} samples of class {c} in test (min_test_minority = {min_test}); {largest}")
+            f"{tested[c]} samples of class {c} in {where} (min_test_minority = {min_test}); {largest}")
 
 
 def _posterior(dataset: Dataset, idx: np.ndarray, target: np.ndarray) -> np.ndarray | None:
@@ -291,7 +299,8 @@ def prepare(
             raise DataError(f"{dataset.name}: fold: expected (f, K) with K >= 2 and 0 <= f < K, got {fold!r}")
         parts = _fold_split(dataset, target, seed, fractions, *fold)
         fractions = cv_fractions(fractions, fold[1])
-    error = _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions, min_test_minority)
+    error = _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions, min_test_minority,
+                             None if fold is None else fold[1])
     if error:
         raise DataError(error)
     index = {name: np.sort(np.concatenate(p)) for name, p in parts.items()}

@@ -61,7 +61,7 @@ def test_another_repeat_seed_redraws_the_subsample_and_the_partition():
 
 def test_a_class_too_small_for_the_folds_is_refused_naming_the_ratio():
     ds = _dataset(900, 30)
-    with pytest.raises(datasets.DataError, match="imbalance ratio 300 leaves 0 minority samples in test"):
+    with pytest.raises(datasets.DataError, match="imbalance ratio 300 leaves 0 minority samples in the smallest of 5 test folds"):
         datasets.prepare(ds, 300, seed=0, fold=(0, 5), min_test_minority=1)
     with pytest.raises(datasets.DataError, match="fold: expected"):
         datasets.prepare(ds, 2, seed=0, fold=(5, 5))
@@ -71,3 +71,14 @@ def test_cv_fractions_keep_train_to_validation_and_test_one_in_k():
     assert datasets.cv_fractions((0.5, 0.25, 0.25), 4) == pytest.approx((0.5, 0.25, 0.25))
     assert datasets.cv_fractions((0.6, 0.2, 0.2), 5) == pytest.approx((0.6, 0.2, 0.2))
     assert datasets.cv_fractions((0.6, 0.2, 0.2), 10) == pytest.approx((0.675, 0.225, 0.1))
+
+
+def test_every_fold_of_a_cell_is_reachable_or_none_is():
+    """15 positives in 4 folds: 4, 4, 4, 3. With 4 needed in test, fold 0 alone would pass and
+    fold 3 fail mid-cell; the smallest fold decides for all, and the reachable ratio says so."""
+    ds = _dataset(900, 60)
+    for f in range(4):
+        with pytest.raises(datasets.DataError, match="leaves 3 minority samples in the smallest of 4 test folds.*"
+                                                     "largest reachable ratio is 56.25"):
+            datasets.prepare(ds, 60, seed=0, fold=(f, 4), fractions=(0.5, 0.25, 0.25), min_test_minority=4)
+    assert len(datasets.prepare(ds, 56.25, seed=0, fold=(3, 4), fractions=(0.5, 0.25, 0.25), min_test_minority=4).test.y)
