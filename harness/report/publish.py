@@ -18,17 +18,18 @@ import pandas as pd
 
 from harness.files import write_atomic
 from harness.store.provenance import machine_info
-from harness.store.results import read_table
+from harness.store.results import PUBLISHED, read_table, write_parquet
 from harness.vocabulary import HEADLINE, HEADLINE_MULTICLASS
 
 if TYPE_CHECKING:
     from harness.spec.schema import Spec
 
 KEYS = ["dataset", "imbalance_ratio", "model", "method", "n_classes"]
+CHANGELOG = "CHANGELOG.md"
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per dataset × ρ × model × method: mean and std over repetitions of the headline metrics
+    """Per dataset × ρ × model × method: mean and std over folds (or repetitions) of the headline metrics
     (raw probabilities; multi-class sets their own headline), one row each, metrics as columns."""
     raw = table[(table["calibration"] == "raw") & table["metric"].isin([*HEADLINE, *HEADLINE_MULTICLASS])]
     grouped = raw.groupby([*KEYS, "metric"], sort=False)["value"]
@@ -37,7 +38,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     wide.columns = [f"{metric}_{stat}" for stat, metric in wide.columns]
     order = [f"{m}_{s}" for m in dict.fromkeys(raw["metric"]) for s in ("mean", "std")]
     wide = wide[order].reset_index()
-    wide.insert(len(KEYS), "repetitions", stats["n"].groupby(level=list(range(len(KEYS))), sort=False).max().values)
+    wide.insert(len(KEYS), "fits", stats["n"].groupby(level=list(range(len(KEYS))), sort=False).max().values)
     return wide
 
 
@@ -59,17 +60,25 @@ def provenance(spec: Spec, spec_path: str, table: pd.DataFrame, *, command: str,
 
 def publish(results_dir: Path, out: Path, report_md: Path, prov: dict) -> list[Path]:
     """Copy ``report_md``, the figures it links and the run's ``spec.json`` into ``out`` (emptied
-    first), with ``summary.csv`` and ``provenance.json``; returns the files written."""
+    first, but for its ``CHANGELOG.md``, written by hand: what changed against the previous answer
+    and why), with the per-fold long table ``results.parquet`` (every fit, metric and calibration
+    variant: what a re-analysis needs; ``runner.py report`` reads a folder holding only it),
+    ``summary.csv`` and ``provenance.json``; returns the files written."""
     table = read_table(results_dir)
+    changelog = (out / CHANGELOG).read_text() if (out / CHANGELOG).is_file() else None
     if out.exists():
         shutil.rmtree(out)
     (out / "report").mkdir(parents=True)
+    if changelog is not None:
+        (out / CHANGELOG).write_text(changelog)
     text = report_md.read_text()
     written = []
     for name in dict.fromkeys(re.findall(r"\]\(report/([^)]+)\)", text)):
         written.append(Path(shutil.copy2(results_dir / "report" / name, out / "report" / name)))
     written.append(out / "report.md")
     write_atomic(written[-1], lambda tmp: tmp.write_text(_provenance_lines(prov) + text))
+    written.append(out / PUBLISHED)
+    write_parquet(table, written[-1])
     written.append(out / "summary.csv")
     write_atomic(written[-1], lambda tmp: summary(table).to_csv(tmp, index=False, float_format="%.5g"))
     if (results_dir / "spec.json").is_file():  # the resolved spec the run wrote (harness.store.run_spec)
@@ -86,7 +95,8 @@ def _provenance_lines(prov: dict) -> str:
             + (f" ({prov['cells_run_here']} in this invocation, the rest resumed)" if prov["cells_run_here"] != prov["cells"]
                else "")
             + f"; this invocation {prov['wall_seconds'] / 3600:.2f} h wall, {prov['cpu_seconds'] / 3600:.2f} h CPU. "
-            "Numbers per cell: `summary.csv`; provenance: `provenance.json`.\n\n")
+            "Every fit: `results.parquet`; means per cell: `summary.csv`; provenance: `provenance.json`; "
+            "what changed: `CHANGELOG.md`.\n\n")
 
 
 def _machine_text(m: dict) -> str:

@@ -115,6 +115,7 @@ NUMBERS = {"repetition": "int64", "seed": "int64", "value": "float64", "n_classe
 TEXT = [c for c in COLUMNS if c not in NUMBERS]
 DTYPES = {**{c: str for c in TEXT}, **NUMBERS}
 FILE = "results.csv"
+PUBLISHED = "results.parquet"  # the published copy of the table (harness.report.publish)
 # Missing values: only an empty field (the writer's spelling) in text columns, so labels such as
 # "NA", "None" or "null" stay text; numbers also take pandas' spellings of NaN (hand-made tables).
 _TEXT_NA = [""]
@@ -122,7 +123,8 @@ _NUMBER_NA = ["", "nan", "NaN", "-nan", "-NaN", "NA", "N/A", "NULL", "null", "No
 
 
 def read_table(path_or_folder: str | Path, *, missing_ok: bool = False) -> pd.DataFrame:
-    """The results table of a folder (or the table file itself), the one reader of ``results.csv``.
+    """The results table of a folder (or the table file itself), the one reader of ``results.csv``
+    — and of a published folder's ``results.parquet`` where no ``results.csv`` is.
 
     One dtype policy, the one the writer's table has: text columns as text (``str``; so ratio
     labels stay "natural", "10", "2.5" and hex fingerprints, hashes and commits stay hex, whatever
@@ -135,6 +137,9 @@ def read_table(path_or_folder: str | Path, *, missing_ok: bool = False) -> pd.Da
     """
     given = path_or_folder
     path = Path(given)
+    parquet = path if path.suffix == ".parquet" else path / PUBLISHED
+    if path.suffix != ".csv" and not (path / FILE).is_file() and parquet.is_file():
+        return read_parquet(parquet)
     csv = path if path.suffix == ".csv" else path / FILE
     if not csv.is_file():
         if missing_ok:
@@ -145,6 +150,28 @@ def read_table(path_or_folder: str | Path, *, missing_ok: bool = False) -> pd.Da
     df = pd.read_csv(csv, dtype={c: t for c, t in DTYPES.items() if c in header}, keep_default_na=False,
                      na_values={c: _TEXT_NA if DTYPES.get(c) is str else _NUMBER_NA for c in header})
     return upgrade(df)
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """A published ``results.parquet`` (:func:`write_parquet`) with the dtypes of :func:`read_table`."""
+    df = pd.read_parquet(path)
+    for column, dtype in DTYPES.items():
+        if column in df:
+            df[column] = df[column].astype(object).where(df[column].notna(), "").astype(str) if dtype is str \
+                else df[column].astype(dtype)
+    return upgrade(df)
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """The table as compressed Parquet, atomically: text columns dictionary-encoded (a few
+    thousand distinct labels over a million rows), zstd; read back by :func:`read_parquet` to the
+    very values (floats stored as float64)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    write_atomic(path, lambda tmp: pq.write_table(table, str(tmp), compression="zstd", compression_level=9,
+                                                  use_dictionary=True))
 
 
 def upgrade(df: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from conftest import ROOT, TINY_SPEC, write_spec
 from harness import load_spec
 from harness.plan.checks import parse_spec
 from harness.report import publish
+from harness.store.results import read_table
 
 PUBLISHED = ROOT / "results" / "published" / "full"
 
@@ -62,7 +63,7 @@ def test_publish_writes_summary_figures_and_provenance(tmp_path):
     publish.publish(results, out, report, prov)
     assert sorted(p.name for p in (out / "report").iterdir()) == ["linked.png"]
     summary = pd.read_csv(out / "summary.csv")
-    assert len(summary) == 4 and set(summary["repetitions"]) == {3}
+    assert len(summary) == 4 and set(summary["fits"]) == {3}
     raw = table[(table["calibration"] == "raw") & (table["dataset"] == "a") & (table["method"] == "focal")]
     expected = raw[raw["metric"] == "ece"]["value"]
     row = summary[(summary["dataset"] == "a") & (summary["method"] == "focal")].iloc[0]
@@ -73,6 +74,26 @@ def test_publish_writes_summary_figures_and_provenance(tmp_path):
     assert written["spec_hash"] == spec.spec_hash() and written["cells"] == 4 and written["commit"] == ["abc"]
     assert (out / "report.md").read_text().startswith("> Published from `python runner.py run s.yaml`")
     assert written["math_backend"] == {} and "torch" not in (out / "report.md").read_text().splitlines()[0]
+    # every fit, as the store reads it back (a folder holding only the parquet reads as a results folder)
+    back = read_table(out)
+    expected = read_table(results)
+    pd.testing.assert_frame_equal(back, expected, check_exact=True)
+
+
+def test_a_republish_keeps_the_hand_written_changelog(tmp_path):
+    table = _table(np.random.default_rng(1))
+    results = tmp_path / "results"
+    results.mkdir()
+    table.to_csv(results / "results.csv", index=False)
+    (results / "report.md").write_text("# Report\n")
+    prov = publish.provenance(parse_spec(TINY_SPEC), "s.yaml", table, command="c", wall_seconds=1.0, cpu_seconds=1.0)
+    out = tmp_path / "published"
+    out.mkdir()
+    (out / "CHANGELOG.md").write_text("# 2026-12-02\n- cross-validated cells\n")
+    (out / "stale.csv").write_text("old")
+    publish.publish(results, out, results / "report.md", prov)
+    assert (out / "CHANGELOG.md").read_text() == "# 2026-12-02\n- cross-validated cells\n"
+    assert not (out / "stale.csv").exists() and (out / "results.parquet").is_file()
 
 
 BACKEND = {"torch": "2.13.0+cpu", "blas": "mkl", "lapack": "mkl", "mkl": True, "mkldnn": True,
