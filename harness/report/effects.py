@@ -70,7 +70,7 @@ def with_defaults(table: pd.DataFrame) -> pd.DataFrame:
     ``fold`` = 0, ``valid`` = True, ``n_train`` / ``n_test`` unknown (NaN)."""
     add = {}
     if "repeat" not in table:
-        add["repeat"] = table["repetition"] if "repetition" in table else 0
+        add["repeat"] = table.get("repetition", 0)
     if "fold" not in table:
         add["fold"] = 0
     if "valid" not in table:
@@ -204,11 +204,13 @@ def dataset_effects(diffs: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _variances(ds: pd.DataFrame, gid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per dataset the Nadeau–Bengio variance (1/J + c)·s̃² of its effect, with s² moderated
-    towards the comparison's median s₀² (over datasets with J ≥ 2): s̃² = ((J−1)s² + d₀s₀²)/(J−1+d₀),
-    d₀ = :data:`PRIOR_DF` (Smyth 2004). A dataset with J < 2 gets s₀² itself; NaN where no dataset
-    of the comparison has J ≥ 2. Returns (v, one-split mask, fallback-c mask)."""
+def within_variances(ds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of :func:`dataset_effects` the Nadeau–Bengio variance (1/J + c)·s̃² of the dataset's
+    effect, with s² moderated towards its comparison's median s₀² over datasets with J ≥ 2:
+    s̃² = ((J−1)s² + d₀s₀²)/(J−1+d₀), d₀ = :data:`PRIOR_DF` (Smyth 2004). A dataset with J < 2 gets
+    s₀² itself; NaN where no dataset of the comparison has J ≥ 2; c unknown: :data:`TEST_OVER_TRAIN`.
+    Returns (v, one-split mask, fallback-c mask)."""
+    gid = ds.groupby(KEYS, sort=False).ngroup().to_numpy()
     s2, J = ds["s2"].to_numpy(float), ds["J"].to_numpy()
     own = (J >= 2) & np.isfinite(s2)
     median = pd.Series(np.where(own, s2, np.nan)).groupby(gid).transform("median").to_numpy()
@@ -218,6 +220,42 @@ def _variances(ds: pd.DataFrame, gid: np.ndarray) -> tuple[np.ndarray, np.ndarra
     fallback = ~np.isfinite(c)
     v = (1.0 / np.maximum(J, 1) + np.where(fallback, TEST_OVER_TRAIN, c)) * moderated
     return v, ~own, fallback
+
+
+def random_effects(theta: np.ndarray, v: np.ndarray, gid: np.ndarray) -> dict[str, np.ndarray]:
+    """DerSimonian–Laird random-effects means with Hartung–Knapp standard errors, for many
+    meta-analyses at once.
+
+    Parameters
+    ----------
+    theta, v : ndarray of shape (n,)
+        Each study's (dataset's) effect and its within variance; a group whose ``v`` are all NaN
+        gets equal weights and τ² = the sample variance of its effects (a one-sample t).
+    gid : ndarray of int, shape (n,)
+        The meta-analysis (0 … G−1) each study belongs to.
+
+    Returns
+    -------
+    dict of ndarray of shape (G,)
+        ``k`` (studies), ``mu`` (Σw*θ/Σw*, w* = 1/(v + τ²)), ``tau2`` (DL:
+        max(0, (Q − (k−1)) / (Σw − Σw²/Σw)), Q = Σw(θ − θ̄_FE)², w = 1/v) and ``se``
+        (Hartung–Knapp: √(Σw*(θ − μ)² / ((k−1)Σw*))).
+    """
+    n = int(gid.max()) + 1 if len(gid) else 0
+    total = lambda x: np.bincount(gid, weights=x, minlength=n)
+    k = np.bincount(gid, minlength=n).astype(float)
+    equal = total(np.isnan(v)) == k
+    v = np.where(np.isnan(v), 0.0, np.maximum(v, 1e-12))
+    w = 1.0 / np.where(equal[gid], 1.0, v)
+    fixed = total(w * theta) / total(w)
+    q_stat = total(w * (theta - fixed[gid]) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dl = np.maximum(0.0, (q_stat - (k - 1)) / (total(w) - total(w * w) / total(w)))
+        tau2 = np.where(equal, q_stat / np.maximum(k - 1, 1), dl)
+        star = 1.0 / np.maximum(v + tau2[gid], 1e-12)
+        mu = total(star * theta) / total(star)
+        se = np.sqrt(total(star * (theta - mu[gid]) ** 2) / (np.maximum(k - 1, 1) * total(star)))
+    return {"k": k, "mu": mu, "tau2": tau2, "se": se}
 
 
 def meta_analysis(ds: pd.DataFrame, *, rope: float = ROPE) -> pd.DataFrame:
@@ -234,33 +272,20 @@ def meta_analysis(ds: pd.DataFrame, *, rope: float = ROPE) -> pd.DataFrame:
     -------
     DataFrame
         One row per comparison: :data:`KEYS`, ``datasets`` (k), ``blocks`` (dataset × ratio),
-        ``folds`` (paired fold values), ``one_split`` (datasets with one split), ``c_fallback``,
-        ``mu``, ``se``, ``ci_low``, ``ci_high`` (95 %, t_{k−1}), ``tau2``, ``rope``, ``mde``,
-        ``p_better``, ``p_equivalent``, ``p_worse``, ``p_next`` (next dataset > ROPE).
+        ``folds`` (paired fold values), ``one_split`` (datasets with one split), ``c_fallback``
+        (datasets whose n_test/n_train is unknown), ``mu``, ``se``, ``ci_low``, ``ci_high``
+        (95 %, t_{k−1}), ``tau2``, ``rope``, ``mde``, ``p_better``, ``p_equivalent``,
+        ``p_worse``, ``p_next`` (the next dataset's effect > ROPE).
     """
     gid = ds.groupby(KEYS, sort=False).ngroup().to_numpy()
-    n = int(gid.max()) + 1 if len(gid) else 0
-    total = lambda x: np.bincount(gid, weights=x, minlength=n)  # noqa: E731
-    v, one_split, fallback = _variances(ds, gid)
-    theta = ds["theta"].to_numpy(float)
-    k = np.bincount(gid, minlength=n).astype(float)
-    equal = np.bincount(gid, weights=np.isnan(v), minlength=n) == k  # no within variance anywhere
-    v = np.where(np.isnan(v), 0.0, np.maximum(v, 1e-12))
-    w = np.where(equal[gid], 1.0, 1.0 / np.maximum(v, 1e-12))
-    fixed = total(w * theta) / total(w)
-    q_stat = total(w * (theta - fixed[gid]) ** 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dl = np.maximum(0.0, (q_stat - (k - 1)) / (total(w) - total(w * w) / total(w)))
-        tau2 = np.where(equal, q_stat / np.maximum(k - 1, 1), dl)  # equal weights: the sample variance
-        star = 1.0 / np.maximum(v + tau2[gid], 1e-12)
-        mu = total(star * theta) / total(star)
-        q = total(star * (theta - mu[gid]) ** 2) / np.maximum(k - 1, 1)
-        se = np.sqrt(q / total(star))  # Hartung–Knapp
+    total = lambda x: np.bincount(gid, weights=x)
+    v, one_split, fallback = within_variances(ds)
+    re = random_effects(ds["theta"].to_numpy(float), v, gid)
     first = ds.drop_duplicates(subset=KEYS)  # ngroup numbers groups in order of first appearance
     out = first[KEYS].reset_index(drop=True).assign(
-        datasets=k.astype(int), blocks=total(ds["ratios"].to_numpy(float)).astype(int),
+        datasets=re["k"].astype(int), blocks=total(ds["ratios"].to_numpy(float)).astype(int),
         folds=total(ds["folds"].to_numpy(float)).astype(int), one_split=total(one_split).astype(int),
-        c_fallback=total(fallback).astype(int), mu=mu, se=se, tau2=tau2)
+        c_fallback=total(fallback).astype(int), mu=re["mu"], se=re["se"], tau2=re["tau2"])
     base = pd.Series(ds["base"].abs().to_numpy()).groupby(gid).median().to_numpy()
     out["rope"] = np.where(out["metric"].isin(RELATIVE_ROPE), rope * base, rope)
     return _probabilities(out)
@@ -318,12 +343,16 @@ class Evidence:
 
 
 def _counts(table: pd.DataFrame, rows: pd.DataFrame, *parts: dict) -> dict[str, int]:
+    """What the verdicts leave out: invalid fits (dataset × ratio × model × method × repeat × fold),
+    saturated blocks (dataset × ratio × metric, per model family and once more for the model
+    question), blocks (dataset × ratio × metric) where the baseline ran and a method did not
+    (per method), fold values (one per metric) whose n_test/n_train is unknown."""
     fit = [c for c in ("dataset", "imbalance_ratio", "model", "method", "repeat", "fold") if c in table]
     t = with_defaults(table)
     invalid = t.loc[~t["valid"].fillna(False).astype(bool), fit].drop_duplicates()
     return {"invalid fold results": len(invalid),
-            "saturated dataset×ratio blocks": sum(p["saturated"] for p in parts),
-            "dataset×ratio blocks without the method": sum(p["missing"] for p in parts),
+            "saturated blocks": sum(p["saturated"] for p in parts),
+            "blocks without the method": sum(p["missing"] for p in parts),
             "fold values without n_test/n_train": int(np.isnan(rows["c"]).sum())}
 
 
@@ -352,6 +381,24 @@ def compare(table: pd.DataFrame, *, rope: float = ROPE, calibration: str = "raw"
     ds = dataset_effects(diffs)
     comp = verdicts(meta_analysis(ds, rope=rope), level=level, min_datasets=min_datasets)
     return Evidence(comp, ds, _counts(table, rows, loss_counts, model_counts))
+
+
+def compare_arms(table: pd.DataFrame, plan: list[tuple[str, str, str]], *, rope: float = ROPE,
+                 level: float = P_DECIDE, min_datasets: int = MIN_DATASETS) -> pd.DataFrame:
+    """Pre-declared comparisons ``plan`` of (metric, baseline, method) over all ratios of
+    ``table`` (one model's rows, methods as labelled there, calibration ``raw``), decided with
+    Holm over the plan alone: one row per planned comparison that has data (:func:`verdicts`)."""
+    rows = prepare(table, metrics={m for m, _, _ in plan})
+    rows = rows.assign(arm=rows["method"], family="pairs")
+    pairs = list(dict.fromkeys((method, base) for _, base, method in plan))
+    diffs, _ = _pairs_of(rows, ["task", "family", "metric"], pairs, "pairs")
+    if diffs.empty:
+        return pd.DataFrame(columns=KEYS + ["verdict"])
+    ds = dataset_effects(diffs)
+    ds = ds[ds["scope"] == ALL_RHO]
+    wanted = pd.DataFrame(plan, columns=["metric", "baseline", "method"])
+    comp = meta_analysis(ds, rope=rope).merge(wanted, on=["metric", "baseline", "method"])
+    return verdicts(comp, level=level, min_datasets=min_datasets)
 
 
 def null_table(table: pd.DataFrame, seed: int) -> pd.DataFrame:
