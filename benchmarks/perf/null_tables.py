@@ -136,6 +136,9 @@ def main(argv=None) -> int:
     parser.add_argument("--summary", type=Path, help="draw per-fold values from this summary.csv")
     parser.add_argument("--synthetic", type=int, default=0, help="a synthetic sweep with this many datasets")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=1, help="synthetic: repeats of the folds")
+    parser.add_argument("--holdout", action="store_true",
+                        help="synthetic: drop the fold columns (repeat, fold, n_train, n_test, valid), as old tables")
     parser.add_argument("--sims", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rope", type=float, default=effects.ROPE)
@@ -148,7 +151,11 @@ def main(argv=None) -> int:
         table, what = from_summary(args.summary, folds=args.folds, seed=args.seed), f"{args.summary}, {args.folds} folds drawn"
     else:
         n = args.synthetic or 120
-        table, what = synthetic_table(n, folds=args.folds, seed=args.seed), f"synthetic sweep of {n} datasets"
+        table = synthetic_table(n, folds=args.folds, repeats=args.repeats, seed=args.seed)
+        what = f"synthetic sweep of {n} datasets, {args.repeats} repeats × {args.folds} folds"
+        if args.holdout:
+            table = table.drop(columns=["repeat", "fold", "n_train", "n_test", "n_test_positive", "valid"])
+            what += ", holdout columns only"
     false, per_sim, size = false_winners(table, args.sims, rope=args.rope, seed=args.seed)
     print(f"null tables ({what}; {len(table)} rows): {false} of {args.sims} simulations name a winner or loser "
           f"(false-winner rate {false / args.sims:.3f}; target ≤ 0.05); {size} comparisons each, "

@@ -18,6 +18,8 @@ over every comparison of the report):
 4. no winner, every comparison "equivalent" or "worse", some worse: keep ``ce``;
 5. no winner, some comparison's MDE above the ROPE: "cannot resolve ±ROPE here" (with the MDE);
 6. otherwise: no effect beyond ±ROPE shown.
+
+Entries 5 and 6 name the methods shown worse, if any.
 """
 
 from __future__ import annotations
@@ -130,12 +132,13 @@ def decide(rows: pd.DataFrame, *, baseline: str = BASELINE) -> tuple[str, str, p
         return "equivalent", f"no difference beyond ±{rope:g}", None
     if kinds == {"equivalent", "worse"}:
         return "keep", f"keep {baseline} (worse: {', '.join(sorted(worse))})", None
+    also = f"; worse: {', '.join(sorted(worse))}" if worse else ""
     unresolved = tested[tested["verdict"] == "cannot resolve"]
     if not unresolved.empty:
         row = unresolved.assign(size=unresolved["mde"] / unresolved["rope"]).sort_values("size").iloc[0]
         return "cannot", (f"cannot resolve ±{row['rope']:.2g} here (MDE on {SHORT.get(row['metric'], row['metric'])} "
-                          f"{row['mde']:.2g})"), row
-    return "not_shown", f"no effect beyond ±{rope:g} shown", None
+                          f"{row['mde']:.2g}{also})"), row
+    return "not_shown", f"no effect beyond ±{rope:g} shown" + (f" ({also[2:]})" if also else ""), None
 
 
 def decision_table(comp: pd.DataFrame, families: dict = FAMILIES, *, baseline: str = BASELINE) -> pd.DataFrame:

@@ -102,6 +102,9 @@ def _rows(*rows) -> pd.DataFrame:
      "cannot", "cannot resolve ±0.01 here (MDE on AP 0.05)"),
     ([("focal", "average_precision", "not shown", 0.012, 0.008, 0.016, 0.8, 0.6, 0.005, 0.01, 20)],
      "not_shown", "no effect beyond ±0.01 shown"),
+    ([("focal", "average_precision", "not shown", 0.012, 0.008, 0.016, 0.8, 0.6, 0.005, 0.01, 20),
+      ("smote", "average_precision", "worse", -0.05, -0.06, -0.04, 0.0, 0.0, 0.005, 0.01, 20)],
+     "not_shown", "no effect beyond ±0.01 shown (worse: smote)"),
     ([("focal", "average_precision", "too few", 0.05, 0.0, 0.1, 0.9, 0.9, 0.05, 0.01, 3)],
      "too_few", "too few datasets (3 < 5)"),
 ])
