@@ -81,6 +81,15 @@ def with_defaults(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(**add) if add else table
 
 
+def _valid(column: pd.Series) -> np.ndarray:
+    """``valid`` as booleans: True/False, their spellings as text ("False", "false", "0"), and a
+    missing value (a row from before the column) as valid, as a holdout table's rows are."""
+    if column.dtype == bool:
+        return column.to_numpy()
+    text = column.astype(str).str.strip().str.lower()
+    return ~text.isin(["false", "0", "0.0", "no"]).to_numpy()
+
+
 def prepare(table: pd.DataFrame, *, calibration: str = "raw", metrics=None) -> pd.DataFrame:
     """The rows the comparisons read, one per fold result: ``task, family, method, arm, dataset,
     ratio, rho, metric, repeat, fold, value, valid, c`` (c = n_test/n_train, NaN unknown).
@@ -106,7 +115,7 @@ def prepare(table: pd.DataFrame, *, calibration: str = "raw", metrics=None) -> p
         "ratio": t["imbalance_ratio"].astype(str).to_numpy(),
         "rho": t["rho"].astype(str).to_numpy() if "rho" in t else "ρ unknown",
         "metric": t["metric"].to_numpy(), "repeat": t["repeat"].to_numpy(), "fold": t["fold"].to_numpy(),
-        "value": t["value"].to_numpy(float), "valid": t["valid"].fillna(False).astype(bool).to_numpy(),
+        "value": t["value"].to_numpy(float), "valid": _valid(t["valid"]),
         "c": (t["n_test"] / t["n_train"]).to_numpy(float)})
 
 
@@ -349,7 +358,7 @@ def _counts(table: pd.DataFrame, rows: pd.DataFrame, *parts: dict) -> dict[str, 
     (per method), fold values (one per metric) whose n_test/n_train is unknown."""
     fit = [c for c in ("dataset", "imbalance_ratio", "model", "method", "repeat", "fold") if c in table]
     t = with_defaults(table)
-    invalid = t.loc[~t["valid"].fillna(False).astype(bool), fit].drop_duplicates()
+    invalid = t.loc[~_valid(t["valid"]), fit].drop_duplicates()
     return {"invalid fold results": len(invalid),
             "saturated blocks": sum(p["saturated"] for p in parts),
             "blocks without the method": sum(p["missing"] for p in parts),

@@ -230,3 +230,8 @@ def test_a_holdout_table_without_fold_columns_still_decides():
     assert "n_test/n_train = 0.25" in decision.left_out_text(evidence.counts)
     assert (evidence.table["c_fallback"] == evidence.table["datasets"]).all()
     assert _claims(evidence.table).empty
+
+
+def test_valid_reads_booleans_their_text_and_missing_as_valid():
+    column = pd.Series([True, False, "False", "true", None, np.nan, 0, 1], dtype=object)
+    assert effects._valid(column).tolist() == [True, False, False, True, True, True, False, True]
