@@ -58,9 +58,10 @@ def _focal_tests(relabelled: pd.DataFrame, rope: float) -> tuple[list[str], list
     for row in comp.to_dict("records"):
         md.append(f"- {row['method']} vs {row['baseline']} on {row['metric']}: {effect_text(row)}.")
         if row["metric"] in ("average_precision", "roc_auc") and row["method"] == "focal raw":
-            kept = "survives" if row["verdict"] == "better" else "does not survive"
+            kept = {"better": "survives", "too few": "cannot be tested on"}.get(row["verdict"], "does not survive")
             words.append(f"Ranking: focal's {decision.SHORT[row['metric']]} gain over CE {kept} the test over "
-                         f"datasets (μ {row['mu']:+.4f}, P(better) {row['p_better']:.2f}, {row['verdict']}).")
+                         f"{int(row['datasets'])} datasets (μ {row['mu']:+.4f}, P(better) {row['p_better']:.2f}, "
+                         f"{row['verdict']}).")
         if (row["baseline"], row["method"]) == ("ce temperature", "focal closed_form"):
             words.append(f"Calibration: closed-form-corrected focal is {RELATION[row['verdict']]} temperature-scaled "
                          f"CE on ECE (μ {row['mu']:+.4f}, P(equivalent) {row['p_equivalent']:.2f}).")
