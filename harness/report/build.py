@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness.errors import UserError
 from harness.files import write_atomic
-from harness.report import bayes, decision, stats
+from harness.report import decision, effects, stats
 from harness.report.figures import (
     HEADLINE,
     _ratio_key,
@@ -26,25 +26,30 @@ from harness.report.figures import (
 )
 from harness.report.literature import literature_section
 from harness.report.markdown import md_table, to_html
-from harness.report.sections import focal_section, smooth_ece_section, tuned_loss_section
+from harness.report.sections import (
+    focal_section,
+    smooth_ece_section,
+    tuned_loss_section,
+)
 from harness.report.tuning import tuning_section
 from harness.store.results import read_table, slugify
 from harness.store.run_spec import method_trials, read_run_spec
 from harness.vocabulary import FAMILIES, FAMILIES_MULTICLASS, HEADLINE_MULTICLASS
+
+FAMILY_METRICS = tuple(dict.fromkeys(m for fam in (FAMILIES, FAMILIES_MULTICLASS) for ms in fam.values() for m in ms))
 
 __all__ = ["HEADLINE", "build", "calibration_table", "compare", "calibration_figure", "cd_figure",
            "metric_vs_ratio_figure", "reliability_figure"]
 
 
 def calibration_table(table: pd.DataFrame, metric: str = "ece") -> pd.DataFrame:
-    """Mean of ``metric`` per method (rows) and calibration variant (columns), over cells and repetitions."""
+    """Mean of ``metric`` per method (rows) and calibration variant (columns), over blocks and splits."""
     df = table[table["metric"] == metric]
     if df.empty:
         return pd.DataFrame()
     out = df.groupby(["method", "calibration"])["value"].mean().unstack("calibration")
     order = [c for c in ("raw", "temperature", "closed_form", "isotonic", "vector_scaling") if c in out.columns]
     return out[order].reindex(list(dict.fromkeys(df["method"])))
-
 
 
 def ensembles_per_model(table: pd.DataFrame) -> pd.DataFrame:
@@ -70,8 +75,27 @@ def _load(results_dir: Path) -> pd.DataFrame:
     table = read_table(results_dir)
     if table.empty:
         raise UserError(f"report: {results_dir / 'results.csv'} holds no results")
-    return ensembles_per_model(table)
+    return table
 
+
+def described_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
+    """(the first model's rows, the same with the ensembles' rows once beside them, its name):
+    what the sections below the decision describe. The ensembles are their own learner (model
+    ``ensemble``): ranked beside the first model's methods, never repeated under each model."""
+    ensemble = table["model"].astype(str).eq(effects.ENSEMBLE) if "model" in table else pd.Series(False, index=table.index)
+    rows, model = first_model(table[~ensemble])
+    beside = table[ensemble]
+    if len(rows) and "model" in rows:  # the same blocks as the model's methods, so ranked with them
+        beside = beside.assign(model=rows["model"].iloc[0])
+    return rows, pd.concat([rows, beside], ignore_index=True), model
+
+
+def _splits(table: pd.DataFrame) -> str:
+    """How many splits a dataset×ratio block had: repeats × folds, or repetitions of a holdout."""
+    if "fold" in table and table["fold"].nunique() > 1:
+        repeats = table["repeat"].nunique() if "repeat" in table else table["repetition"].nunique()
+        return f"{repeats} repeats × {table['fold'].nunique()} folds"
+    return f"{table['repetition'].nunique()} repetitions of a holdout split"
 
 
 def _header(table: pd.DataFrame) -> list[str]:
@@ -79,9 +103,8 @@ def _header(table: pd.DataFrame) -> list[str]:
     ratios = sorted(table["imbalance_ratio"].unique(), key=_ratio_key)
     return [f"# Report: {table['benchmark'].iloc[0]}", "",
             f"{len(datasets)} datasets × {len(ratios)} ratios ({', '.join(ratios)}) × {len(methods)} methods "
-            f"({', '.join(methods)}), {table['repetition'].nunique()} repetitions. Spec hash "
+            f"({', '.join(methods)}), {_splits(table)}. Spec hash "
             f"`{table['spec_hash'].iloc[0]}`, code `{table['git_commit'].iloc[0]}`, {table['versions'].iloc[0]}.", ""]
-
 
 
 def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path],
@@ -106,12 +129,12 @@ def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figur
     return md
 
 
-
 def _calibration_section(table: pd.DataFrame, cal: pd.DataFrame, figdir: Path, figures: list[Path]) -> list[str]:
     if cal.empty:
         return []
     md = ["## Calibration before and after post-hoc correction", "",
-          "Mean ECE (15 equal-width bins) over cells and repetitions, per method and calibration variant:", "",
+          "Mean ECE (15 equal-width bins) over dataset×ratio blocks and splits, per method and calibration variant:",
+          "",
           md_table(cal.reset_index()), ""]
     fig = calibration_figure(cal, "ece", figdir / "calibration_ece.png")
     figures.append(fig)
@@ -120,7 +143,6 @@ def _calibration_section(table: pd.DataFrame, cal: pd.DataFrame, figdir: Path, f
     if not tce.empty:
         md += ["Against the true posterior (synthetic data), mean |p − η|:", "", md_table(tce.reset_index()), ""]
     return md
-
 
 
 def compare(a: Path, b: Path, calibration: str = "raw") -> pd.DataFrame:
@@ -135,45 +157,11 @@ def compare(a: Path, b: Path, calibration: str = "raw") -> pd.DataFrame:
     return out
 
 
-def _decision_section(table: pd.DataFrame, comp: pd.DataFrame, counts: dict[str, int], rope: float,
-                      extra: list[str]) -> list[str]:
-    """The answer first: the decision table by regime and metric family, then the summary."""
-    frame = decision.decision_table(comp, counts)
-    lines = decision.summary(comp, counts, rope=rope, extra=extra)
-    buckets = pd.DataFrame([{"axis": "imbalance ratio ρ", "buckets": ", ".join(b[0] for b in decision.RHO_BUCKETS)},
-                            {"axis": "size (test split per repetition)",
-                             "buckets": ", ".join(b[0] for b in decision.SIZE_BUCKETS)}])
-    return ["## Decision: which method, when", "",
-            f"Each entry: the method practically better than `{decision.BASELINE}` on that family, its "
-            f"median difference [bootstrap 95 % interval] on the deciding metric and the Bayesian "
-            f"P(better); \"no practical difference\" when equivalence within the ROPE is the most "
-            f"probable outcome for every method. Families: "
-            + "; ".join(f"{f} = {', '.join(decision.SHORT[m] for m in ms)}" for f, ms in FAMILIES.items())
-            + " (F1 and MCC at the threshold chosen on validation).", "",
-            md_table(frame), "", "Regimes are task · model · ρ bucket · size bucket:", "", md_table(buckets), "",
-            "## Summary", ""] + [f"- {s}" for s in lines] + [""]
-
-
-def _versus_ce_section(comp: pd.DataFrame) -> list[str]:
-    """The long per-method lists, as tables: every method against ce over all cells, per metric."""
-    pooled = comp[comp["regime"] == decision.ALL].dropna(subset=["p_better"])
-    if pooled.empty:
-        return []
-    cols = ["method", "cells", "wins", "ties", "losses", "median_diff", "ci_low", "ci_high", "p_better",
-            "p_equivalent", "p_worse", "p", "p_holm"]
-    md = ["## Each method against ce, all cells", "",
-          "Positive median difference = better than `ce` (any metric's direction); [ci_low, ci_high] its "
-          "bootstrap 95 % interval; p_better / p_equivalent / p_worse from the Bayesian signed-rank test "
-          "with the ROPE; p and p_holm from the Wilcoxon signed-rank test, Holm-corrected across methods "
-          "per metric; a win or loss is |Δ| > 0.001.", ""]
-    for metric, sub in pooled.groupby("metric", sort=False):
-        md += [f"### {metric} (ROPE ±{sub['rope'].iloc[0]:.4g})", "", md_table(sub[cols]), ""]
-    return md
-
-
 def _rank_section(table: pd.DataFrame, metric: str, figdir: Path, figures: list[Path], prefix: str = "") -> list[str]:
-    """Average ranks, the Friedman test, and the Wilcoxon–Holm critical-difference diagram."""
-    means = stats.cell_means(table, metric)
+    """Average ranks, the Friedman test, and the Wilcoxon–Holm critical-difference diagram, over
+    datasets (each the mean over its complete dataset×ratio blocks: ratios of one dataset are
+    not independent)."""
+    means = stats.dataset_means(table, metric)
     if means.empty or means.shape[1] < 2:
         return []
     ranks = stats.average_ranks(means, metric)
@@ -181,38 +169,38 @@ def _rank_section(table: pd.DataFrame, metric: str, figdir: Path, figures: list[
           md_table(ranks.rename("average rank").reset_index().rename(columns={"index": "method"}), "{:.2f}"), ""]
     fr = stats.friedman(means, metric)
     if fr is not None:
-        md.append(f"Friedman χ² = {fr.statistic:.2f}, p = {fr.p_value:.3g} over {fr.n_blocks} cells "
+        md.append(f"Friedman χ² = {fr.statistic:.2f}, p = {fr.p_value:.3g} over {fr.n_blocks} datasets "
                   "(an omnibus test: it names no winner).")
     if len(means) >= stats.MIN_CELLS_FOR_TEST:
         fig = cd_figure(means, metric, figdir / f"cd_{prefix}{metric}.png")
         figures.append(fig)
         md += ["", f"![critical difference {metric}](report/{fig.name})"]
     else:
-        md.append(f"Fewer than {stats.MIN_CELLS_FOR_TEST} cells: no pairwise tests, no diagram.")
+        md.append(f"Fewer than {stats.MIN_CELLS_FOR_TEST} datasets: no pairwise tests, no diagram.")
     return md + [""]
 
 
-def build(results_dir: Path, *, rope: float = bayes.ROPE, seed: int = 0) -> tuple[Path, Path, list[Path]]:
+def build(results_dir: Path, *, rope: float = effects.ROPE, seed: int = 0) -> tuple[Path, Path, list[Path]]:
     """Write ``report.md`` and ``report.html`` for a results folder; returns their paths and the figures.
 
     Parameters
     ----------
     results_dir : Path
-        A results folder holding ``results.csv`` (and ``predictions/`` for the smooth-ECE section).
+        A results folder holding the results table (and ``predictions/`` for the smooth-ECE section).
     rope : float, default 0.01
-        ROPE of the Bayesian tests on [0, 1] metrics; relative (fraction of ce's median) on log loss.
+        ROPE of the verdicts on [0, 1] metrics; relative (fraction of ce's median) on log loss.
     seed : int, default 0
-        Base seed of the posterior samples and bootstrap intervals (hashed per comparison).
+        Base seed of the signed-rank posterior samples (hashed per comparison).
     """
-    table = _load(results_dir)
-    table = decision.with_regimes(table, decision.cell_sizes(results_dir / "predictions", table))
+    table = decision.with_regimes(_load(results_dir))
+    evidence = effects.compare(table, rope=rope, metrics=FAMILY_METRICS)
     figdir, figures = results_dir / "report", []
     binary, multi = table[table["n_classes"] <= 2], table[table["n_classes"] > 2]
     md = _header(table)
     if not binary.empty:
-        md += _binary_sections(binary, results_dir, figdir, figures, rope=rope, seed=seed)
+        md += _binary_sections(binary, evidence, results_dir, figdir, figures, rope=rope, seed=seed)
     if not multi.empty:
-        md += _multiclass_sections(multi, figdir, figures, rope=rope, seed=seed)
+        md += _multiclass_sections(multi, evidence, figdir, figures, rope=rope, seed=seed)
     md += tuning_section(results_dir)
     text = "\n".join(md) + "\n"
     md_path, html_path = results_dir / "report.md", results_dir / "report.html"
@@ -222,53 +210,49 @@ def build(results_dir: Path, *, rope: float = bayes.ROPE, seed: int = 0) -> tupl
     return md_path, html_path, figures
 
 
-def _binary_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path], *,
-                     rope: float, seed: int) -> list[str]:
+def _binary_sections(table: pd.DataFrame, evidence: effects.Evidence, results_dir: Path, figdir: Path,
+                     figures: list[Path], *, rope: float, seed: int) -> list[str]:
     """The report's sections on the binary rows: the decision over every model, then the first
     model's methods described."""
-    comp = decision.comparisons(table, rope=rope, seed=seed)
-    counts = decision.regime_cell_counts(table)
-    everything, (table, model) = table, first_model(table)
-    focal_md, focal_words = focal_section(table, rope=rope, seed=seed)
+    rows, described, model = described_rows(table)
+    focal_md, focal_words = focal_section(rows, rope=rope, seed=seed, model=model)
     trials = method_trials(read_run_spec(results_dir))
-    tuned_md, tuned_words = tuned_loss_section(table, rope=rope, seed=seed, trials=trials)
-    cal = calibration_table(table, "ece")
-    md = _decision_section(everything, comp, counts, rope, focal_words + tuned_words)
+    tuned_md, tuned_words = tuned_loss_section(rows, rope=rope, seed=seed, trials=trials)
+    md = decision.decision_section(evidence, "binary", FAMILIES, rope=rope, extra=focal_words + tuned_words)
     if model is not None:
-        md += [f"The sections below the decision table describe the methods of the first model, `{model}`.", ""]
-    md += _versus_ce_section(comp) + focal_md + tuned_md
-    md += literature_section(table, results_dir, rope=rope, seed=seed)
-    md += _figure_sections(table, results_dir, figdir, figures, model or "mlp")
-    md += ["## Ranks across datasets and ratios", ""]
-    for metric in [m for m in HEADLINE if m in set(table["metric"])]:
-        md += _rank_section(table, metric, figdir, figures)
-    return md + _calibration_section(table, cal, figdir, figures) + smooth_ece_section(table, results_dir, figdir, figures)
+        md += [f"The sections below the decision table describe the methods of the first model, `{model}` "
+               "(the ensembles, their own learner, ranked beside them).", ""]
+    md += decision.versus_section(evidence, "binary", seed=seed) + focal_md + tuned_md
+    md += literature_section(rows, results_dir, rope=rope, seed=seed, model=model)
+    md += _figure_sections(described, results_dir, figdir, figures, model or "mlp")
+    md += ["## Ranks across datasets", ""]
+    for metric in [m for m in HEADLINE if m in set(described["metric"])]:
+        md += _rank_section(described, metric, figdir, figures)
+    cal = calibration_table(described, "ece")
+    return md + _calibration_section(described, cal, figdir, figures) + smooth_ece_section(rows, results_dir, figdir,
+                                                                                            figures)
 
 
-def _multiclass_sections(table: pd.DataFrame, figdir: Path, figures: list[Path], *, rope: float,
-                         seed: int) -> list[str]:
+def _multiclass_sections(table: pd.DataFrame, evidence: effects.Evidence, figdir: Path, figures: list[Path], *,
+                         rope: float, seed: int) -> list[str]:
     """The multi-class rows, decided and ranked apart from the binary ones (their own metric
     families and headline metrics, figures named ``*_multiclass_*``)."""
-    families = FAMILIES_MULTICLASS
-    comp = decision.comparisons(table, rope=rope, seed=seed, families=families)
-    counts = decision.regime_cell_counts(table)
-    md = ["# Multi-class datasets", "",
-          "Decided and ranked apart from the binary datasets. Families: "
-          + "; ".join(f"{f} = {', '.join(decision.SHORT[m] for m in ms)}" for f, ms in families.items()) + ".", "",
-          md_table(decision.decision_table(comp, counts, families)), "", "## Summary (multi-class)", ""]
-    md += [f"- {s}" for s in decision.summary(comp, counts, rope=rope, families=families)] + [""]
+    md = ["# Multi-class datasets", "", "Decided and ranked apart from the binary datasets.", ""]
+    md += decision.decision_section(evidence, "multi-class", FAMILIES_MULTICLASS, rope=rope)
+    md += decision.versus_section(evidence, "multi-class", seed=seed)
     md += ["## Metrics against the imbalance ratio (multi-class)", ""]
     for ds in dict.fromkeys(table["dataset"]):
         fig = metric_vs_ratio_figure(table, ds, figdir / f"metrics_{slugify(ds)}.png", metrics=HEADLINE_MULTICLASS)
         figures.append(fig)
         md += [f"![{ds}](report/{fig.name})", ""]
-    md += ["## Ranks across datasets and ratios (multi-class)", ""]
+    md += ["## Ranks across datasets (multi-class)", ""]
     for metric in [m for m in HEADLINE_MULTICLASS if m in set(table["metric"])]:
         md += _rank_section(table, metric, figdir, figures, prefix="multiclass_")
     cal = calibration_table(table, "top_label_ece")
     if not cal.empty:
         md += ["## Calibration before and after post-hoc correction (multi-class)", "",
-               "Mean top-label ECE (15 equal-width bins) over cells and repetitions:", "", md_table(cal.reset_index()), ""]
+               "Mean top-label ECE (15 equal-width bins) over dataset×ratio blocks and repetitions:", "",
+               md_table(cal.reset_index()), ""]
         tce = calibration_table(table, "true_calibration_error")
         if not tce.empty:
             md += ["Against the true posterior (synthetic data), mean total variation ½‖p − η‖₁:", "",

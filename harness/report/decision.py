@@ -1,34 +1,39 @@
-"""The answer first: which method to use, per regime and metric family, with its evidence.
+"""The answer first: which method, per regime and metric family, with its evidence.
 
-A *regime* is a task (binary / multi-class) × model × imbalance-ratio bucket × size bucket; its
-cells are (dataset, ratio[, model]) blocks, each valued by its mean over repetitions.
+A *regime* is task (binary / multi-class) × model family × ρ bucket, plus each model family over
+all ratios. The size bucket of earlier reports is gone: it halved the datasets per regime and
+doubled the comparisons to correct for, while each dataset's own noise (its test size among it)
+already sets its weight in the meta-analysis. The unit is the dataset: a dataset's effect is
+the mean over its ratios in the regime (:mod:`harness.report.effects`).
 
-The rule, for one regime and one metric family (see :func:`decide`):
+The rule, for one regime and one metric family (:func:`decide`), over its comparisons (each
+method against ``ce`` on each metric of the family, verdicts from :func:`effects.verdicts`, Holm
+over every comparison of the report):
 
-1. fewer than :data:`MIN_CELLS` cells: no decision ("too few cells");
-2. otherwise each method is compared with ``ce`` on every metric of the family with the
-   Bayesian signed-rank test and a ROPE (:mod:`harness.report.bayes`). A method *wins* when, on some
-   metric of the family, P(better than ce) ≥ :data:`P_DECIDE`, and on no metric of the family
-   P(worse) > 1 − :data:`P_DECIDE`. Among winners the highest P(better) is named, with its
-   median difference and bootstrap interval;
-3. no winner, and P(equivalent) is the largest of the three probabilities for every method and
-   metric: "no practical difference";
-4. no winner, and every comparison's largest probability is "equivalent" or "worse": "keep ce";
-5. otherwise "undecided" (the data do not settle it).
+1. every comparison has fewer than :data:`effects.MIN_DATASETS` datasets: "too few datasets";
+2. a method *wins* when on some metric of the family it is "better" (P(μ > ROPE) ≥ 0.95 after
+   Holm) and on none "worse"; among winners the largest μ in ROPE units is named, with μ's 95 %
+   interval, P(better) and the predictive P that the next dataset gains more than the ROPE;
+3. no winner, every comparison "equivalent": no difference beyond ±ROPE;
+4. no winner, every comparison "equivalent" or "worse", some worse: keep ``ce``;
+5. no winner, some comparison's MDE above the ROPE: "cannot resolve ±ROPE here" (with the MDE);
+6. otherwise: no effect beyond ±ROPE shown.
+
+Entries 5 and 6 name the methods shown worse, if any.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import datasets
-from harness.metrics import per_task
-from harness.report import bayes, stats
-from harness.store.results import slugify
+from harness.report import bayes, effects
+from harness.report.effects import ALL_RHO, BASELINE
+from harness.report.markdown import md_table
+from harness.seeding import derive_seed
 from harness.vocabulary import FAMILIES
 
 SHORT = {"average_precision": "AP", "roc_auc": "ROC AUC", "f1_val_threshold": "F1", "mcc_val_threshold": "MCC",
@@ -37,43 +42,17 @@ SHORT = {"average_precision": "AP", "roc_auc": "ROC AUC", "f1_val_threshold": "F
          "f1_macro": "macro F1", "top_label_ece": "top-label ECE", "brier_multiclass": "Brier"}
 # (label, lower bound inclusive, upper bound exclusive)
 RHO_BUCKETS = (("ρ 1–3", 1, 3), ("ρ 3–10", 3, 10), ("ρ 10–50", 10, 50), ("ρ ≥ 50", 50, math.inf))
-# on the test split's size per repetition, the size the results folder records (60/20/20 split:
-# 200 test samples ≈ 1 000 in the cell, 2 000 ≈ 10 000)
-SIZE_BUCKETS = (("n_test < 200", 0, 200), ("n_test 200–2k", 200, 2000), ("n_test ≥ 2k", 2000, math.inf))
-P_DECIDE = 0.95
-# A policy, not a limit of the test: baycomp's signed-rank posterior already gives P(better) 0.99
-# from 3 unanimous cells, too few datasets × ratios to generalise from.
-MIN_CELLS = 5
-ALL = "all cells"
-COLUMNS = ["regime", "family", "metric", "cells", "method", "wins", "ties", "losses", "median_diff", "ci_low",
-           "ci_high", "rope", "p_worse", "p_equivalent", "p_better", "p", "p_holm"]
-BASELINE = "ce"
-
-
-def _bucket(value: float, buckets) -> str:
-    for label, low, high in buckets:
-        if low <= value < high:
-            return label
-    return "unknown"
+P_DECIDE = effects.P_DECIDE
+MIN_DATASETS = effects.MIN_DATASETS
+SCOPES = (ALL_RHO,) + tuple(b[0] for b in RHO_BUCKETS) + ("ρ natural", "ρ unknown")
 
 
 def rho_bucket(ratio: float) -> str:
     """The :data:`RHO_BUCKETS` label of an imbalance ratio (e.g. "ρ 3–10")."""
-    return _bucket(ratio, RHO_BUCKETS)
-
-
-def cell_sizes(predictions: Path, table: pd.DataFrame) -> dict[tuple[str, str], int]:
-    """Test-split size of one repetition per (dataset, ratio), read from the stored predictions."""
-    sizes = {}
-    if not predictions.is_dir():
-        return sizes
-    for dataset, ratio in table[["dataset", "imbalance_ratio"]].drop_duplicates().itertuples(index=False):
-        # every method and model of a (dataset, ratio) sees the same test split: any of its files will do
-        file = next(iter(sorted(predictions.glob(f"{slugify(dataset)}__rho{ratio}__*.parquet"))), None)
-        if file is not None:
-            reps = pd.read_parquet(file, columns=["repetition"])["repetition"]
-            sizes[(dataset, ratio)] = int((reps == reps.iloc[0]).sum())
-    return sizes
+    for label, low, high in RHO_BUCKETS:
+        if low <= ratio < high:
+            return label
+    return "unknown"
 
 
 def numeric_ratio(label, dataset: str) -> float:
@@ -93,158 +72,220 @@ def _rho_label(label, dataset: str) -> str:
     return "ρ natural" if math.isnan(rho) else rho_bucket(rho)
 
 
-def with_regimes(table: pd.DataFrame, sizes: dict[tuple[str, str], int]) -> pd.DataFrame:
-    """``table`` with a ``regime`` column (task · model · ρ bucket · size bucket).
+def with_regimes(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``task``, ``rho`` (ρ bucket) and ``regime`` (task · model · ρ bucket) columns.
 
     A natural ratio goes to the bucket of the dataset's class ratio (the catalogue's; "ρ natural"
     outside it). Absent columns default: ``task`` from ``n_classes`` (> 2 is multi-class) or
-    binary; ``model`` to "spec model" (the one model the spec named, which results tables before
-    the model axis did not record).
+    binary; ``model`` to "spec model" (tables from before the model axis).
     """
     out = table.copy()
     if "task" not in out:
         out["task"] = np.where(out["n_classes"] > 2, "multi-class", "binary") if "n_classes" in out else "binary"
     model = out["model"].astype(str) if "model" in out else pd.Series("spec model", index=out.index)
-    keys = pd.DataFrame({"dataset": out["dataset"].astype(str), "ratio": out["imbalance_ratio"].astype(str)})
+    keys = pd.DataFrame({"dataset": out["dataset"].astype(str).to_numpy(),
+                         "ratio": out["imbalance_ratio"].astype(str).to_numpy()})
     pairs = keys.drop_duplicates()  # one lookup per (dataset, ratio), not per row
     pairs["rho"] = [_rho_label(r, d) for d, r in zip(pairs["dataset"], pairs["ratio"])]
-    pairs["size"] = [_bucket(sizes[k], SIZE_BUCKETS) if k in sizes else "size unknown"
-                     for k in zip(pairs["dataset"], pairs["ratio"])]
-    both = keys.merge(pairs, on=["dataset", "ratio"], how="left")
-    parts = pd.DataFrame({"task": out["task"].astype(str).to_numpy(), "model": model.to_numpy(),
-                          "rho": both["rho"].to_numpy(), "size": both["size"].to_numpy()})
-    labels = parts["task"] + " · " + parts["model"] + " · " + parts["rho"] + " · " + parts["size"]
-    order = {b[0]: i for i, b in enumerate(RHO_BUCKETS + SIZE_BUCKETS)}
-    first = parts.assign(label=labels).drop_duplicates("label")
-    ranks = sorted(zip(first["task"], first["model"], first["rho"].map(lambda r: order.get(r, 99)),
-                       first["size"].map(lambda z: order.get(z, 99)), first["label"]))
-    out["regime"] = pd.Categorical(labels.to_numpy(), categories=[r[-1] for r in ranks], ordered=True)
+    out["rho"] = keys.merge(pairs, on=["dataset", "ratio"], how="left")["rho"].to_numpy()
+    labels = out["task"].astype(str) + " · " + model + " · " + out["rho"]
+    order = sorted(set(zip(out["task"].astype(str), model, out["rho"].map(SCOPES.index), labels)))
+    out["regime"] = pd.Categorical(labels, categories=[o[-1] for o in order], ordered=True)
     return out
 
 
-def comparisons(table: pd.DataFrame, *, rope: float = bayes.ROPE, seed: int = 0,
-                n_samples: int = bayes.N_SAMPLES, families: dict = FAMILIES) -> pd.DataFrame:
-    """Every method against ce on every family metric, pooled (:data:`ALL`) and per regime.
-
-    ``table`` carries a ``regime`` column (:func:`with_regimes`) and rows of one task (binary with
-    :data:`FAMILIES`, multi-class with :data:`FAMILIES_MULTICLASS`): :data:`ALL` pools its rows.
-    Regimes with fewer than :data:`MIN_CELLS` cells get one row per metric with their cell count
-    and no test.
-    """
-    rows = []
-    groups = [(ALL, table)] + list(table.groupby("regime", sort=True, observed=True))
-    for regime, sub in groups:
-        for family, metrics in families.items():
-            for metric in [m for m in metrics if m in set(sub["metric"])]:
-                means = stats.cell_means(sub, metric)
-                if BASELINE not in means.columns or means.shape[1] < 2:
-                    continue
-                base = {"regime": regime, "family": family, "metric": metric, "cells": len(means)}
-                if len(means) < MIN_CELLS:
-                    rows.append(base)
-                    continue
-                vs = bayes.against_baseline(means, metric, baseline=BASELINE, rope=rope, seed=seed,
-                                            n_samples=n_samples, label=regime)
-                rows += [{**base, **r} for r in vs.to_dict("records")]
-    return pd.DataFrame(rows, columns=COLUMNS)
+def _regimes(comp: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(task, family, scope) in table order: task, family as first seen, all ρ then the buckets."""
+    keys = comp[["task", "family", "scope"]].drop_duplicates()
+    families = list(dict.fromkeys(keys["family"]))
+    return sorted(keys.itertuples(index=False, name=None),
+                  key=lambda k: (k[0], families.index(k[1]), SCOPES.index(k[2]) if k[2] in SCOPES else 99))
 
 
-def _shown_diff(row) -> tuple[float, float, float]:
-    """Median difference and interval in the metric's own direction (ECE −0.02 = better)."""
-    sign = 1.0 if per_task.higher_is_better(row["metric"]) else -1.0
-    low, high = sorted((sign * row["ci_low"], sign * row["ci_high"]))
-    return sign * row["median_diff"], low, high
+def _winner_text(row: pd.Series, others: int) -> str:
+    more = f" (+{others} more better)" if others else ""
+    return (f"**{row['method']}**: {SHORT.get(row['metric'], row['metric'])} {row['mu']:+.3f} "
+            f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], P(better) {row['p_better']:.2f}, "
+            f"next dataset {row['p_next']:.2f}{more}")
 
 
-def _verdict(tested: pd.DataFrame) -> tuple[str, pd.Series | None]:
-    """Apply rules 2–5 of the module docstring to one regime × family's comparisons."""
-    clear_worse = tested.groupby("method")["p_worse"].max() > 1 - P_DECIDE
-    ok = tested[(tested["p_better"] >= P_DECIDE) & ~tested["method"].map(clear_worse)]
-    if not ok.empty:
-        return "winner", ok.sort_values(["p_better", "median_diff"], ascending=False).iloc[0]
-    best = tested[["p_worse", "p_equivalent", "p_better"]].to_numpy().argmax(axis=1)
-    if (best == 1).all():
-        return "equivalent", None
-    if (best != 2).all():
-        return "keep", None
-    return "undecided", tested.sort_values("p_better", ascending=False).iloc[0]
-
-
-def decide(rows: pd.DataFrame) -> tuple[str, str, pd.Series | None]:
+def decide(rows: pd.DataFrame, *, baseline: str = BASELINE) -> tuple[str, str, pd.Series | None]:
     """The decision for one regime × family: ``(kind, table entry, deciding comparison)``.
 
-    ``kind`` is one of ``absent, too_few, winner, equivalent, keep, undecided``.
+    ``kind`` is one of ``absent, too_few, winner, equivalent, keep, cannot, not_shown``; the
+    rules are the module docstring's.
     """
     if rows.empty:
         return "absent", "—", None
-    cells = int(rows["cells"].max())
-    if cells < MIN_CELLS or rows["p_better"].isna().all():
-        return "too_few", f"too few cells ({cells} < {MIN_CELLS})", None
-    kind, row = _verdict(rows.dropna(subset=["p_better"]))
-    if kind == "winner":
-        diff, low, high = _shown_diff(row)
-        return kind, (f"**{row['method']}**: {SHORT[row['metric']]} {diff:+.3f} [{low:+.3f}, {high:+.3f}], "
-                      f"P(better) {row['p_better']:.2f}"), row
-    if kind == "undecided":
-        return kind, f"undecided (best: {row['method']}, P(better) {row['p_better']:.2f})", row
-    return kind, {"equivalent": "no practical difference", "keep": f"keep {BASELINE} (none better)"}[kind], row
+    tested = rows[rows["verdict"] != "too few"]
+    if tested.empty:
+        return "too_few", f"too few datasets ({int(rows['datasets'].max())} < {MIN_DATASETS})", None
+    worse = set(tested.loc[tested["verdict"] == "worse", "method"])
+    better = tested[(tested["verdict"] == "better") & ~tested["method"].isin(worse)]
+    absolute = tested[~tested["metric"].isin(effects.RELATIVE_ROPE)]
+    rope = float((absolute if len(absolute) else tested)["rope"].iloc[0])
+    if not better.empty:
+        best = better.assign(size=better["mu"] / better["rope"]).sort_values("size", ascending=False).iloc[0]
+        return "winner", _winner_text(best, better["method"].nunique() - 1), best
+    kinds = set(tested["verdict"])
+    if kinds == {"equivalent"}:
+        return "equivalent", f"no difference beyond ±{rope:g}", None
+    if kinds == {"equivalent", "worse"}:
+        return "keep", f"keep {baseline} (worse: {', '.join(sorted(worse))})", None
+    also = f"; worse: {', '.join(sorted(worse))}" if worse else ""
+    unresolved = tested[tested["verdict"] == "cannot resolve"]
+    if not unresolved.empty:
+        row = unresolved.assign(size=unresolved["mde"] / unresolved["rope"]).sort_values("size").iloc[0]
+        return "cannot", (f"cannot resolve ±{row['rope']:.2g} here (MDE on {SHORT.get(row['metric'], row['metric'])} "
+                          f"{row['mde']:.2g}{also})"), row
+    return "not_shown", f"no effect beyond ±{rope:g} shown" + (f" ({also[2:]})" if also else ""), None
 
 
-def decision_table(comp: pd.DataFrame, regime_cells: dict[str, int], families: dict = FAMILIES) -> pd.DataFrame:
-    """Rows: :data:`ALL` then each regime; columns: cells and one entry per metric family."""
+def decision_table(comp: pd.DataFrame, families: dict = FAMILIES, *, baseline: str = BASELINE) -> pd.DataFrame:
+    """Rows: each (task · model family · scope) of ``comp``; columns: datasets and one entry per
+    metric family."""
     rows = []
-    for regime, cells in regime_cells.items():
-        entry = {"regime": regime, "cells": cells}
-        for family in families:
-            kind, text, _ = decide(comp[(comp["regime"] == regime) & (comp["family"] == family)])
-            entry[family] = f"too few cells ({cells} < {MIN_CELLS})" if kind == "absent" and cells < MIN_CELLS else text
+    for task, family, scope in _regimes(comp):
+        sub = comp[(comp["task"] == task) & (comp["family"] == family) & (comp["scope"] == scope)]
+        entry = {"regime": f"{task} · {family} · {scope}", "datasets": int(sub["datasets"].max())}
+        for name, metrics in families.items():
+            entry[name] = decide(sub[sub["metric"].isin(metrics)], baseline=baseline)[1]
         rows.append(entry)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["regime", "datasets", *families])
 
 
-def regime_cell_counts(table: pd.DataFrame) -> dict[str, int]:
-    """Number of cells (distinct dataset × ratio[× model] blocks) pooled and per regime."""
-    block = stats.BLOCK + (["model"] if "model" in table.columns else [])
-    counts = {ALL: len(table[block].drop_duplicates())}
-    for regime, sub in table.groupby("regime", sort=True, observed=True):
-        counts[regime] = len(sub[block].drop_duplicates())
-    return counts
+def model_table(comp: pd.DataFrame, families: dict = FAMILIES) -> pd.DataFrame:
+    """The model question: per task and scope, which learner (an ensemble, another model's
+    ``ce``) is better than the reference (the MLP's ``ce``) per metric family."""
+    ref = comp["baseline"].value_counts().index[0] if len(comp) else ""
+    against_ref = comp[comp["baseline"] == ref]
+    return decision_table(against_ref.assign(family="learners"), families, baseline=ref)
 
 
-def _in_words(family: str, kind: str, row: pd.Series | None, families: dict = FAMILIES) -> str:
-    names = ", ".join(SHORT[m] for m in families[family])
-    if kind == "winner":
-        diff, low, high = _shown_diff(row)
-        return (f"{family} ({names}): {row['method']} is practically better than {BASELINE} — median "
-                f"{SHORT[row['metric']]} difference {diff:+.3f} (95 % interval {low:+.3f} to {high:+.3f}), "
-                f"P(better) = {row['p_better']:.2f}.")
-    return {"equivalent": f"{family} ({names}): no method differs from {BASELINE} by more than the ROPE.",
-            "keep": f"{family} ({names}): no method beats {BASELINE}; stay with it.",
-            "undecided": f"{family} ({names}): undecided — no method is clearly better or equivalent.",
-            "too_few": f"{family} ({names}): too few cells to decide.",
-            "absent": f"{family} ({names}): not measured."}[kind]
+def rule_text(rope: float, level: float = P_DECIDE) -> str:
+    """The decision rule in one sentence."""
+    return (f"Rule: the dataset is the unit (its effect: the mean over its ratios and folds); a random-effects "
+            f"meta-analysis across datasets gives the mean effect μ; a method is named better when P(μ > {rope:g}) "
+            f"≥ {level} after Holm's correction over every comparison of the report (log loss: ROPE ±{rope:.0%} "
+            f"of {BASELINE}'s median); no claim of no difference where the minimum detectable effect (MDE) exceeds "
+            f"the ROPE; at least {MIN_DATASETS} datasets per regime.")
 
 
-def summary(comp: pd.DataFrame, regime_cells: dict[str, int], *, rope: float, extra: list[str] = (),
-            max_lines: int = 12, families: dict = FAMILIES) -> list[str]:
-    """At most ``max_lines`` plain-words lines: pooled verdicts, ``extra`` findings, regime winners."""
-    lines = [f"Rule: a method is named when the Bayesian signed-rank test gives P(better than {BASELINE}) ≥ "
-             f"{P_DECIDE} with a ROPE of ±{rope:g} (log loss: ±{rope:.0%} of {BASELINE}'s median), over "
-             f"cells (dataset × ratio, mean of repetitions); at least {MIN_CELLS} cells per regime."]
-    for family in families:
-        kind, _, row = decide(comp[(comp["regime"] == ALL) & (comp["family"] == family)])
-        lines.append(f"All {regime_cells[ALL]} cells, " + _in_words(family, kind, row, families))
+def left_out_text(counts: dict[str, int]) -> str:
+    """What the verdicts do not count, each number with what it holds."""
+    fallback = counts.get("fold values without n_test/n_train", 0)
+    words = [f"{counts.get('invalid fold results', 0)} fold results (dataset × ratio × model × method × split) "
+             f"flagged invalid (constant predictor or failed fold)",
+             f"{counts.get('saturated blocks', 0)} saturated dataset×ratio×metric blocks (every method's mean ≥ "
+             f"{effects.SATURATED} on a higher-is-better metric; per model family, and again in the model question)",
+             f"{counts.get('blocks without the method', 0)} dataset×ratio×metric blocks where the baseline ran and "
+             f"a method did not (failed fits; per method)"]
+    tail = (f" {fallback} fold values (one per metric) record no n_test/n_train: their Nadeau–Bengio correction uses "
+            f"n_test/n_train = {effects.TEST_OVER_TRAIN:g} (a 60/20/20 holdout, training incl. validation)."
+            if fallback else "")
+    return "Left out of the verdicts: " + "; ".join(words) + "." + tail
+
+
+def summary(comp: pd.DataFrame, *, rope: float, extra: list[str] = (), max_lines: int = 12,
+            families: dict = FAMILIES, counts: dict | None = None) -> list[str]:
+    """At most ``max_lines`` plain-words lines: the rule, each model family over all ratios,
+    ``extra`` findings, regime winners, what was left out."""
+    lines = [rule_text(rope)]
+    for task, family, scope in [r for r in _regimes(comp) if r[2] == ALL_RHO]:
+        sub = comp[(comp["task"] == task) & (comp["family"] == family) & (comp["scope"] == scope)]
+        parts = [f"{name}: {decide(sub[sub['metric'].isin(ms)])[1]}" for name, ms in families.items()]
+        lines.append(f"{task} · {family}, all ratios, {int(sub['datasets'].max())} datasets — " + "; ".join(parts) + ".")
     lines += list(extra)
-    regimes = [r for r in regime_cells if r != ALL]
     wins = []
-    for regime in regimes:
-        for family in families:
-            kind, _, row = decide(comp[(comp["regime"] == regime) & (comp["family"] == family)])
+    for task, family, scope in [r for r in _regimes(comp) if r[2] != ALL_RHO]:
+        sub = comp[(comp["task"] == task) & (comp["family"] == family) & (comp["scope"] == scope)]
+        for name, ms in families.items():
+            kind, text, _ = decide(sub[sub["metric"].isin(ms)])
             if kind == "winner":
-                wins.append(f"In {regime}: " + _in_words(family, kind, row, families))
-    few = sum(regime_cells[r] < MIN_CELLS for r in regimes)
-    tail = [f"{few} of {len(regimes)} regimes have fewer than {MIN_CELLS} cells and get no decision."] if few else []
+                wins.append(f"In {task} · {family} · {scope}, {name}: {text}.")
+    tail = [left_out_text(counts)] if counts is not None else []
     room = max_lines - len(lines) - len(tail)
     if len(wins) > room:
         wins = wins[:max(room - 1, 0)] + [f"… and {len(wins) - max(room - 1, 0)} more regime winners in the table."]
     return (lines + wins + tail)[:max_lines]
+
+
+def _families_text(families: dict) -> str:
+    return "; ".join(f"{f} = {', '.join(SHORT.get(m, m) for m in ms)}" for f, ms in families.items())
+
+
+def _model_part(models: pd.DataFrame, families: dict) -> tuple[list[str], list[str]]:
+    """The model question's table and pairs, and its all-ratios line for the summary."""
+    if models.empty:
+        return [], []
+    frame = model_table(models, families)
+    ref = models["baseline"].value_counts().index[0]
+    pairs = models[(models["baseline"] != ref) & (models["scope"] == ALL_RHO)]
+    md = ["### The model question: which learner", "",
+          f"Each ensemble (its own learner: it appears here once, not under each model) and each other model's "
+          f"`{BASELINE}` against `{ref}`, by the same rule; datasets where both ran.", "", md_table(frame), ""]
+    if not pairs.empty:
+        cols = ["metric", "method", "baseline", "datasets", "mu", "ci_low", "ci_high", "p_better", "p_worse", "verdict"]
+        md += ["Balanced ensembles against their plain counterparts, all ratios (positive = the balanced one is "
+               "better):", "", md_table(pairs[cols]), ""]
+    first = frame.iloc[0]
+    words = [f"Learners against {ref}, all ratios, {first['datasets']} datasets — "
+             + "; ".join(f"{f}: {first[f]}" for f in families) + "."]
+    return md, words
+
+
+def decision_section(evidence: effects.Evidence, task: str, families: dict, *, rope: float,
+                     extra: list[str] = ()) -> list[str]:
+    """The answer first for one task: the decision table by regime and family, the model
+    question, then the summary."""
+    comp = evidence.table[evidence.table["task"] == task]
+    loss, models = comp[comp["question"] == "loss"], comp[comp["question"] == "model"]
+    suffix = "" if task == "binary" else f" ({task})"
+    model_md, model_words = _model_part(models, families)
+    lines = summary(loss, rope=rope, extra=list(extra) + model_words, families=families, counts=evidence.counts)
+    return ([f"## Decision: which method, when{suffix}", "",
+             f"Each entry: the method better than `{BASELINE}` by more than the ROPE on that family — its mean "
+             f"effect μ over datasets on the deciding metric (positive = better, whatever the metric's direction) "
+             f"with its 95 % interval, P(μ > ROPE) and the probability that the next dataset gains more than the "
+             f"ROPE. \"datasets\" counts datasets, each entering once as the mean over its ratios and folds. A "
+             f"regime is task · model · ρ bucket; \"all ρ\" pools a model's ratios. \"cannot resolve\": no "
+             f"method is shown better and the minimum detectable effect (MDE, 80 % power) exceeds the ROPE, so "
+             f"neither a difference nor its absence can be claimed at that size. Families: {_families_text(families)}.", "",
+             md_table(decision_table(loss, families)), ""] + model_md
+            + [f"## Summary{suffix}", ""] + [f"- {line}" for line in lines] + [""])
+
+
+def _signed_rank(rows: pd.DataFrame, datasets: pd.DataFrame, seed: int) -> list[float]:
+    """baycomp's signed-rank P(better) over the dataset effects of each comparison in ``rows``
+    (a secondary column: its plurality rule is not the decision)."""
+    wanted = datasets.merge(rows[effects.KEYS], on=effects.KEYS)
+    theta = {key: g.to_numpy(float) for key, g in wanted.groupby(effects.KEYS, sort=False)["theta"]}
+    out = []
+    for row in rows.itertuples(index=False):
+        key = tuple(getattr(row, k) for k in effects.KEYS)
+        values = theta.get(key, np.empty(0))
+        s = derive_seed(seed, *map(str, key))
+        out.append(bayes.signed_rank(np.zeros_like(values), values, row.rope, s)[2] if len(values) >= 2 else np.nan)
+    return out
+
+
+def versus_section(evidence: effects.Evidence, task: str, *, seed: int = 0) -> list[str]:
+    """Every method against ce over all ratios, per metric: the numbers behind the table."""
+    comp = evidence.table
+    comp = comp[(comp["task"] == task) & (comp["question"] == "loss") & (comp["scope"] == ALL_RHO)]
+    if comp.empty:
+        return []
+    comp = comp.assign(tau=np.sqrt(comp["tau2"]), signed_rank=_signed_rank(comp, evidence.datasets, seed))
+    cols = ["family", "method", "datasets", "blocks", "folds", "mu", "ci_low", "ci_high", "tau", "mde",
+            "p_better", "p_equivalent", "p_worse", "p_next", "verdict", "signed_rank"]
+    md = [f"## Each method against ce, all ratios{'' if task == 'binary' else f' ({task})'}", "",
+          "datasets: datasets in the comparison; blocks: dataset×ratio blocks; folds: paired fold values. mu: the "
+          "random-effects mean effect over datasets (positive = better than `ce`), [ci_low, ci_high] its 95 % "
+          "interval, tau the between-dataset standard deviation, mde the minimum detectable effect; p_better / "
+          "p_equivalent / p_worse: P(μ > ROPE), P(|μ| < ROPE), P(μ < −ROPE); p_next: P(the next dataset gains more "
+          "than the ROPE); verdict after Holm over the report. signed_rank: baycomp's signed-rank P(better) over "
+          "the same dataset effects, for reference only (it calls a method better when the above-ROPE region "
+          "holds the most pairwise averages, even with a median gain inside the ROPE).", ""]
+    for metric, sub in comp.groupby("metric", sort=False):
+        md += [f"### {metric} (ROPE ±{sub['rope'].iloc[0]:.4g})", "", md_table(sub[cols]), ""]
+    return md

@@ -6,7 +6,8 @@ reproduced, not reproduced or not testable here, with the numbers that decide it
   ECE than cross-entropy. Testable only on a run without early stopping (the run's ``spec.json``).
 - Lin et al., "Focal loss for dense object detection", ICCV 2017 (Table 1a–b): α and γ interact,
   the best α (weight of the rare, positive class; ``loss_zoo.focal``'s α weights class 1) falls
-  as γ grows. Tested on the tuned (α, γ) of ``focal`` cells from the tuning summaries.
+  as γ grows. Tested on the tuned (α, γ) of the first model's ``focal`` cells from the tuning
+  summaries (the model is named in the line).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from harness.report import bayes, decision, stats
+from harness.report import effects
 from harness.report.markdown import md_table
+from harness.report.sections import RELATION
 from harness.report.tuning import FLAT, focal_tuned, spearman_text, tuning_frame
 from harness.store.run_spec import early_stopping, read_run_spec
 
@@ -51,37 +52,36 @@ def focal_variants(table: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(plain["method"]))
 
 
-def focal_vs_ce_ece(table: pd.DataFrame, *, rope: float, seed: int) -> pd.DataFrame:
-    """Each focal variant's raw ECE against ce raw and against ce with temperature scaling.
+def focal_vs_ce_ece(table: pd.DataFrame, *, rope: float) -> pd.DataFrame:
+    """Each focal variant's raw ECE against ce raw and against ce with temperature scaling, the
+    dataset as the unit (:func:`effects.compare_arms`, Holm over these comparisons).
 
-    Per cell the mean over repetitions, paired over cells; ``bayes.against_baseline`` gives
-    wins (a win = lower ECE by more than 0.001), the median difference (positive = focal lower)
-    and the Bayesian signed-rank P(better / equivalent / worse) with the ROPE.
+    One row per (variant, ce variant): ``datasets``, ``ECE gain`` μ (positive = focal lower) with
+    its 95 % interval, P(better / equivalent / worse) and the verdict.
     """
-    rows = []
-    for base in ("raw", "temperature"):
-        ce = table[(table["method"] == "ce") & (table["calibration"] == base)]
-        for variant in focal_variants(table):
-            pair = pd.concat([ce, table[(table["method"] == variant) & (table["calibration"] == "raw")]])
-            means = stats.cell_means(pair.assign(calibration="raw"), "ece")
-            if not {"ce", variant} <= set(means) or means.empty:
-                continue
-            row = bayes.against_baseline(means[["ce", variant]], "ece", baseline="ce", rope=rope, seed=seed,
-                                         label=f"mukhoti-{base}").iloc[0]
-            rows.append({"focal variant": variant, "against": f"ce {base}", "cells": int(row["cells"]),
-                         "wins": int(row["wins"]), "losses": int(row["losses"]),
-                         "median ECE gain": row["median_diff"], "p_better": row["p_better"],
-                         "p_equivalent": row["p_equivalent"], "p_worse": row["p_worse"]})
-    return pd.DataFrame(rows)
+    variants = focal_variants(table)
+    keep = ((table["method"] == "ce") & table["calibration"].isin(["raw", "temperature"])) | (
+        table["method"].isin(variants) & (table["calibration"] == "raw"))
+    arms = table[keep].copy()
+    is_ce = arms["method"] == "ce"
+    arms.loc[is_ce, "method"] = "ce " + arms.loc[is_ce, "calibration"]
+    plan = [("ece", f"ce {base}", v) for base in ("raw", "temperature") for v in variants]
+    comp = effects.compare_arms(arms.assign(calibration="raw"), plan, rope=rope)
+    if comp.empty:
+        return pd.DataFrame()
+    return pd.DataFrame({"focal variant": comp["method"], "against": comp["baseline"], "datasets": comp["datasets"],
+                         "ECE gain": comp["mu"], "ci_low": comp["ci_low"], "ci_high": comp["ci_high"],
+                         "p_better": comp["p_better"], "p_equivalent": comp["p_equivalent"],
+                         "p_worse": comp["p_worse"], "verdict": comp["verdict"]})
 
 
 def _mukhoti_verdict(versus: pd.DataFrame) -> tuple[str, str]:
     """(verdict, which variants) in the over-parameterised regime, on raw ECE against ce raw."""
     raw = versus[versus["against"] == "ce raw"]
-    if raw.empty or raw["cells"].max() < decision.MIN_CELLS:
-        cells = int(raw["cells"].max()) if not raw.empty else 0
-        return NOT_TESTABLE, f"{cells} cells, fewer than {decision.MIN_CELLS} for the test"
-    won = raw[(raw["median ECE gain"] > 0) & (raw["p_better"] > decision.P_DECIDE)]["focal variant"].tolist()
+    if raw.empty or raw["datasets"].max() < effects.MIN_DATASETS:
+        n = int(raw["datasets"].max()) if not raw.empty else 0
+        return NOT_TESTABLE, f"{n} datasets, fewer than {effects.MIN_DATASETS} for the test"
+    won = raw[raw["verdict"] == "better"]["focal variant"].tolist()
     if won:
         return REPRODUCED, f"for {', '.join(won)}"
     return NOT_REPRODUCED, "for no focal variant"
@@ -89,27 +89,23 @@ def _mukhoti_verdict(versus: pd.DataFrame) -> tuple[str, str]:
 
 def _closes_gap(versus: pd.DataFrame) -> str:
     """Whether temperature-scaled CE closes the gap: each variant's raw ECE against it, in words."""
-    words = []
-    for _, r in versus[versus["against"] == "ce temperature"].iterrows():
-        verdict = ["worse than", "practically equivalent to", "better than"][
-            int(np.argmax([r["p_worse"], r["p_equivalent"], r["p_better"]]))]
-        words.append(f"{r['focal variant']} raw is {verdict} it (median gain {r['median ECE gain']:+.4f}, "
-                     f"P(better) {r['p_better']:.2f})")
+    words = [f"{r['focal variant']} raw is {RELATION[r['verdict']]} it (ECE gain {r['ECE gain']:+.4f}, "
+             f"P(better) {r['p_better']:.2f})" for _, r in versus[versus["against"] == "ce temperature"].iterrows()]
     return ("CE + temperature scaling: " + "; ".join(words) + ".") if words else ""
 
 
-def mukhoti_check(table: pd.DataFrame, regime: str | None, *, rope: float, seed: int) -> tuple[Check, pd.DataFrame]:
+def mukhoti_check(table: pd.DataFrame, regime: str | None, *, rope: float) -> tuple[Check, pd.DataFrame]:
     """Mukhoti et al. 2020 on ``table`` (one model's binary rows), given the run's
-    ``training.early_stopping`` (None: unknown). Reproduced: some focal variant has a lower raw
-    ECE than ce (positive median gain) with P(better) > :data:`decision.P_DECIDE`."""
+    ``training.early_stopping`` (None: unknown). Reproduced: some focal variant's raw ECE is
+    better than ce's by more than the ROPE (verdict "better" over datasets, Holm over the variants)."""
     claim = "focal loss gives lower raw ECE than CE in the over-parameterised regime (trained past over-fitting):"
-    versus = focal_vs_ce_ece(table, rope=rope, seed=seed) if "ce" in set(table["method"]) else pd.DataFrame()
+    versus = focal_vs_ce_ece(table, rope=rope) if "ce" in set(table["method"]) else pd.DataFrame()
     context = ""
     raw = versus[versus["against"] == "ce raw"] if not versus.empty else versus
     if not raw.empty:
         context = "Raw ECE against ce: " + "; ".join(
-            f"{r['focal variant']} median gain {r['median ECE gain']:+.4f}, wins {r['wins']}/{r['cells']}, "
-            f"P(better) {r['p_better']:.2f}" for _, r in raw.iterrows()) + "."
+            f"{r['focal variant']} ECE gain {r['ECE gain']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}] over "
+            f"{r['datasets']} datasets, P(better) {r['p_better']:.2f} ({r['verdict']})" for _, r in raw.iterrows()) + "."
     source = "Mukhoti et al. 2020"
     if regime != "none":
         why = f"regime: {_REGIMES.get(regime, regime)}; run benchmarks/overfit.yaml"
@@ -117,8 +113,8 @@ def mukhoti_check(table: pd.DataFrame, regime: str | None, *, rope: float, seed:
     if raw.empty:
         return Check(source, claim, f"{NOT_TESTABLE} (needs ce and a focal variant)", ""), versus
     verdict, which = _mukhoti_verdict(versus)
-    rule = (f"Rule: reproduced when a focal variant's raw ECE is lower than ce's with P(better) > {decision.P_DECIDE} "
-            f"(Bayesian signed-rank test over cells, ROPE ±{rope:g}).")
+    rule = (f"Rule: reproduced when a focal variant's raw ECE is lower than ce's by more than ±{rope:g} with "
+            f"P ≥ {effects.P_DECIDE} (random-effects mean over datasets, Holm over the variants).")
     return Check(source, claim, f"{verdict} ({which})", " ".join([context, _closes_gap(versus), rule])), versus
 
 
@@ -128,28 +124,31 @@ def alpha_gamma_check(frame: pd.DataFrame) -> Check:
     source, claim = "Lin et al. 2017", "the best α (weight of the rare class) falls as γ grows:"
     focal = focal_tuned(frame)
     both = focal.dropna(subset=["best.focal_alpha"]) if "best.focal_alpha" in focal else focal.iloc[:0]
+    whose = f"`{focal['model'].iloc[0]}` " if len(focal) and "model" in focal else ""
     if len(both) < MIN_CELLS:
-        return Check(source, claim, f"{NOT_TESTABLE} ({len(both)} focal cells with both α and γ tuned, "
+        return Check(source, claim, f"{NOT_TESTABLE} ({len(both)} {whose}focal cells with both α and γ tuned, "
                      f"fewer than {MIN_CELLS})", "")
     rho, p, text = spearman_text(both["best.focal_alpha"], both["best.focal_gamma"])
     steep = both[~both["flat"]]
     *_, steep_text = spearman_text(steep["best.focal_alpha"], steep["best.focal_gamma"])
     verdict = REPRODUCED if rho < 0 and p < LEVEL else NOT_REPRODUCED
     return Check(source, claim, verdict,
-                 f"Tuned α against tuned γ over the focal cells: {text}; over the non-flat ones (top-5 gap ≥ "
+                 f"Tuned α against tuned γ over the {whose}focal cells (dataset × ratio, one study each): {text}; over the non-flat ones (top-5 gap ≥ "
                  f"{FLAT}): {steep_text}. Rule: reproduced when ρ_s < 0 with p < {LEVEL} (all cells).")
 
 
-def literature_section(table: pd.DataFrame, results_dir: Path, *, rope: float, seed: int) -> list[str]:
-    """Markdown lines of the section: one line per check, and the focal-vs-CE ECE table."""
+def literature_section(table: pd.DataFrame, results_dir: Path, *, rope: float, seed: int = 0,
+                       model: str | None = None) -> list[str]:
+    """Markdown lines of the section: one line per check, and the focal-vs-CE ECE table.
+    ``table``: one model's rows (``model`` its name, None: the table's one model)."""
     regime = early_stopping(read_run_spec(results_dir))
-    mukhoti, versus = mukhoti_check(table, regime, rope=rope, seed=seed)
+    mukhoti, versus = mukhoti_check(table, regime, rope=rope)
     checks = [mukhoti, alpha_gamma_check(tuning_frame(results_dir))]
-    md = ["## Literature checks", "",
+    md = [f"## Literature checks{f' (model `{model}`)' if model else ''}", "",
           "Published findings this benchmark can test, each reproduced, not reproduced, or not testable here "
           "(with why), and the numbers that decide it.", ""]
     md += [c.line() for c in checks] + [""]
     if not versus.empty:
-        md += ["Raw ECE of each focal variant against ce (raw, and with temperature scaling); median ECE gain "
-               "and wins: positive = focal lower:", "", md_table(versus), ""]
+        md += ["Raw ECE of each focal variant against ce (raw, and with temperature scaling), over datasets; "
+               "ECE gain positive = focal lower:", "", md_table(versus), ""]
     return md

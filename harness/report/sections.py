@@ -13,8 +13,12 @@ import numpy as np
 import pandas as pd
 
 from harness.metrics import per_task
-from harness.report import bayes, decision, stats
-from harness.report.figures import figure_datasets, prediction_file, smooth_reliability_figure
+from harness.report import decision, effects, stats
+from harness.report.figures import (
+    figure_datasets,
+    prediction_file,
+    smooth_reliability_figure,
+)
 from harness.report.markdown import md_table
 from harness.store.results import slugify
 from harness.vocabulary import BINARY_VARIANTS as VARIANTS
@@ -31,56 +35,57 @@ def _as_methods(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFra
     return out
 
 
-def _probs_text(row) -> str:
-    return (f"median Δ {row['median_diff']:+.4f} (better = +), P(better/equiv./worse) = "
-            f"{row['p_better']:.2f}/{row['p_equivalent']:.2f}/{row['p_worse']:.2f}")
+def effect_text(row) -> str:
+    """μ, its interval, the three probabilities and the verdict of one :mod:`effects` comparison."""
+    return (f"{int(row['datasets'])} datasets, μ {row['mu']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}] "
+            f"(better = +), P(better/equiv./worse) = {row['p_better']:.2f}/{row['p_equivalent']:.2f}/"
+            f"{row['p_worse']:.2f}, MDE {row['mde']:.4f}: {row['verdict']}")
 
 
-def _focal_tests(relabelled: pd.DataFrame, rope: float, seed: int) -> tuple[list[str], list[str]]:
-    """Bayesian tests of focal variants against CE variants: ranking on raw, ECE after correction."""
+RELATION = {"better": "better than", "worse": "worse than", "equivalent": "practically equivalent to",
+            "cannot resolve": "not resolvable (MDE above the ROPE) from", "not shown": "not shown to differ from",
+            "too few": "not testable (too few datasets) against"}
+FOCAL_PLAN = [("average_precision", "ce raw", "focal raw"), ("roc_auc", "ce raw", "focal raw"),
+              ("ece", "ce raw", "focal raw"), ("ece", "ce raw", "focal closed_form"),
+              ("ece", "ce temperature", "focal closed_form"), ("ece", "ce temperature", "focal temperature")]
+
+
+def _focal_tests(relabelled: pd.DataFrame, rope: float) -> tuple[list[str], list[str]]:
+    """Focal variants against CE variants, the dataset as the unit (:func:`effects.compare_arms`,
+    Holm over these six): ranking on raw, ECE after correction."""
     md, words = [], []
-    plan = [("average_precision", "ce raw", "focal raw"), ("roc_auc", "ce raw", "focal raw"),
-            ("ece", "ce raw", "focal raw"), ("ece", "ce raw", "focal closed_form"),
-            ("ece", "ce temperature", "focal closed_form"), ("ece", "ce temperature", "focal temperature")]
-    for metric, base, other in plan:
-        means = stats.cell_means(relabelled, metric)
-        if base not in means or other not in means:
-            continue
-        if len(means) < decision.MIN_CELLS:
-            md.append(f"- {other} vs {base} on {metric}: {len(means)} cells, too few for a test.")
-            continue
-        row = bayes.against_baseline(means[[base, other]], metric, baseline=base, rope=rope, seed=seed,
-                                     label="focal").iloc[0]
-        md.append(f"- {other} vs {base} on {metric} over {int(row['cells'])} cells: {_probs_text(row)}.")
-        if metric in ("average_precision", "roc_auc") and other == "focal raw":
-            kept = "survives" if row["p_better"] >= decision.P_DECIDE else "does not survive"
-            words.append(f"Ranking: focal's {decision.SHORT[metric]} gain over CE {kept} the Bayesian test "
-                         f"(median Δ {row['median_diff']:+.4f}, P(better) {row['p_better']:.2f}).")
-        if (base, other) == ("ce temperature", "focal closed_form"):
-            verdict = ["worse than", "practically equivalent to", "better than"][
-                int(np.argmax([row["p_worse"], row["p_equivalent"], row["p_better"]]))]
-            words.append(f"Calibration: closed-form-corrected focal is {verdict} temperature-scaled CE on ECE "
-                         f"(P(equivalent) {row['p_equivalent']:.2f}).")
+    comp = effects.compare_arms(relabelled, FOCAL_PLAN, rope=rope)
+    for row in comp.to_dict("records"):
+        md.append(f"- {row['method']} vs {row['baseline']} on {row['metric']}: {effect_text(row)}.")
+        if row["metric"] in ("average_precision", "roc_auc") and row["method"] == "focal raw":
+            kept = {"better": "survives", "too few": "cannot be tested on"}.get(row["verdict"], "does not survive")
+            words.append(f"Ranking: focal's {decision.SHORT[row['metric']]} gain over CE {kept} the test over "
+                         f"{int(row['datasets'])} datasets (μ {row['mu']:+.4f}, P(better) {row['p_better']:.2f}, "
+                         f"{row['verdict']}).")
+        if (row["baseline"], row["method"]) == ("ce temperature", "focal closed_form"):
+            words.append(f"Calibration: closed-form-corrected focal is {RELATION[row['verdict']]} temperature-scaled "
+                         f"CE on ECE (μ {row['mu']:+.4f}, P(equivalent) {row['p_equivalent']:.2f}).")
     return md, words
 
 
-def focal_section(table: pd.DataFrame, *, rope: float, seed: int) -> tuple[list[str], list[str]]:
-    """"Why focal works, when it does": focal raw / closed-form vs CE raw / temperature."""
-    title = ["## Why focal works, when it does", ""]
+def focal_section(table: pd.DataFrame, *, rope: float, seed: int, model: str | None = None) -> tuple[list[str], list[str]]:
+    """"Why focal works, when it does": focal raw / closed-form vs CE raw / temperature, on the
+    rows of one model (``model``: its name, for the heading; None: the one model of the table)."""
+    title = [f"## Why focal works, when it does{f' (model `{model}`)' if model else ''}", ""]
     if not {"ce", "focal"} <= set(table["method"]):
         return title + ["Skipped: needs both `ce` and `focal` in the results.", ""], []
     pairs = [("ce", "raw"), ("ce", "temperature"), ("focal", "raw"), ("focal", "temperature"),
              ("focal", "closed_form")]
     relabelled = _as_methods(table, pairs)
     metrics = [m for m in ("average_precision", "roc_auc", "ece") if m in set(relabelled["metric"])]
-    means = pd.DataFrame({m: stats.cell_means(relabelled, m).mean() for m in metrics})
+    means = pd.DataFrame({m: stats.dataset_means(relabelled, m).mean() for m in metrics})
     means = means.reindex([f"{m} {c}" for m, c in pairs]).dropna(how="all")
     md = title + ["Focal loss trains on a tilted objective: its raw probabilities are miscalibrated by "
                   "construction, and the closed-form correction maps them back. Post-hoc corrections are "
                   "monotone, so they leave AP and ROC AUC unchanged: a ranking gain of focal is in its raw "
-                  "scores or nowhere. Means over cells:", "",
+                  "scores or nowhere. Means over datasets:", "",
                   md_table(means.rename_axis("method · calibration").reset_index()), ""]
-    tests, words = _focal_tests(relabelled, rope, seed)
+    tests, words = _focal_tests(relabelled, rope)
     return md + tests + [""], words
 
 
@@ -102,12 +107,12 @@ def budget_variants(methods) -> list[str]:
 
 def budget_table(table: pd.DataFrame, fixed: list[str], variants: list[str],
                  trials: dict[str, int]) -> pd.DataFrame:
-    """Regret of each ``tuned_loss`` budget variant, per metric, on the cells where every fixed
-    loss and every variant ran (so the budgets are compared on the same cells).
+    """Regret of each ``tuned_loss`` budget variant, per metric, on the dataset×ratio blocks where
+    every fixed loss and every variant ran (so the budgets are compared on the same blocks).
 
     Returns one row per (metric, variant): its ``trials`` (from the run's spec; "?" unknown),
-    ``cells``, median and mean regret against the best fixed loss in hindsight, median regret
-    against ce (positive = the variant is worse), and the cells where it is at least as good as
+    ``blocks``, median and mean regret against the best fixed loss in hindsight, median regret
+    against ce (positive = the variant is worse), and the blocks where it is at least as good as
     the best fixed loss.
     """
     rows = []
@@ -117,11 +122,11 @@ def budget_table(table: pd.DataFrame, fixed: list[str], variants: list[str],
             continue
         for variant in variants:
             regret = _regret(means, metric, fixed, variant)
-            rows.append({"metric": metric, "method": variant, "trials": trials.get(variant, "?"), "cells": len(means),
+            rows.append({"metric": metric, "method": variant, "trials": trials.get(variant, "?"), "blocks": len(means),
                          "median regret vs best fixed": regret["vs best fixed"].median(),
                          "mean regret vs best fixed": regret["vs best fixed"].mean(),
                          "median regret vs ce": regret["vs ce"].median(),
-                         "cells ≥ best fixed": f"{int((regret['vs best fixed'] <= 0).sum())} of {len(means)}"})
+                         "blocks ≥ best fixed": f"{int((regret['vs best fixed'] <= 0).sum())} of {len(means)}"})
     return pd.DataFrame(rows)
 
 
@@ -133,7 +138,7 @@ def _budget_words(budget: pd.DataFrame) -> str:
     low, high = first["median regret vs best fixed"].iloc[0], first["median regret vs best fixed"].iloc[-1]
     trend = "shrinks" if high < low else "does not shrink"
     return (f"tuned_loss budget: median regret on {first['metric'].iloc[0]} against the best fixed loss in "
-            f"hindsight {at} over {first['cells'].iloc[0]} cells: with more trials it {trend} "
+            f"hindsight {at} over {first['blocks'].iloc[0]} dataset×ratio blocks: with more trials it {trend} "
             f"(against ce: {first['median regret vs ce'].iloc[0]:+.4f} → {first['median regret vs ce'].iloc[-1]:+.4f}).")
 
 
@@ -149,7 +154,7 @@ def _budget_lines(table: pd.DataFrame, fixed: list[str], trials: dict[str, int])
     md = ["### Regret against the trial budget", "",
           f"Does `tuned_loss`, which searches a larger space (the loss, then that loss's parameters), trail "
           f"the best fixed loss only for want of trials? The same regrets at each budget ({', '.join(variants)}), "
-          "on the cells where all of them ran; positive = worse than the best fixed loss (or ce):", "",
+          "on the dataset×ratio blocks where all of them ran; positive = worse than the best fixed loss (or ce):", "",
           md_table(budget), ""]
     return md, [_budget_words(budget)]
 
@@ -170,11 +175,11 @@ def tuned_loss_section(table: pd.DataFrame, *, rope: float, seed: int,
         if "tuned_loss" not in means or len(means) == 0:
             continue
         regret = _regret(means, metric, fixed)
-        rows.append({"metric": metric, "cells": len(means),
+        rows.append({"metric": metric, "blocks": len(means),
                      "median regret vs best fixed": regret["vs best fixed"].median(),
                      "max regret vs best fixed": regret["vs best fixed"].max(),
                      "median regret vs ce": regret["vs ce"].median()})
-    md = title + [f"Regret = best fixed loss chosen per cell in hindsight (of {', '.join(fixed)}) minus "
+    md = title + [f"Regret = best fixed loss chosen per dataset×ratio block in hindsight (of {', '.join(fixed)}) minus "
                   "`tuned_loss`, in the metric's better-is-positive direction (0 = as good as the best):", ""]
     if rows:
         md += [md_table(pd.DataFrame(rows)), ""]
@@ -185,14 +190,14 @@ def tuned_loss_section(table: pd.DataFrame, *, rope: float, seed: int,
 
 
 def _chosen_losses(table: pd.DataFrame) -> list[str]:
-    """Which losses ``tuned_loss`` trained with (repetitions × cells), by regime."""
+    """Which losses ``tuned_loss`` trained with (one count per split of a dataset×ratio block), by regime."""
     chosen = table[(table["method"] == "tuned_loss") & (table["calibration"] == "raw")]
     chosen = chosen.drop_duplicates(["dataset", "imbalance_ratio", "repetition"] +
-                                    (["model"] if "model" in chosen else []))
+                                    [c for c in ("fold", "model") if c in chosen])
     if "regime" not in chosen or chosen.empty:
         return []
     counts = chosen.groupby(["regime", "loss"]).size().unstack("loss", fill_value=0)
-    return ["Losses `tuned_loss` trained with (repetitions × cells), by regime:", "",
+    return ["Losses `tuned_loss` trained with (one count per split of a dataset×ratio block), by regime:", "",
             md_table(counts.reset_index()), ""]
 
 
@@ -272,7 +277,7 @@ def smooth_ece_section(table: pd.DataFrame, results_dir: Path, figdir: Path, fig
     both = pd.DataFrame({"ECE (15 bins)": binned, "smECE": smooth.groupby(["method", "calibration"])["smece"].mean()})
     both = both.dropna().reset_index()
     md = title + ["smECE (Błasiok & Nakkiran 2023, `relplot`) replaces the bins by a Gaussian kernel of "
-                  "self-chosen width: consistent, and free of the binning choice. Means over cells and "
+                  "self-chosen width: consistent, and free of the binning choice. Means over dataset×ratio blocks and "
                   "repetitions, beside binned ECE:", "", *note, md_table(both), ""]
     if {"ce", "focal"} <= set(table["method"]):
         md += _smooth_figures(files, table, figdir, figures)

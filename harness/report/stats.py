@@ -32,6 +32,16 @@ def cell_means(table: pd.DataFrame, metric: str, calibration: str = "raw") -> pd
     return wide.dropna(axis=0, how="any")
 
 
+def dataset_means(table: pd.DataFrame, metric: str, calibration: str = "raw") -> pd.DataFrame:
+    """Datasets × methods matrix: per dataset (and model) the mean over its complete blocks of
+    :func:`cell_means` (the ratios of one dataset are not independent blocks)."""
+    means = cell_means(table, metric, calibration)
+    if means.empty:
+        return means
+    level = ["dataset"] + (["model"] if "model" in means.index.names else [])
+    return means.groupby(level=level, sort=False).mean()
+
+
 def _goodness(means: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Values oriented so that higher is better."""
     return means if per_task.higher_is_better(metric) else -means

@@ -95,8 +95,8 @@ def _focal_gamma(frame: pd.DataFrame) -> list[str]:
         return []
     focal = focal.assign(rho=_rhos(focal))
     words, buckets = gamma_by_ratio(focal)
-    md = ["Tuned focal γ, with how flat the objective was (a flat top means the γ chosen is one of several "
-          "as good). " + " ".join(words), ""]
+    md = [f"Tuned focal γ of the model `{focal['model'].iloc[0]}`, with how flat the objective was (a flat top "
+          "means the γ chosen is one of several as good). " + " ".join(words), ""]
     if not buckets.empty:
         md += [md_table(buckets, "{:.3g}"), ""]
     if len(focal) > MAX_ROWS:

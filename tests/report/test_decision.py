@@ -1,7 +1,10 @@
 """The decision table: a planted winner is named in its regime and nowhere else, pure noise names
-no winner, and the Bayesian probabilities are baycomp's own on the same inputs."""
+no winner, the family rule on hand-made verdicts, and the fast signed-rank posterior (its
+secondary column) is baycomp's own on the same inputs."""
 
 from __future__ import annotations
+
+import re
 
 import baycomp
 import numpy as np
@@ -11,9 +14,8 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 import runner
-from harness.report import bayes, decision, stats
+from harness.report import bayes, decision, effects, stats
 from harness.report import sections as report_sections
-from harness.seeding import derive_seed
 
 METRICS = {"average_precision": 1.0, "roc_auc": 1.0, "ece": -1.0, "log_loss": -1.0}
 
@@ -40,25 +42,27 @@ def _table(effect, seed: int, *, noise: float, n_datasets: int = 12, ratios=("2"
     return pd.DataFrame(rows)
 
 
-def _decide(table: pd.DataFrame, rope: float = bayes.ROPE) -> pd.DataFrame:
-    table = decision.with_regimes(table, {})
-    comp = decision.comparisons(table, rope=rope, n_samples=4000)
-    return decision.decision_table(comp, decision.regime_cell_counts(table)).set_index("regime")
+def _decide(table: pd.DataFrame, rope: float = effects.ROPE) -> pd.DataFrame:
+    comp = effects.compare(decision.with_regimes(table), rope=rope).table
+    return decision.decision_table(comp[comp["question"] == "loss"]).set_index("regime")
 
 
 def _planted(method: str, ratio: str) -> float:
     return 0.05 if (method, ratio) == ("focal", "100") else 0.0
 
 
+RARE, COMMON, ALL = ("binary · spec model · ρ ≥ 50", "binary · spec model · ρ 1–3", "binary · spec model · all ρ")
+
+
 def test_a_planted_winner_is_named_in_its_regime_and_equivalence_elsewhere():
     table = _decide(_table(_planted, seed=0, noise=0.001))
-    rare, common = "binary · spec model · ρ ≥ 50 · size unknown", "binary · spec model · ρ 1–3 · size unknown"
-    assert table.loc[rare, "cells"] == table.loc[common, "cells"] == 12
-    assert table.loc[rare, "ranking"].startswith("**focal**: ")
-    assert "P(better) 1.00" in table.loc[rare, "ranking"]
-    assert table.loc[rare, "probabilities"].startswith("**focal**: ")
-    assert table.loc[common, "ranking"] == table.loc[common, "probabilities"] == "no practical difference"
-    assert table.loc[common, "decisions"] == "—"  # F1 and MCC were not measured
+    assert table.loc[RARE, "datasets"] == table.loc[COMMON, "datasets"] == table.loc[ALL, "datasets"] == 12
+    assert re.match(r"\*\*focal\*\*: (AP|ROC AUC) \+0\.050 \[", table.loc[RARE, "ranking"])
+    assert "P(better) 1.00, next dataset 1.00" in table.loc[RARE, "ranking"]
+    assert table.loc[RARE, "probabilities"].startswith("**focal**: ")
+    assert table.loc[COMMON, "ranking"] == table.loc[COMMON, "probabilities"] == "no difference beyond ±0.01"
+    assert table.loc[ALL, "ranking"].startswith("**focal**: ")  # +0.025 over the two ratios: above the ROPE too
+    assert table.loc[COMMON, "decisions"] == "—"  # F1 and MCC were not measured
 
 
 def test_a_wider_rope_swallows_the_planted_effect():
@@ -73,33 +77,46 @@ def test_pure_noise_names_no_winner(seed):
         assert not table[family].str.contains(r"\*\*").any(), table[family].tolist()
 
 
-def test_too_few_cells_say_so_instead_of_a_winner():
+def test_too_few_datasets_say_so_instead_of_a_winner():
     table = _decide(_table(_planted, seed=0, noise=0.001, n_datasets=3))
-    assert (table["ranking"].str.startswith("too few cells (3 < 5)")).sum() == 2
-    assert not table["ranking"].str.contains(r"\*\*").any()
+    assert (table["ranking"] == "too few datasets (3 < 5)").all()
+
+
+def _rows(*rows) -> pd.DataFrame:
+    cols = ["method", "metric", "verdict", "mu", "ci_low", "ci_high", "p_better", "p_next", "mde", "rope", "datasets"]
+    return pd.DataFrame([dict(zip(cols, r)) for r in rows])
+
+
+@pytest.mark.parametrize(("rows", "kind", "text"), [
+    ([("focal", "average_precision", "better", 0.03, 0.02, 0.04, 0.99, 0.8, 0.005, 0.01, 20),
+      ("smote", "average_precision", "better", 0.05, 0.03, 0.07, 0.99, 0.9, 0.005, 0.01, 20),
+      ("smote", "roc_auc", "worse", -0.03, -0.04, -0.02, 0.0, 0.0, 0.005, 0.01, 20)],
+     "winner", "**focal**: AP +0.030 [+0.020, +0.040], P(better) 0.99, next dataset 0.80"),  # smote is worse on AUC
+    ([("focal", "average_precision", "equivalent", 0.0, -0.004, 0.004, 0.0, 0.0, 0.005, 0.01, 20)],
+     "equivalent", "no difference beyond ±0.01"),
+    ([("focal", "average_precision", "equivalent", 0.0, -0.004, 0.004, 0.0, 0.0, 0.005, 0.01, 20),
+      ("smote", "average_precision", "worse", -0.05, -0.06, -0.04, 0.0, 0.0, 0.005, 0.01, 20)],
+     "keep", "keep ce (worse: smote)"),
+    ([("focal", "average_precision", "cannot resolve", 0.0, -0.04, 0.04, 0.1, 0.2, 0.05, 0.01, 6),
+      ("focal", "roc_auc", "equivalent", 0.0, -0.004, 0.004, 0.0, 0.0, 0.005, 0.01, 6)],
+     "cannot", "cannot resolve ±0.01 here (MDE on AP 0.05)"),
+    ([("focal", "average_precision", "not shown", 0.012, 0.008, 0.016, 0.8, 0.6, 0.005, 0.01, 20)],
+     "not_shown", "no effect beyond ±0.01 shown"),
+    ([("focal", "average_precision", "not shown", 0.012, 0.008, 0.016, 0.8, 0.6, 0.005, 0.01, 20),
+      ("smote", "average_precision", "worse", -0.05, -0.06, -0.04, 0.0, 0.0, 0.005, 0.01, 20)],
+     "not_shown", "no effect beyond ±0.01 shown (worse: smote)"),
+    ([("focal", "average_precision", "too few", 0.05, 0.0, 0.1, 0.9, 0.9, 0.05, 0.01, 3)],
+     "too_few", "too few datasets (3 < 5)"),
+])
+def test_the_family_rule(rows, kind, text):
+    got_kind, got_text, _ = decision.decide(_rows(*rows))
+    assert (got_kind, got_text) == (kind, text)
 
 
 def test_model_and_task_columns_are_used_when_present():
     table = _table(_planted, seed=0, noise=0.001, n_datasets=2, extra={"model": "lightgbm", "n_classes": 5})
-    regimes = set(decision.with_regimes(table, {("d0", "2"): 150})["regime"])
-    assert {"multi-class · lightgbm · ρ 1–3 · n_test < 200", "multi-class · lightgbm · ρ ≥ 50 · size unknown"} <= regimes
-
-
-@pytest.mark.parametrize("metric", ["average_precision", "log_loss"])
-def test_bayesian_probabilities_are_baycomps_own(metric):
-    means = stats.cell_means(_table(_planted, seed=1, noise=0.01), metric)
-    out = bayes.against_baseline(means, metric, rope=0.01, seed=7, n_samples=3000, label="r").set_index("method")
-    sign = 1.0 if metric == "average_precision" else -1.0
-    rope = 0.01 * np.median(means["ce"]) if metric == "log_loss" else 0.01
-    for method in ("focal", "weighted_ce"):
-        expected = baycomp.SignedRankTest.probs(sign * means["ce"].to_numpy(), sign * means[method].to_numpy(),
-                                                rope=rope, nsamples=3000,
-                                                random_state=derive_seed(7, "r", metric, method))
-        got = out.loc[method, ["p_worse", "p_equivalent", "p_better"]].to_numpy(float)
-        np.testing.assert_allclose(got, expected)
-        assert out.loc[method, "rope"] == pytest.approx(rope)
-        diff = sign * (means[method] - means["ce"]).to_numpy()
-        assert out.loc[method, "ci_low"] <= np.median(diff) <= out.loc[method, "ci_high"]
+    regimes = set(decision.with_regimes(table)["regime"])
+    assert {"multi-class · lightgbm · ρ 1–3", "multi-class · lightgbm · ρ ≥ 50"} <= regimes
 
 
 def test_pairwise_wilcoxon_holm_matches_scipy_and_statsmodels():
@@ -113,11 +130,13 @@ def test_pairwise_wilcoxon_holm_matches_scipy_and_statsmodels():
 
 
 def test_summary_is_short_and_says_which_regimes_cannot_decide():
-    table = decision.with_regimes(_table(_planted, seed=0, noise=0.001, ratios=("2", "5", "20", "100")), {})
-    comp = decision.comparisons(table, n_samples=2000)
-    lines = decision.summary(comp, decision.regime_cell_counts(table), rope=0.01)
+    table = decision.with_regimes(_table(_planted, seed=0, noise=0.001, ratios=("2", "5", "20", "100")))
+    evidence = effects.compare(table)
+    lines = decision.summary(evidence.table[evidence.table["question"] == "loss"], rope=0.01, counts=evidence.counts)
     assert len(lines) <= 12
-    assert any(line.startswith("In binary · spec model · ρ ≥ 50") and "focal" in line for line in lines)
+    assert any(line.startswith("In binary · spec model · ρ ≥ 50, ranking: **focal**") for line in lines)
+    assert lines[-1].startswith("Left out of the verdicts: 0 fold results (dataset × ratio × model × method")
+    assert "n_test/n_train = 0.25 (a 60/20/20 holdout" in lines[-1]  # the table predates the fold columns
 
 
 def test_report_rope_flag(tmp_path):
@@ -126,18 +145,18 @@ def test_report_rope_flag(tmp_path):
     _table(_planted, seed=0, noise=0.001, n_datasets=6, ratios=("100",)).to_csv(folder / "results.csv", index=False)
     assert runner.main(["report", str(folder), "--no-tracking", "--rope", "0.2"]) == 0
     md = (folder / "report.md").read_text()
-    assert "ROPE of ±0.2" in md and "| all cells | 6 | no practical difference |" in md  # 0.05 < 0.2 on AP
+    assert "P(μ > 0.2)" in md and "| binary · spec model · all ρ | 6 | no difference beyond ±0.2 |" in md
     assert runner.main(["report", str(folder), "--no-tracking"]) == 0
-    assert "| all cells | 6 | **focal**: " in (folder / "report.md").read_text()
+    assert "| binary · spec model · all ρ | 6 | **focal**: " in (folder / "report.md").read_text()
 
 
-def test_report_with_too_few_cells_everywhere_names_nothing(tmp_path):
+def test_report_with_too_few_datasets_everywhere_names_nothing(tmp_path):
     folder = tmp_path / "tiny"
     folder.mkdir()
     _table(_planted, seed=0, noise=0.001, n_datasets=1).to_csv(folder / "results.csv", index=False)
     assert runner.main(["report", str(folder), "--no-tracking"]) == 0
     md = (folder / "report.md").read_text()
-    assert "| all cells | 2 | too few cells (2 < 5) |" in md and "**focal**" not in md
+    assert "| binary · spec model · all ρ | 1 | too few datasets (1 < 5) |" in md and "**focal**" not in md
 
 
 def test_tuned_loss_regret_and_choices():
@@ -145,12 +164,12 @@ def test_tuned_loss_regret_and_choices():
     tuned = table[((table["method"] == "focal") & (table["imbalance_ratio"] == "100"))
                   | ((table["method"] == "ce") & (table["imbalance_ratio"] == "2"))].copy()
     tuned["method"] = "tuned_loss"
-    table = decision.with_regimes(pd.concat([table, tuned], ignore_index=True), {})
+    table = decision.with_regimes(pd.concat([table, tuned], ignore_index=True))
     md, words = report_sections.tuned_loss_section(table, rope=0.01, seed=0)
     text = "\n".join(md)
     regret = text.split("| average_precision | 24 | ")[1].split(" | ")
     assert abs(float(regret[0])) < 0.002  # median regret against the best fixed loss in hindsight
-    assert "| binary · spec model · ρ ≥ 50 · size unknown | 0 | 24 |" in text  # focal chosen at ρ = 100
+    assert "| binary · spec model · ρ ≥ 50 | 0 | 24 |" in text  # focal chosen at ρ = 100
     assert words and words[0].startswith("tuned_loss: median regret on average_precision")
     md, words = report_sections.tuned_loss_section(table[table["method"] != "tuned_loss"], rope=0.01, seed=0)
     assert md[2].startswith("Skipped") and not words
@@ -175,9 +194,8 @@ def test_fast_signed_rank_samples_are_baycomps(case):
 def test_a_natural_ratio_falls_in_its_class_ratio_bucket():
     table = pd.DataFrame({"dataset": ["keel/yeast3", "keel/yeast3", "mine"], "imbalance_ratio": ["natural", "20", "natural"],
                           "n_classes": 2, "model": "mlp"})
-    regimes = decision.with_regimes(table, {("keel/yeast3", "natural"): 300})["regime"].astype(str).tolist()
-    assert regimes == ["binary · mlp · ρ 3–10 · n_test 200–2k", "binary · mlp · ρ 10–50 · size unknown",
-                       "binary · mlp · ρ natural · size unknown"]  # yeast3: 1321 / 163 = 8.1
+    regimes = decision.with_regimes(table)["regime"].astype(str).tolist()
+    assert regimes == ["binary · mlp · ρ 3–10", "binary · mlp · ρ 10–50", "binary · mlp · ρ natural"]  # 1321 / 163
 
 
 def test_smooth_ece_reads_a_seeded_paired_subset_of_a_large_run():

@@ -56,11 +56,13 @@ def test_pure_noise_is_not_declared_a_difference(seed):
 def test_report_is_written_from_the_results_folder_alone(tmp_path, capsys):
     folder = tmp_path / "hand"
     folder.mkdir()
-    _table({"ce": 0.0, "focal": 0.03, "weighted_ce": 0.0}, seed=1).to_csv(folder / "results.csv", index=False)
+    _table({"ce": 0.0, "focal": 0.03, "weighted_ce": 0.0}, seed=1, n_datasets=6).to_csv(folder / "results.csv",
+                                                                                  index=False)
     assert runner.main(["report", str(folder), "--no-tracking"]) == 0
     md = (folder / "report.md").read_text()
     assert md.index("## Decision") < md.index("## Summary") < md.index("## Each method against ce")
-    assert "| all cells | 12 | **focal**: AP +0.03" in md and "Friedman" in md and "Holm" in md
+    assert "| binary · spec model · all ρ | 6 | **focal**: AP +0.03" in md and "Friedman" in md and "Holm" in md
+    assert "over 6 datasets (an omnibus test" in md  # ranks over datasets, not dataset×ratio blocks
     assert "Nemenyi" not in md
     page = (folder / "report.html").read_text()
     assert page.count("data:image/png;base64,") == len(list((folder / "report").glob("*.png"))) >= 5

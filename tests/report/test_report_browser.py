@@ -43,7 +43,7 @@ def test_report_html_renders_in_chromium(tmp_path):
         driver.get((folder / "report.html").as_uri())
         headers = driver.execute_script(
             "return [...document.querySelectorAll('table')[0].querySelectorAll('th')].map(t => t.textContent)")
-        assert headers == ["regime", "cells", "ranking", "decisions", "probabilities"]
+        assert headers == ["regime", "datasets", "ranking", "decisions", "probabilities"]
         assert "focal" in driver.execute_script("return document.querySelectorAll('table')[0].innerText")
         images = driver.execute_script(
             "return [...document.images].map(i => [i.alt, i.complete && i.naturalWidth > 0])")

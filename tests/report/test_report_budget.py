@@ -44,9 +44,9 @@ def test_planted_regrets_at_each_budget_are_reported():
         assert rows["median regret vs best fixed"].to_numpy() == pytest.approx([0.05, 0.02, 0.0])
         assert rows["median regret vs ce"].to_numpy() == pytest.approx([0.03, 0.0, -0.02])
         assert rows["trials"].tolist() == [20, 40, 80]
-        assert rows["cells"].tolist() == [8, 8, 8]
-        assert rows.loc["tuned_loss_4x", "cells ≥ best fixed"] == "8 of 8"
-        assert rows.loc["tuned_loss", "cells ≥ best fixed"] == "0 of 8"
+        assert rows["blocks"].tolist() == [8, 8, 8]
+        assert rows.loc["tuned_loss_4x", "blocks ≥ best fixed"] == "8 of 8"
+        assert rows.loc["tuned_loss", "blocks ≥ best fixed"] == "0 of 8"
     md, words = _section(table)
     assert "### Regret against the trial budget" in md
     assert any(w.startswith("tuned_loss budget:") and "+0.0500 at 20 trials" in w and "+0.0000 at 80 trials" in w
