@@ -242,6 +242,16 @@ def _fold_split(dataset: Dataset, target: np.ndarray, seed: int, fractions, fold
     return parts
 
 
+def _standardised(dataset: Dataset, parts: dict[str, list[np.ndarray]], target: np.ndarray) -> dict[str, Split]:
+    """Each split's rows (in index order), standardised with the training split's statistics."""
+    index = {name: np.sort(np.concatenate(p)) for name, p in parts.items()}
+    mean = dataset.X[index["train"]].mean(axis=0)
+    std = dataset.X[index["train"]].std(axis=0)
+    std[std == 0] = 1.0
+    return {name: Split(((dataset.X[idx] - mean) / std), dataset.y[idx].copy(), _posterior(dataset, idx, target))
+            for name, idx in index.items()}
+
+
 def prepare(
     dataset: Dataset,
     ratio: float | str,
@@ -303,12 +313,7 @@ def prepare(
                              None if fold is None else fold[1])
     if error:
         raise DataError(error)
-    index = {name: np.sort(np.concatenate(p)) for name, p in parts.items()}
-    mean = dataset.X[index["train"]].mean(axis=0)
-    std = dataset.X[index["train"]].std(axis=0)
-    std[std == 0] = 1.0
-    splits = {name: Split(((dataset.X[idx] - mean) / std), dataset.y[idx].copy(), _posterior(dataset, idx, target))
-              for name, idx in index.items()}
+    splits = _standardised(dataset, parts, target)
     fp = fingerprint(*(a for s in splits.values() for a in (s.X, s.y)))
     info = {"counts": target.tolist(), "prior": float(target[1] / target.sum())}
     if dataset.n_classes > 2:

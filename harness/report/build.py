@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness.errors import UserError
 from harness.files import write_atomic
-from harness.report import decision, effects, stats
+from harness.report import decision, effects, own_data, stats
 from harness.report.figures import (
     HEADLINE,
     _ratio_key,
@@ -196,7 +196,7 @@ def build(results_dir: Path, *, rope: float = effects.ROPE, seed: int = 0) -> tu
     evidence = effects.compare(table, rope=rope, metrics=FAMILY_METRICS)
     figdir, figures = results_dir / "report", []
     binary, multi = table[table["n_classes"] <= 2], table[table["n_classes"] > 2]
-    md = _header(table)
+    md = _header(table) + own_data.section(table, rope=rope)  # a user's own data: its verdict first
     if not binary.empty:
         md += _binary_sections(binary, evidence, results_dir, figdir, figures, rope=rope, seed=seed)
     if not multi.empty:

@@ -65,6 +65,14 @@ KEYS = ["question", "task", "family", "metric", "method", "baseline", "scope"]
 VERDICTS = ("better", "worse", "cannot resolve", "equivalent", "not shown", "too few")
 
 
+def rope_width(metric: str, baseline_values: np.ndarray, rope: float = ROPE) -> float:
+    """The ROPE of ``metric`` in its own units: ``rope`` on [0, 1] metrics, ``rope`` × the
+    baseline's median |value| on :data:`RELATIVE_ROPE` (unbounded) ones."""
+    if metric in RELATIVE_ROPE:
+        return float(rope * np.median(np.abs(baseline_values)))
+    return float(rope)
+
+
 def with_defaults(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with the fold columns a holdout table lacks: ``repeat`` = ``repetition``,
     ``fold`` = 0, ``valid`` = True, ``n_train`` / ``n_test`` unknown (NaN)."""

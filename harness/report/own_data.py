@@ -11,7 +11,7 @@ posterior (``baycomp.single.Posterior``) gives the probabilities here; the stati
 from the folds' sizes, because baycomp infers ρ = 1/K from the number of scores, which a fold
 left out as invalid would change.
 
-The rule, one comparison at a time, with the ROPE ±0.01 of :data:`harness.report.bayes.ROPE`:
+The rule, one comparison at a time, with the ROPE ±0.01 of :data:`harness.report.effects.ROPE`:
 
 - *better*: P(d > ROPE) ≥ 0.95; *worse*: P(d < −ROPE) ≥ 0.95;
 - *equivalent*: P(|d| < ROPE) ≥ 0.95;
@@ -33,7 +33,7 @@ from scipy import stats as sps
 
 from harness.files import write_atomic
 from harness.metrics import per_task
-from harness.report.bayes import ROPE, rope_width
+from harness.report.effects import ROPE, rope_width
 from harness.report.decision import SHORT
 from harness.store.results import read_table
 
@@ -137,7 +137,7 @@ def verdicts(table: pd.DataFrame, metric: str, *, model: str | None = None, base
         The method compared against, and the calibration variant whose scores are compared.
     rope : float, default 0.01
         Half-width of the region of practical equivalence (relative on log loss, see
-        :func:`harness.report.bayes.rope_width`); must be > 0.
+        :func:`harness.report.effects.rope_width`); must be > 0.
 
     Returns
     -------
