@@ -242,6 +242,15 @@ def _fold_split(dataset: Dataset, target: np.ndarray, seed: int, fractions, fold
     return parts
 
 
+def _parts(dataset: Dataset, target: np.ndarray, seed: int, fractions, fold) -> dict[str, list[np.ndarray]]:
+    """The holdout split (``fold`` None) or fold (f, K) of the K-fold partition, checked."""
+    if fold is None:
+        return _split(dataset, target, seed, fractions)
+    if not (isinstance(fold, tuple) and len(fold) == 2 and 0 <= fold[0] < fold[1] and fold[1] >= 2):
+        raise DataError(f"{dataset.name}: fold: expected (f, K) with K >= 2 and 0 <= f < K, got {fold!r}")
+    return _fold_split(dataset, target, seed, fractions, *fold)
+
+
 def _standardised(dataset: Dataset, parts: dict[str, list[np.ndarray]], target: np.ndarray) -> dict[str, Split]:
     """Each split's rows (in index order), standardised with the training split's statistics."""
     index = {name: np.sort(np.concatenate(p)) for name, p in parts.items()}
@@ -289,10 +298,8 @@ def prepare(
         A cap on the rows kept (train + validation + test): above it every class is scaled down
         alike, so the ratio holds (within rounding). None: no cap.
     fold : (f, K), optional
-        Cross-validation: the test split is fold f of a stratified K-fold partition of the
-        subsample (the same for every f of one seed, so each sample is tested once over the K
-        folds); train and validation share the rest as ``fractions``' first two do. None: a
-        holdout split by ``fractions``.
+        Test = fold f of a stratified K-fold partition of the subsample (the same for every f of
+        one seed); train and validation share the rest as ``fractions``' first two. None: holdout.
     """
     if ratio != NATURAL and not (isinstance(ratio, (int, float)) and ratio >= 1):
         raise DataError(f"{dataset.name}: imbalance_ratio: expected a number >= 1 or 'natural', got {ratio!r}")
@@ -302,21 +309,15 @@ def prepare(
     if (counts == 0).any():
         raise DataError(f"{dataset.name}: expected every class 0..{len(counts) - 1} present, got counts {counts.tolist()}")
     target = _capped(_target_counts(dataset, counts, ratio, profile, minority_fraction), max_rows)
-    if fold is None:
-        parts = _split(dataset, target, seed, fractions)
-    else:
-        if not (isinstance(fold, tuple) and len(fold) == 2 and 0 <= fold[0] < fold[1] and fold[1] >= 2):
-            raise DataError(f"{dataset.name}: fold: expected (f, K) with K >= 2 and 0 <= f < K, got {fold!r}")
-        parts = _fold_split(dataset, target, seed, fractions, *fold)
-        fractions = cv_fractions(fractions, fold[1])
+    parts, folds = _parts(dataset, target, seed, fractions, fold), None if fold is None else fold[1]
+    fractions = fractions if folds is None else cv_fractions(fractions, folds)
     error = _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions, min_test_minority,
-                             None if fold is None else fold[1])
+                             folds)
     if error:
         raise DataError(error)
     splits = _standardised(dataset, parts, target)
     fp = fingerprint(*(a for s in splits.values() for a in (s.X, s.y)))
-    info = {"counts": target.tolist(), "prior": float(target[1] / target.sum())}
-    if dataset.n_classes > 2:
-        info["profile"] = NATURAL if ratio == NATURAL else profile
+    info = {"counts": target.tolist(), "prior": float(target[1] / target.sum()),
+            **({"profile": NATURAL if ratio == NATURAL else profile} if dataset.n_classes > 2 else {})}
     return Prepared(name=dataset.name, ratio=float(target.max() / target.min()), n_classes=len(counts),
                     fingerprint=fp, info=info, **splits)
