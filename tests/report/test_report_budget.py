@@ -74,3 +74,26 @@ def test_one_budget_shows_no_budget_table():
     assert "Regret against the trial budget" not in md
     assert not any(w.startswith("tuned_loss budget:") for w in words)
     assert "| average_precision | 8 | 0.05 |" in md  # the one-budget regret table as before
+
+
+def test_selection_regret_of_noise_is_the_expected_best_of_k_against_one():
+    """Identical losses with Gaussian fold noise: the median regret of the hindsight best of K
+    against one of them is what order statistics predict (max of K minus one, block means over
+    4 folds), and real differences do not enter it (values are permuted within a fold)."""
+    import numpy as np
+    import pandas as pd
+
+    from harness.report.sections import selection_regret
+
+    rng = np.random.default_rng(0)
+    k, folds, sigma = 4, 4, 0.04
+    rows = [{"dataset": f"d{d}", "imbalance_ratio": "2", "model": "mlp", "repeat": 0, "fold": f, "method": m,
+             "calibration": "raw", "metric": "average_precision",
+             "value": 0.5 + (0.3 if m == "a" else 0.0) + rng.normal(0, sigma)}
+            for d in range(400) for f in range(folds) for m in "abcd"[:k]]
+    got = selection_regret(pd.DataFrame(rows), "average_precision", list("abcd"), n_perm=10)
+    # the same regret on K identical losses with the same noise, no permutation needed: median over
+    # blocks of (max of K block means − the first's), block means of `folds` N(0, σ²) fits
+    draws = rng.normal(0, sigma, size=(200_000, k, folds)).mean(axis=2)
+    expected = np.median(draws.max(axis=1) - draws[:, 0])
+    assert got > 0 and abs(got - expected) < 0.15 * expected  # loss "a" being 0.3 better does not enter it
