@@ -133,9 +133,21 @@ def test_the_method_builds_the_module_and_its_search_space(entry):
     assert set(entry.space) <= set(params)
     assert method.loss_params(params, COUNTS[2]) == entry.params(params, COUNTS[2])
     assert isinstance(method.build(params, COUNTS[2]), entry.module)
-    assert entry.name in methods.tuned_loss().losses  # a default choice of tuned_loss
-    spec = parse_spec({**TINY_SPEC, "methods": [entry.name, f"{entry.name}+smote"]})
+    # a choice of tuned_loss wherever a spec lists it (the default choices are frozen: see below)
+    spec = parse_spec({**TINY_SPEC, "methods": [entry.name, f"{entry.name}+smote", "tuned_loss"],
+                       "tuning": {**TINY_SPEC["tuning"], "tuned_loss": {"losses": list(dict.fromkeys(["ce", entry.name]))}}})
     assert method_of(spec, entry.name).loss == entry.name
+    tuned = method_of(spec, "tuned_loss")
+    assert entry.name in tuned.losses and set(entry.space) <= set(tuned.full_space)
+
+
+def test_tuned_loss_defaults_to_the_published_six_whatever_is_registered():
+    """A loss added to the zoo leaves tuned_loss's default choices, and so the published specs'
+    hash and results, as they were."""
+    six = ["ce", "weighted_ce", "focal", "focal_flsd", "class_balanced_focal", "logit_adjusted_ce"]
+    with loss_zoo.registered(POS_WEIGHTED_CE):
+        assert list(methods.tuned_loss().losses) == six
+        assert parse_spec(TINY_SPEC).tuning.tuned_loss.losses == six
 
 
 def test_loss_classifier_fits_and_predicts(entry):
