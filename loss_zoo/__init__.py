@@ -16,19 +16,26 @@ to entries::
 
 from __future__ import annotations
 
+from .asymmetric import AsymmetricLoss, asl_loss
+from .brier import BrierLoss, brier_loss
 from .ce import (
+    BalancedSoftmaxLoss,
     CELoss,
     LogitAdjustedCELoss,
     WeightedCELoss,
+    balanced_softmax_loss,
     ce_loss,
     logit_adjusted_ce_loss,
     weighted_ce_loss,
 )
 from .corrections import (
     focal_posterior_logits,
+    label_smoothing_posterior_logits,
     logit_adjusted_posterior_logits,
+    poly1_posterior_logits,
     weighted_ce_posterior_logits,
 )
+from .dual_focal import DualFocalLoss, dual_focal_loss
 from .entry import BinaryTerms, LossEntry, MulticlassTerms, Range
 from .focal import (
     ClassBalancedFocalLoss,
@@ -38,32 +45,48 @@ from .focal import (
     focal_flsd_loss,
     focal_loss,
 )
+from .label_smoothing import LabelSmoothingLoss, label_smoothing_loss
+from .poly import Poly1Loss, poly1_loss
 from .registry import available, entry, entry_of, get, posterior_logits, register, registered
 from .weights import class_weights
 
 __all__ = [
+    "AsymmetricLoss",
+    "BalancedSoftmaxLoss",
     "BinaryTerms",
+    "BrierLoss",
     "CELoss",
     "ClassBalancedFocalLoss",
+    "DualFocalLoss",
     "FocalFLSDLoss",
     "FocalLoss",
+    "LabelSmoothingLoss",
     "LogitAdjustedCELoss",
     "LossEntry",
     "MulticlassTerms",
+    "Poly1Loss",
     "Range",
     "WeightedCELoss",
+    "asl_loss",
     "available",
+    "balanced_softmax_loss",
+    "brier_loss",
     "ce_loss",
     "class_balanced_focal_loss",
     "class_weights",
+    "dual_focal_loss",
     "entry",
     "entry_of",
     "focal_flsd_loss",
     "focal_loss",
     "focal_posterior_logits",
     "get",
+    "label_smoothing_loss",
+    "label_smoothing_posterior_logits",
     "logit_adjusted_ce_loss",
     "logit_adjusted_posterior_logits",
+    "poly1_loss",
+    "poly1_posterior_logits",
     "posterior_logits",
     "register",
     "registered",

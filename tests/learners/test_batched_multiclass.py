@@ -20,6 +20,9 @@ LOSSES = [
     ("focal_flsd", {"alpha": [1.0, 1.5, 2.0, 0.5]}),
     ("class_balanced_focal", {"counts": COUNTS, "beta": 0.99, "gamma": 1.0}),
     ("logit_adjusted_ce", {"prior": [c / sum(COUNTS) for c in COUNTS], "tau": 1.3}),
+    ("balanced_softmax", {"prior": [c / sum(COUNTS) for c in COUNTS]}),
+    ("label_smoothing", {"epsilon": 0.1}), ("brier", {}), ("poly1", {"epsilon": 2.0}),
+    ("dual_focal", {"gamma": 2.0}), ("dual_focal", {"gamma": 0.5}),
 ]
 
 
