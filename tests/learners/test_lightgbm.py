@@ -161,6 +161,23 @@ def test_a_loss_without_binary_terms_is_refused_in_one_line():
         terms_of("asl", {"gamma_neg": 4.0, "clip": 0.05})
 
 
+def test_a_spec_asking_lightgbm_for_asl_is_refused_unless_only_keeps_them_apart():
+    from conftest import TINY_SPEC
+
+    from harness.errors import UserError
+    from harness.plan.checks import parse_spec
+
+    base = {k: v for k, v in TINY_SPEC.items() if k != "model"}
+    models = [{"name": "mlp", "hidden_sizes": [8]}, {"name": "lightgbm"}]
+    with pytest.raises(UserError, match=r"^spec: methods\[1\]: model 'lightgbm' cannot train with loss 'asl' "
+                                        r"\(its entry declares no per-sample binary terms for a custom objective\)$"):
+        parse_spec({**base, "methods": ["ce", "asl"], "models": models})
+    kept_apart = [models[0], {"name": "lightgbm", "only": {"methods": ["ce"]}}]
+    assert parse_spec({**base, "methods": ["ce", "asl"], "models": kept_apart}).method_keys == ["ce", "asl"]
+    on_mlp = [{"name": "asl", "only": {"models": ["mlp"]}}]
+    assert parse_spec({**base, "methods": ["ce", *on_mlp], "models": models}).method_keys == ["ce", "asl"]
+
+
 def test_multiclass_and_lossless_configurations_say_so():
     X, y = _data()
     with pytest.raises(ValueError, match="multi-class LightGBM is not supported"):
