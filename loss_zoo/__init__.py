@@ -45,6 +45,7 @@ from .focal import (
     focal_flsd_loss,
     focal_loss,
 )
+from .hard_mining import OHEMLoss, ohem_loss
 from .label_smoothing import LabelSmoothingLoss, label_smoothing_loss
 from .poly import Poly1Loss, poly1_loss
 from .registry import available, entry, entry_of, get, posterior_logits, register, registered
@@ -64,6 +65,7 @@ __all__ = [
     "LogitAdjustedCELoss",
     "LossEntry",
     "MulticlassTerms",
+    "OHEMLoss",
     "Poly1Loss",
     "Range",
     "WeightedCELoss",
@@ -85,6 +87,7 @@ __all__ = [
     "label_smoothing_posterior_logits",
     "logit_adjusted_ce_loss",
     "logit_adjusted_posterior_logits",
+    "ohem_loss",
     "poly1_loss",
     "poly1_posterior_logits",
     "posterior_logits",

@@ -21,6 +21,7 @@ from loss_zoo import (
     focal_loss,
     label_smoothing_loss,
     logit_adjusted_ce_loss,
+    ohem_loss,
     poly1_loss,
 )
 
@@ -201,7 +202,47 @@ def test_binary_dual_focal_is_focal_times_two_to_the_gamma_above_one_half():
                  lambda x, y: scale * focal_loss(x, y, gamma=3.0, reduction="none"), logits, targets)
 
 
-@pytest.mark.parametrize("name,params", [("label_smoothing", {"epsilon": 1.0}), ("label_smoothing", {"epsilon": -0.1}),
+# -- OHEM: the hardest part of the batch, selected here by numpy's sort -----------------------------
+def reference_ohem(logits, targets, keep, neg_pos_ratio=None):
+    """Shrivastava et al. 2016's top-k by loss (and SSD's negative cap) written with numpy's
+    argsort: the mean cross-entropy of the kept samples."""
+    per = (F.binary_cross_entropy_with_logits(logits, targets.double(), reduction="none") if logits.ndim == 1
+           else F.cross_entropy(logits, targets, reduction="none"))
+    order = np.argsort(-per.detach().numpy(), kind="stable")
+    y = targets.numpy()
+    if neg_pos_ratio is not None:
+        cap = int(np.ceil(neg_pos_ratio * max((y == 1).sum(), 1)))
+        negatives = [i for i in order if y[i] == 0]
+        order = np.array([i for i in order if y[i] == 1 or i in set(negatives[:cap])])
+    kept = order[: int(np.ceil(keep * len(y)))]
+    return per[torch.as_tensor(kept)].mean()
+
+
+@pytest.mark.parametrize("keep,ratio", [(0.25, None), (0.1, None), (1.0, None), (0.5, 3.0), (1.0, 1.0), (0.3, 0.5)])
+def test_ohem_equals_a_sort_based_reference(keep, ratio):
+    logits, targets = _binary(n=203)
+    targets = (torch.rand(203, generator=torch.Generator().manual_seed(1)) < 0.1).long()  # imbalanced: the cap bites
+    _assert_same(lambda x, y: ohem_loss(x, y, keep=keep, neg_pos_ratio=ratio),
+                 lambda x, y: reference_ohem(x, y, keep, ratio), logits, targets)
+    if ratio is None:
+        logits, targets = _multiclass(n=203)
+        _assert_same(lambda x, y: ohem_loss(x, y, keep=keep), lambda x, y: reference_ohem(x, y, keep), logits, targets)
+        if keep == 1.0:
+            _assert_same(lambda x, y: ohem_loss(x, y, keep=1.0), ce_loss, logits, targets)
+
+
+def test_ohem_is_batch_level_so_it_trains_alone_and_lightgbm_refuses_it():
+    from loss_zoo.batched import member_losses, multiclass_member_losses
+
+    module = loss_zoo.get("ohem", keep=0.5, neg_pos_ratio=3.0)
+    assert member_losses([module]) is None and multiclass_member_losses([loss_zoo.get("ohem")], 3) is None
+    assert loss_zoo.entry("ohem").posterior is None
+    with pytest.raises(ValueError, match="neg_pos_ratio: expected None for multi-class"):
+        ohem_loss(*_multiclass(n=8), neg_pos_ratio=3.0)
+
+
+@pytest.mark.parametrize("name,params", [("ohem", {"keep": 0.0}), ("ohem", {"neg_pos_ratio": -1.0}),
+                                         ("label_smoothing", {"epsilon": 1.0}), ("label_smoothing", {"epsilon": -0.1}),
                                          ("poly1", {"epsilon": -1.5}), ("asl", {"clip": 1.0}),
                                          ("asl", {"gamma_neg": -1.0}), ("dual_focal", {"gamma": -0.5})])
 def test_invalid_parameters_name_the_parameter(name, params):
