@@ -47,6 +47,7 @@ from .focal import (
 )
 from .hard_mining import OHEMLoss, ohem_loss
 from .label_smoothing import LabelSmoothingLoss, label_smoothing_loss
+from .mmce import MMCELoss, mmce_loss
 from .poly import Poly1Loss, poly1_loss
 from .registry import available, entry, entry_of, get, posterior_logits, register, registered
 from .weights import class_weights
@@ -64,6 +65,7 @@ __all__ = [
     "LabelSmoothingLoss",
     "LogitAdjustedCELoss",
     "LossEntry",
+    "MMCELoss",
     "MulticlassTerms",
     "OHEMLoss",
     "Poly1Loss",
@@ -87,6 +89,7 @@ __all__ = [
     "label_smoothing_posterior_logits",
     "logit_adjusted_ce_loss",
     "logit_adjusted_posterior_logits",
+    "mmce_loss",
     "ohem_loss",
     "poly1_loss",
     "poly1_posterior_logits",

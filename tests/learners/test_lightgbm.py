@@ -153,11 +153,12 @@ def test_learner_early_stops_prunes_and_is_deterministic():
     assert last.report.stopped_by == "max_rounds" and last.report.best_epoch == 24
 
 
-@pytest.mark.parametrize("name,params", [("asl", {"gamma_neg": 4.0, "clip": 0.05}), ("ohem", {"keep": 0.25})])
+@pytest.mark.parametrize("name,params", [("asl", {"gamma_neg": 4.0, "clip": 0.05}), ("ohem", {"keep": 0.25}),
+                                         ("mmce", {"lam": 8.0})])
 def test_a_loss_without_binary_terms_is_refused_in_one_line(name, params):
     """ASL's margin on the negatives' probability has no place in the per-sample form, and OHEM
-    is a batch-level loss (which samples count depends on the batch): LightGBM refuses them (the
-    MLP trains them one model at a time)."""
+    and MMCE are batch-level losses (which samples count, a kernel sum over the batch): LightGBM
+    refuses them (the MLP trains them one model at a time)."""
     assert cannot_take(name) == "its entry declares no per-sample binary terms for a custom objective"
     with pytest.raises(ValueError, match=rf"^loss: LightGBM cannot train '{name}' .*\(its entry declares no per-sample"):
         terms_of(name, params)

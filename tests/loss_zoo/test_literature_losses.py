@@ -21,6 +21,7 @@ from loss_zoo import (
     focal_loss,
     label_smoothing_loss,
     logit_adjusted_ce_loss,
+    mmce_loss,
     ohem_loss,
     poly1_loss,
 )
@@ -241,7 +242,68 @@ def test_ohem_is_batch_level_so_it_trains_alone_and_lightgbm_refuses_it():
         ohem_loss(*_multiclass(n=8), neg_pos_ratio=3.0)
 
 
-@pytest.mark.parametrize("name,params", [("ohem", {"keep": 0.0}), ("ohem", {"neg_pos_ratio": -1.0}),
+# -- MMCE: the authors' calibration_mmce_w_loss ------------------------------------------------------
+def authors_mmce_w(logits, correct_labels):
+    """``calibration_mmce_w_loss`` of aviralkumar2907/MMCE, ``20ng_mmce.py`` (commit
+    19878718f0bed14850536b2e09c1128f28997f14), TensorFlow 1 ops written with their torch
+    counterparts, step by step (tiles, top_k, the masks and the 1e-5 / 1e-10 guards included)."""
+    predicted_probs = torch.softmax(logits, 1)
+    predicted_labels = torch.argmax(predicted_probs, 1)
+    predicted_probs = predicted_probs.max(1).values
+    correct_mask = torch.where(correct_labels == predicted_labels, 1.0, 0.0).double()
+
+    def tf_kernel(matrix):
+        return torch.exp(-1.0 * torch.abs(matrix[:, :, 0] - matrix[:, :, 1]) / (2 * 0.2))
+
+    k, k_p = int(correct_mask.sum()), int((1.0 - correct_mask).sum())
+    cond_k, cond_k_p = 0 if k == 0 else 1, 0 if k_p == 0 else 1
+    k = max(k, 1) * cond_k * cond_k_p + (1 - cond_k * cond_k_p) * 2
+    k_p = max(k_p, 1) * cond_k_p * cond_k + (1 - cond_k_p * cond_k) * (len(correct_mask) - 2)
+    correct_prob = torch.topk(predicted_probs * correct_mask, k).values
+    incorrect_prob = torch.topk(predicted_probs * (1 - correct_mask), k_p).values
+
+    def pairs(t1, t2):
+        return torch.stack([t1[:, None].expand(-1, len(t2)), t2[None, :].expand(len(t1), -1)], dim=2)
+
+    sampling_weights_correct = (1.0 - correct_prob)[:, None] @ (1.0 - correct_prob)[None, :]
+    correct_correct_vals = torch.mean(tf_kernel(pairs(correct_prob, correct_prob)) * sampling_weights_correct)
+    sampling_weights_incorrect = incorrect_prob[:, None] @ incorrect_prob[None, :]
+    incorrect_incorrect_vals = torch.mean(tf_kernel(pairs(incorrect_prob, incorrect_prob)) * sampling_weights_incorrect)
+    sampling_correct_incorrect = (1.0 - correct_prob)[:, None] @ incorrect_prob[None, :]
+    correct_incorrect_vals = torch.mean(tf_kernel(pairs(correct_prob, incorrect_prob)) * sampling_correct_incorrect)
+    m, n = correct_mask.sum(), (1.0 - correct_mask).sum()
+    mmd_error = 1.0 / (m * m + 1e-5) * correct_correct_vals.sum()
+    mmd_error = mmd_error + 1.0 / (n * n + 1e-5) * incorrect_incorrect_vals.sum()
+    mmd_error = mmd_error - 2.0 / (m * n + 1e-5) * correct_incorrect_vals.sum()
+    return torch.clamp(float(cond_k * cond_k_p) * torch.sqrt(mmd_error + 1e-10), min=0.0)
+
+
+def authors_add_loss(logits, labels, mmce_coeff):
+    """``add_loss``: mean cross-entropy + mmce_coeff × MMCE_w (on the logits themselves; the
+    script passes log(softmax + 1e-10) of a softmax output layer)."""
+    return F.cross_entropy(logits, labels) + mmce_coeff * authors_mmce_w(logits, labels)
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.0, 8.0])
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_mmce_equals_the_authors_code(lam, scale):
+    logits, targets = _multiclass(n=128, c=5, scale=scale)
+    _assert_same(lambda x, y: mmce_loss(x, y, lam=lam), lambda x, y: authors_add_loss(x, y, lam), logits, targets)
+    logits, targets = _binary(n=128, scale=scale)  # the two-class case, logits (0, z)
+    _assert_same(lambda x, y: mmce_loss(x, y, lam=lam),
+                 lambda x, y: authors_add_loss(torch.stack([torch.zeros_like(x), x], 1), y, lam), logits, targets)
+
+
+def test_mmce_is_zero_without_a_mistake_and_batch_level():
+    from loss_zoo.batched import member_losses
+
+    logits = torch.tensor([5.0, -4.0, 3.0, -6.0], dtype=torch.float64)
+    targets = torch.tensor([1, 0, 1, 0])
+    torch.testing.assert_close(mmce_loss(logits, targets, lam=8.0), ce_loss(logits, targets))
+    assert member_losses([loss_zoo.get("mmce")]) is None and loss_zoo.entry("mmce").posterior is None
+
+
+@pytest.mark.parametrize("name,params", [("mmce", {"lam": -1.0}), ("ohem", {"keep": 0.0}), ("ohem", {"neg_pos_ratio": -1.0}),
                                          ("label_smoothing", {"epsilon": 1.0}), ("label_smoothing", {"epsilon": -0.1}),
                                          ("poly1", {"epsilon": -1.5}), ("asl", {"clip": 1.0}),
                                          ("asl", {"gamma_neg": -1.0}), ("dual_focal", {"gamma": -0.5})])

@@ -232,9 +232,9 @@ def test_the_stacked_trainer_trains_the_test_loss_as_fit_does_alone():
 
 
 def test_batch_level_and_margin_losses_train_one_model_at_a_time():
-    """OHEM (which samples count depends on the batch) and ASL (a margin on the negatives'
-    probability) declare no per-sample terms: the torch learner leaves them out of its stacks
-    and trains each alone with the autograd trainer; a per-sample loss beside them still stacks."""
+    """OHEM and MMCE (batch-level) and ASL (a margin on the negatives' probability) declare no
+    per-sample terms: the torch learner leaves them out of its stacks and trains each alone with
+    the autograd trainer; a per-sample loss beside them still stacks."""
     from harness.learners.base import FitTask
     from harness.learners.torch_mlp import TorchLearner
 
@@ -243,12 +243,13 @@ def test_batch_level_and_margin_losses_train_one_model_at_a_time():
     y = (X[:, 0] + rng.normal(scale=0.7, size=400) > 1.2).astype(int)
     tasks = [FitTask(X[:300], y[:300], X[300:], y[300:], name, params, {"lr": 0.01, "weight_decay": 1e-4}, seed=i)
              for i, (name, params) in enumerate([("ohem", {"keep": 0.5, "neg_pos_ratio": 3.0}),
-                                                 ("asl", {"gamma_neg": 4.0, "clip": 0.05}), ("poly1", {"epsilon": 1.0})])]
+                                                 ("asl", {"gamma_neg": 4.0, "clip": 0.05}), ("mmce", {"lam": 8.0}),
+                                                 ("poly1", {"epsilon": 1.0})])]
     learner = TorchLearner("mlp", (8,), 0.0, TrainConfig(0.0, 0.0, 5, 64, 3), average_precision_score, True, "loss",
                            True, torch.device("cpu"))
     members = [learner._member(task, {}) for task in tasks]
-    assert [can_batch([m]) for m in members] == [False, False, True]
-    assert learner._stack_groups(members) == [[2]]
+    assert [can_batch([m]) for m in members] == [False, False, False, True]
+    assert learner._stack_groups(members) == [[3]]
     fitted = learner.fit(tasks)
     assert all(f.report.epochs_run >= 1 and np.isfinite(f.predict_logits(X[300:])).all() for f in fitted)
 
