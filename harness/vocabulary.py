@@ -27,6 +27,10 @@ ALL_VARIANTS = tuple(dict.fromkeys(BINARY_VARIANTS + MULTICLASS_VARIANTS))
 TUNED = "tuned_loss"  # the loss (and sampler) as a tuned hyperparameter
 NO_SAMPLER = "none"  # results column ``sampler`` of a method without resampling
 NO_LOSS = "none"  # results column ``loss`` of an ensemble method
+#: ``tuned_loss``'s default choices: the six losses of the published sweep, frozen so that a loss added
+#: to the zoo later changes neither a published spec's hash nor its results; a spec makes any other
+#: registered loss a choice by listing it in ``tuning.tuned_loss.losses``
+TUNED_LOSS_DEFAULTS = ("ce", "weighted_ce", "focal", "focal_flsd", "class_balanced_focal", "logit_adjusted_ce")
 
 # -- headline metrics ------------------------------------------------------------------------------
 #: the run's printed summary and the published summary table (binary data)

@@ -169,6 +169,39 @@ class LogitAdjustedCELoss(nn.Module):
         return logit_adjusted_ce_loss(logits, targets, prior=self.prior, tau=self.tau, reduction=self.reduction)
 
 
+def balanced_softmax_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    prior: Sequence[float] | torch.Tensor,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Balanced softmax, :math:`-\log \frac{n_y e^{f_y}}{\sum_k n_k e^{f_k}}`: logit-adjusted
+    cross-entropy at τ = 1, under the name the long-tail literature compares it by.
+
+    Ren, Yu, Ma, Zhao, Yi, Li, "Balanced Meta-Softmax for Long-Tailed Visual Recognition",
+    NeurIPS 2020. Multiplying each class's exponential by its count n_k is adding log π_k to its
+    logit, so this is :func:`logit_adjusted_ce_loss` with ``tau=1`` (Menon et al. 2021 derive the
+    same loss); the tests check the two give the same values and gradients.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N,) or (N, C)
+    targets : Tensor, shape (N,)
+    prior : sequence of float > 0, length 2 (binary) or C
+        Training class counts or frequencies (normalised here).
+    reduction : {"none", "mean", "sum"}, default "mean"
+    """
+    return logit_adjusted_ce_loss(logits, targets, prior=prior, tau=1.0, reduction=reduction)
+
+
+class BalancedSoftmaxLoss(LogitAdjustedCELoss):
+    """Module form of :func:`balanced_softmax_loss`: :class:`LogitAdjustedCELoss` with τ = 1."""
+
+    def __init__(self, *, prior: Sequence[float], reduction: str = "mean") -> None:
+        super().__init__(prior=prior, tau=1.0, reduction=reduction)
+
+
 # -- registry entries ---------------------------------------------------------------------------
 def _identity_posterior(logits, **params) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
@@ -220,4 +253,12 @@ LOGIT_ADJUSTED_CE = LossEntry(
     estimator={"tau": "logit_adjusted_ce_tau"},
     binary_terms=_logit_adjusted_terms, multiclass_terms=_logit_adjusted_multiclass_terms,
     posterior=logit_adjusted_posterior_logits,
+)
+
+BALANCED_SOFTMAX = LossEntry(
+    "balanced_softmax", balanced_softmax_loss, BalancedSoftmaxLoss,
+    "Ren et al., NeurIPS 2020 (= logit_adjusted_ce at tau = 1)",
+    params=lambda p, counts: {"prior": _prior(counts)},
+    binary_terms=_logit_adjusted_terms, multiclass_terms=_logit_adjusted_multiclass_terms,
+    posterior=lambda logits, *, prior: logit_adjusted_posterior_logits(logits, prior=prior, tau=1.0),
 )

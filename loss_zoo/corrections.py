@@ -18,6 +18,15 @@ Multi-class focal: :math:`\eta_k \propto 1 / (w_k A(q_k))` (Charoenphakdee, Vong
 Sugiyama, "On Focal Loss for Class-Posterior Probability Estimation: A Theoretical
 Perspective", CVPR 2021). Weighted cross-entropy: :math:`\eta_k \propto q_k / w_k`. Logit
 adjustment (Menon et al. 2021): :math:`\eta = \mathrm{softmax}(f + \tau\log\pi)`.
+
+Poly-1, :math:`-\log q_y + \varepsilon (1 - q_y)`: its risk is convex in q (a linear term added to
+cross-entropy's), and the Lagrange condition :math:`\eta_k (1/q_k + \varepsilon) = \lambda` gives
+:math:`\eta_k \propto q_k / (1 + \varepsilon q_k)`; binary,
+:math:`\operatorname{logit}\eta = z + \log(1 + \varepsilon(1 - q)) - \log(1 + \varepsilon q)`, strictly
+increasing in z for every ε ≥ -1. Label smoothing's risk is minimised by the smoothed
+posterior :math:`q^* = (1 - \varepsilon)\eta + \varepsilon / C`, so
+:math:`\eta = (q - \varepsilon / C) / (1 - \varepsilon)` on the reachable range
+[ε/C, 1 − ε + ε/C]; outside it (a model past every risk minimiser) the map clips to the simplex.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import log_softmax, logsumexp
+from scipy.special import log_expit, log_softmax, logsumexp
 
 
 def _log_softplus(x: np.ndarray) -> np.ndarray:
@@ -96,15 +105,21 @@ def focal_posterior_logits(
     if gamma == 0:
         log_inv_a = log_q
     else:
-        c = z.shape[1]
-        others = np.where(np.eye(c, dtype=bool)[None, :, :], -np.inf, log_q[:, None, :])
-        log_1m_q = logsumexp(others, axis=2)  # log(1 - q_k), exact near q_k = 1
+        log_1m_q = _log_one_minus(log_q)
         with np.errstate(divide="ignore"):
             log_t1 = np.logaddexp(log_1m_q - log_q, np.log(gamma) + np.log(-log_q))
         log_inv_a = -((gamma - 1.0) * log_1m_q + log_t1)
     if w is not None:
         log_inv_a = log_inv_a - np.log(w)
     return log_softmax(log_inv_a, axis=1)
+
+
+def _log_one_minus(log_q: np.ndarray) -> np.ndarray:
+    """log(1 - q_k) per class from (N, C) log-probabilities, as a log-sum-exp over the other
+    classes: exact near q_k = 1."""
+    c = log_q.shape[1]
+    others = np.where(np.eye(c, dtype=bool)[None, :, :], -np.inf, log_q[:, None, :])
+    return logsumexp(others, axis=2)
 
 
 def weighted_ce_posterior_logits(logits: np.ndarray, *, weight: Sequence[float]) -> np.ndarray:
@@ -127,3 +142,52 @@ def logit_adjusted_posterior_logits(logits: np.ndarray, *, prior: Sequence[float
     if z.ndim == 1:
         return z + tau * (log_pi[1] - log_pi[0])
     return log_softmax(z + tau * log_pi, axis=1)
+
+
+def _log_probabilities(z: np.ndarray) -> np.ndarray:
+    """(N, C) log-probabilities: log softmax of (N, C) logits, (log(1 - q), log q) of (N,) ones."""
+    return np.stack([log_expit(-z), log_expit(z)], axis=1) if z.ndim == 1 else log_softmax(z, axis=1)
+
+
+def _as_output(log_eta: np.ndarray, binary: bool) -> np.ndarray:
+    """Posterior logits from (N, C) unnormalised log η: logit η for binary, log η otherwise."""
+    return log_eta[:, 1] - log_eta[:, 0] if binary else log_softmax(log_eta, axis=1)
+
+
+def poly1_posterior_logits(logits: np.ndarray, *, epsilon: float) -> np.ndarray:
+    """Posterior logits for poly-1 (Leng et al. 2022): η_k ∝ q_k / (1 + ε q_k), ε >= -1.
+
+    1 + ε q is computed as (1 - q) + (1 + ε) q in log space, so ε = -1 (η_k ∝ q_k / (1 - q_k))
+    and extreme logits stay finite.
+    """
+    if not float(epsilon) >= -1.0 or not np.isfinite(epsilon):
+        raise ValueError(f"epsilon: expected a finite real >= -1, got {epsilon!r}")
+    z = np.asarray(logits, dtype=np.float64)
+    log_q = _log_probabilities(z)
+    log_1m_q = log_q[:, ::-1] if z.ndim == 1 else _log_one_minus(log_q)
+    with np.errstate(divide="ignore"):
+        log_denominator = np.logaddexp(log_1m_q, np.log1p(float(epsilon)) + log_q)  # log(1 + ε q_k)
+    return _as_output(log_q - log_denominator, z.ndim == 1)
+
+
+#: the share of the model's own probability mixed into a clipped posterior: keeps the map finite
+#: and strictly increasing (ranking kept) where it clips, and moves it by < 1e-6 elsewhere
+IDENTITY_SHARE = 1e-6
+
+
+def label_smoothing_posterior_logits(logits: np.ndarray, *, epsilon: float) -> np.ndarray:
+    """Posterior logits for label smoothing: η = (q − ε/C) / (1 − ε), clipped to the simplex.
+
+    Each class's max(q_k − ε/C, 0) is renormalised (on the reachable range the sum is 1 − ε, so
+    this is the exact inverse), then mixed with :data:`IDENTITY_SHARE` of q so that a model
+    past the reachable range still gets finite, strictly increasing posterior logits.
+    """
+    if not 0.0 <= float(epsilon) < 1.0:
+        raise ValueError(f"epsilon: expected a value in [0, 1), got {epsilon!r}")
+    z = np.asarray(logits, dtype=np.float64)
+    log_q = _log_probabilities(z)
+    with np.errstate(divide="ignore"):
+        log_c = np.log(np.maximum(np.exp(log_q) - float(epsilon) / log_q.shape[1], 0.0))
+    log_c = log_c - logsumexp(log_c, axis=1, keepdims=True)
+    log_eta = np.logaddexp(np.log1p(-IDENTITY_SHARE) + log_c, np.log(IDENTITY_SHARE) + log_q)
+    return _as_output(log_eta, z.ndim == 1)

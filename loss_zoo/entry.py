@@ -49,9 +49,14 @@ class Range:
 
 @dataclass(frozen=True)
 class BinaryTerms:
-    r"""One binary loss in the common per-sample form of the stacked trainer:
-    :math:`\ell = -w_y (1 - p_t)^{\gamma_t} \log p_t`, p_t = σ(±(z + shift)),
-    γ_t = g0 where p_t < threshold, else g1 (see :mod:`loss_zoo.batched`)."""
+    r"""One binary loss in the common per-sample form of the stacked trainer and LightGBM:
+
+    .. math:: \ell = -w_y d_t (1 - p_t)^{\gamma_t} \log p_t + \tfrac{\varepsilon}{2} u
+              + b (1 - p_t) + c (1 - p_t)^2,
+
+    u = ±(z + shift) (+ for y = 1), p_t = σ(u), γ_t = g0 where p_t < threshold, else g1, and
+    d_t = 2^γ_t where ``dual`` and p_t > 1/2, else 1 (see :mod:`loss_zoo.batched`). The last
+    three terms are not weighted by w_y; all zero (the default) leaves the focal form."""
 
     w0: float = 1.0
     w1: float = 1.0
@@ -59,20 +64,36 @@ class BinaryTerms:
     g1: float = 0.0  # γ elsewhere
     threshold: float = 0.0  # 0: one γ everywhere
     shift: float = 0.0  # logit shift δ
+    smoothing: float = 0.0  # ε: label smoothing's targets ε/2, 1 − ε/2 (CE + (ε/2) u)
+    poly: float = 0.0  # b: poly-1's extra weight on 1 − p_t
+    brier: float = 0.0  # c: the squared error (1 − p_t)²
+    dual: bool = False  # dual focal's factor (1 − p_t + p_j)^γ: 2^γ (1 − p_t)^γ where p_t > 1/2
 
 
 @dataclass(frozen=True)
 class MulticlassTerms:
     r"""One multi-class loss in the common per-sample form of the stacked trainer:
-    :math:`\ell = -w_y (1 - p_y)^{\gamma_t} \log p_y`, p = softmax(z + δ), γ_t = g0 where
-    p_y < threshold, else g1 (see :mod:`loss_zoo.batched`). ``weight`` and ``shift`` hold one
-    value per class (None: all ones, all zeros); their length must match the model's outputs."""
+
+    .. math:: \ell = -a\, w_y B^{\gamma_t} \log p_y
+              + \varepsilon \Big(\log p_y - \frac{1}{C}\sum_k \log p_k\Big)
+              + b (1 - p_y) + c \sum_k (p_k - [k = y])^2,
+
+    p = softmax(z + δ), γ_t = g0 where p_y < threshold, else g1, B = 1 − p_y, plus p_j (the
+    largest probability below p_y, 0 if none) where ``dual`` (see :mod:`loss_zoo.batched`).
+    ``weight`` and ``shift`` hold one value per class (None: all ones, all zeros); their length
+    must match the model's outputs. The last three terms are not weighted by w_y; a = ``nll``
+    (0: no log term, the Brier loss; binary terms say so with w0 = w1 = 0)."""
 
     weight: tuple[float, ...] | None = None  # w_k
     g0: float = 0.0  # γ where p_y < threshold
     g1: float = 0.0  # γ elsewhere
     threshold: float = 0.0  # 0: one γ everywhere
     shift: tuple[float, ...] | None = None  # logit shift δ_k
+    smoothing: float = 0.0  # ε: label smoothing (targets 1 − ε + ε/C, ε/C)
+    poly: float = 0.0  # b: poly-1's extra weight on 1 − p_y
+    brier: float = 0.0  # c: the squared error of the probability vector
+    dual: bool = False  # dual focal: B = 1 − p_y + p_j
+    nll: float = 1.0  # a: the weight of the log term
 
 
 def no_params(tuned: Mapping[str, Any], counts: list[int]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ class LossClassifier(ClassifierMixin, BaseEstimator):
         ``gamma``, ``alpha``, ``beta``, ``tau`` it reads; its other tuned parameters take their
         declared defaults.
     gamma : float, default 2.0
-        Focusing parameter (focal, class_balanced_focal).
+        Focusing parameter (focal, class_balanced_focal, dual_focal).
     alpha : float, sequence or None, default None
         Focal class weighting (binary: weight of the positive class).
     beta : float, default 1.0

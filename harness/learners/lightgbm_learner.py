@@ -9,12 +9,20 @@ autograd):
     dℓ/du   = −w q^γ (q + γ p_t N)
     d²ℓ/du² =  w q^γ p_t (q (2γ + 1) + γ² p_t N − γ q N)
 
-and dℓ/dz = s dℓ/du, d²ℓ/dz² = d²ℓ/du² (γ is piecewise constant in FLSD: no derivative).
+and dℓ/dz = s dℓ/du, d²ℓ/dz² = d²ℓ/du² (γ is piecewise constant in FLSD: no derivative; so
+is dual focal's factor 2^γ where p_t > 1/2, folded into w). The terms added to that form, (ε/2) u
+(label smoothing), b q (poly-1) and c q² (Brier), add
+
+    dℓ/du   += ε/2 − p_t q (b + 2 c q)
+    d²ℓ/du² += p_t q (b (p_t − q) + 2 c q (2 p_t − q)).
+
 For γ > 0 the second derivative is negative for badly misclassified samples (γ N > 2γ + 1
-roughly), which a Newton step cannot use: the objective's Hessian is the **positive surrogate**
-max(exact, w q^γ p_t q) — the exact curvature, floored by that of cross-entropy weighted by the
-focal factor held fixed (a Gauss-Newton/Fisher form). For γ = 0 both are w p_t q, so CE,
-weighted CE and logit-adjusted CE use their exact Hessians.
+roughly), and so it is for poly-1 with b > 1 and for the Brier loss (p_t < 1/3), which a Newton
+step cannot use: the objective's Hessian is the **positive surrogate** max(exact, w q^γ p_t q +
+2 c p_t² q²) — the exact curvature, floored by the Gauss-Newton/Fisher form of each term (that
+of cross-entropy weighted by the focal factor held fixed, and 2 c (dq/du)² for the squared
+error). For CE, weighted CE, logit-adjusted CE and label smoothing the exact Hessian is never
+below the floor, so they use it.
 
 Boosting starts from the loss's own optimal constant score (LightGBM's ``boost_from_average``
 does this for its built-in objectives only), stops early on the task's loss on validation (or
@@ -79,28 +87,46 @@ def _parts(t: loss_zoo.BinaryTerms, z: np.ndarray, y: np.ndarray):
     p, q, nll = expit(u), expit(-u), np.logaddexp(0.0, -u)
     gamma = np.where(p < t.threshold, t.g0, t.g1)
     w = np.where(y == 1, t.w1, t.w0)
+    if t.dual:
+        w = np.where(u > 0, 2.0**gamma, 1.0) * w  # p_t > 1/2
     return sign, p, q, nll, gamma, w * q**gamma
+
+
+def _added(t: loss_zoo.BinaryTerms, z: np.ndarray, y: np.ndarray):
+    """(value, dℓ/du, d²ℓ/du²) of the terms added to the focal form; None where there are none."""
+    if not (t.smoothing or t.poly or t.brier):
+        return None
+    u = np.where(y == 1, 1.0, -1.0) * (z + t.shift)
+    p, q, a, b, c = expit(u), expit(-u), t.smoothing / 2.0, t.poly, t.brier
+    return a * u + (b + c * q) * q, a - p * q * (b + 2.0 * c * q), p * q * (b * (p - q) + 2.0 * c * q * (2.0 * p - q))
 
 
 def per_sample_loss(t: loss_zoo.BinaryTerms, z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """ℓ per sample, (n,) float64, from raw scores ``z`` and labels ``y`` in {0, 1}."""
-    _, _, _, nll, _, m = _parts(t, np.asarray(z, dtype=np.float64), y)
-    return m * nll
+    z = np.asarray(z, dtype=np.float64)
+    _, _, _, nll, _, m = _parts(t, z, y)
+    added = _added(t, z, y)
+    return m * nll if added is None else m * nll + added[0]
 
 
 def derivatives(t: loss_zoo.BinaryTerms, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(dℓ/dz, exact d²ℓ/dz²) per sample (see the module docstring), float64."""
-    sign, p, q, nll, gamma, m = _parts(t, np.asarray(z, dtype=np.float64), y)
+    z = np.asarray(z, dtype=np.float64)
+    sign, p, q, nll, gamma, m = _parts(t, z, y)
     grad = -m * (q + gamma * p * nll)
     hess = m * p * (q * (2.0 * gamma + 1.0) + gamma**2 * p * nll - gamma * q * nll)
+    added = _added(t, z, y)
+    if added is not None:
+        grad, hess = grad + added[1], hess + added[2]
     return sign * grad, hess
 
 
 def objective_hessian(t: loss_zoo.BinaryTerms, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(gradient, positive surrogate Hessian max(exact, w q^γ p q)) that boosting uses."""
+    """(gradient, positive surrogate Hessian max(exact, w q^γ p q + 2 c p² q²)) that boosting uses."""
     grad, hess = derivatives(t, z, y)
     _, p, q, _, _, m = _parts(t, np.asarray(z, dtype=np.float64), y)
-    return grad, np.maximum(hess, m * p * q)
+    floor = m * p * q if not t.brier else m * p * q + 2.0 * t.brier * (p * q) ** 2
+    return grad, np.maximum(hess, floor)
 
 
 def optimal_constant(t: loss_zoo.BinaryTerms, y: np.ndarray, bound: float = 30.0) -> float:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import loss_zoo
 from harness.methods import samplers as samplers_registry
 from harness.space import Choice, Dist, Float, Int, OptionalFloat, narrow
-from harness.vocabulary import NO_LOSS, NO_SAMPLER, TUNED
+from harness.vocabulary import NO_LOSS, NO_SAMPLER, TUNED, TUNED_LOSS_DEFAULTS
 
 if TYPE_CHECKING:
     from torch import nn
@@ -207,8 +207,10 @@ def available() -> list[str]:
 
 
 def tuned_loss(losses: Sequence[str] | None = None, samplers: Sequence[str] | None = None) -> Method:
-    """``tuned_loss`` over ``losses`` (default: every loss) and ``samplers`` (default: none only)."""
-    losses = tuple(losses or LOSSES)
+    """``tuned_loss`` over ``losses`` (default: the published sweep's six, :data:`TUNED_LOSS_DEFAULTS`,
+    not every registered loss: a loss added later is a choice only where a spec lists it) and
+    ``samplers`` (default: none only)."""
+    losses = tuple(losses or TUNED_LOSS_DEFAULTS)
     samplers = tuple(samplers or (NO_SAMPLER,))
     for loss in losses:
         if loss not in LOSSES:

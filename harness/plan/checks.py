@@ -58,10 +58,18 @@ def _known_methods(spec: Spec) -> None:
         raise ValueError(f"tuning.tuned_loss: {exc}") from None
 
 
+def _pairs_with(spec: Spec, key: str) -> list:
+    """The models method ``key`` may run on: every one, but those whose ``only.methods`` leaves it
+    out or that the method's ``only.models`` leaves out."""
+    allowed = spec.method_entry(key).only.models
+    return [m for m in spec.models if (m.only.methods is None or key in m.only.methods)
+            and (allowed is None or m.key in allowed)]
+
+
 def _losses_fit_models(spec: Spec) -> None:
     for i, key in enumerate(spec.method_keys):
         losses = methods_registry.get(spec.method_entry(key).name, tuned=tuned_loss(spec)).losses
-        for model in spec.models:
+        for model in _pairs_with(spec, key):
             for loss in losses:
                 if (why := learners.cannot_take(model.name, loss)) is not None:
                     raise ValueError(f"methods[{i}]: model {model.key!r} cannot train with loss {loss!r} ({why})")

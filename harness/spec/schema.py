@@ -27,7 +27,7 @@ import datasets
 from harness.errors import UserError
 from harness.metrics import binary as metrics_registry
 from harness.metrics import per_task
-from harness.vocabulary import ALL_VARIANTS, BINARY_VARIANTS, NO_SAMPLER
+from harness.vocabulary import ALL_VARIANTS, BINARY_VARIANTS, NO_SAMPLER, TUNED_LOSS_DEFAULTS
 
 
 class _Strict(BaseModel):
@@ -263,19 +263,18 @@ class MethodSpec(_Strict):
         return self.label or self.name
 
 
-def _zoo_losses() -> list[str]:
-    """Every loss the zoo registers (``tuned_loss``'s default choices); the names are checked
-    against the registries when the spec is planned (:mod:`harness.plan.checks`)."""
-    import loss_zoo  # torch: only when a spec leaves the choices to their default
-
-    return list(loss_zoo.available())
+def _default_tuned_losses() -> list[str]:
+    """``tuned_loss``'s default choices, the published sweep's six losses (frozen: a loss added to
+    the zoo later leaves a spec's hash alone); the names are checked against the registries when
+    the spec is planned (:mod:`harness.plan.checks`)."""
+    return list(TUNED_LOSS_DEFAULTS)
 
 
 class TunedLossSpec(_Strict):
     """The choices of ``tuned_loss``: losses, and samplers ("none" for no resampling)."""
 
     losses: list[str] = Field(
-        default_factory=_zoo_losses, min_length=1, description="the losses it chooses from")
+        default_factory=_default_tuned_losses, min_length=1, description="the losses it chooses from")
     samplers: list[str] = Field(
         default_factory=lambda: [NO_SAMPLER], min_length=1,
         description="the samplers it chooses from; none: no resampling")

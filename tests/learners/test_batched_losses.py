@@ -20,6 +20,13 @@ MEMBERS = [
     ("class_balanced_focal", {"counts": [900, 100], "beta": 0.999, "gamma": 1.5}),
     ("logit_adjusted_ce", {"prior": [0.9, 0.1], "tau": 1.3}),
     ("logit_adjusted_ce", {"prior": [3, 1], "tau": 0.0}),
+    ("balanced_softmax", {"prior": [0.8, 0.2]}),
+    ("label_smoothing", {"epsilon": 0.1}),
+    ("brier", {}),
+    ("poly1", {"epsilon": -1.0}),
+    ("poly1", {"epsilon": 2.5}),
+    ("dual_focal", {"gamma": 2.0}),
+    ("dual_focal", {"gamma": 0.5}),
 ]
 
 
@@ -61,3 +68,4 @@ def test_losses_without_a_common_form_are_refused():
     assert binary_terms(torch.nn.BCEWithLogitsLoss()) is None
     assert member_losses([loss_zoo.get("ce"), torch.nn.MSELoss()]) is None
     assert binary_terms(loss_zoo.get("focal", gamma=1.0)) == BinaryTerms(g0=1.0, g1=1.0)
+    assert binary_terms(loss_zoo.get("asl")) is None  # a margin on the negatives' probability

@@ -20,13 +20,21 @@ LOSSES = [
     ("focal_flsd", {"alpha": [1.0, 1.5, 2.0, 0.5]}),
     ("class_balanced_focal", {"counts": COUNTS, "beta": 0.99, "gamma": 1.0}),
     ("logit_adjusted_ce", {"prior": [c / sum(COUNTS) for c in COUNTS], "tau": 1.3}),
+    ("balanced_softmax", {"prior": [c / sum(COUNTS) for c in COUNTS]}),
+    ("label_smoothing", {"epsilon": 0.1}), ("brier", {}), ("poly1", {"epsilon": 2.0}),
+    ("dual_focal", {"gamma": 2.0}), ("dual_focal", {"gamma": 0.5}),
 ]
 
 
 def test_every_multiclass_loss_of_the_zoo_declares_its_common_form():
+    """Every per-sample loss (binary terms declared) stacks on multi-class data too; only the
+    batch-level losses (OHEM: which samples count depends on the batch; MMCE: a kernel sum over
+    the batch) have neither form."""
     for name, found in loss_zoo.available().items():
-        if found.multiclass:
+        if found.multiclass and found.binary_terms is not None:
             assert found.multiclass_terms is not None, name
+    batch_level = [n for n, e in loss_zoo.available().items() if e.multiclass and e.multiclass_terms is None]
+    assert batch_level == ["ohem", "mmce"] and all(loss_zoo.entry(n).binary_terms is None for n in batch_level)
     assert multiclass_terms(loss_zoo.get("focal", gamma=1.0, alpha=0.25)) is None  # a binary α
     assert multiclass_terms(loss_zoo.get("focal_flsd", thresholds=(0.2, 0.5), gammas=(5, 3, 1))) is None
     assert multiclass_member_losses([loss_zoo.get("weighted_ce", weight=[1.0, 2.0])], C) is None  # wrong length

@@ -20,6 +20,7 @@ from harness.learners.base import FitTask
 from harness.learners.lightgbm_learner import (
     LightGBMLearner,
     booster_params,
+    cannot_take,
     derivatives,
     objective_hessian,
     optimal_constant,
@@ -44,7 +45,9 @@ def _torch_terms(t: loss_zoo.BinaryTerms, z: torch.Tensor, y: int) -> torch.Tens
     u = (1.0 if y == 1 else -1.0) * (z + t.shift)
     p, log_p, log_q = torch.sigmoid(u), F.logsigmoid(u), F.logsigmoid(-u)
     gamma = torch.where(p.detach() < t.threshold, t.g0, t.g1)
-    return -(t.w1 if y == 1 else t.w0) * torch.exp(gamma * log_q) * log_p
+    w = (t.w1 if y == 1 else t.w0) * (torch.where(u.detach() > 0, 2.0 ** gamma.to(u.dtype), 1.0) if t.dual else 1.0)
+    q = torch.sigmoid(-u)
+    return -w * torch.exp(gamma * log_q) * log_p + t.smoothing / 2 * u + t.poly * q + t.brier * q**2
 
 
 @pytest.mark.parametrize("name", WITH_TERMS)
@@ -80,13 +83,16 @@ def test_surrogate_hessian_is_positive_and_exact_where_it_can_be(name):
         _, exact = derivatives(terms, SCORES, labels)
         _, used = objective_hessian(terms, SCORES, labels)
         assert np.all(used >= exact) and np.all(used[np.abs(SCORES) < 20] > 0)
-        if terms.g0 == terms.g1 == 0:
-            np.testing.assert_array_equal(used, exact)  # CE-like losses: the exact Hessian
+        if terms.g0 == terms.g1 == terms.poly == terms.brier == 0:
+            np.testing.assert_array_equal(used, exact)  # CE-like losses and label smoothing: the exact Hessian
 
 
-def test_focal_hessian_is_negative_somewhere_so_a_surrogate_is_needed():
-    terms = terms_of("focal", {"gamma": 3.0, "alpha": None})
-    _, exact = derivatives(terms, SCORES, np.ones(len(SCORES), dtype=int))
+@pytest.mark.parametrize("name,params", [("focal", {"gamma": 3.0, "alpha": None}), ("dual_focal", {"gamma": 3.0}),
+                                         ("poly1", {"epsilon": 3.0}), ("brier", {})])
+def test_hessian_is_negative_somewhere_so_a_surrogate_is_needed(name, params):
+    """Focal (γ N > 2γ + 1), dual focal (the same), poly-1 with ε > 1 and the Brier loss (p_t < 1/3)
+    are not convex in the score: their exact Hessian is negative for misclassified samples."""
+    _, exact = derivatives(terms_of(name, params), SCORES, np.ones(len(SCORES), dtype=int))
     assert exact.min() < 0
 
 
@@ -118,10 +124,12 @@ def test_ce_objective_reproduces_lightgbms_binary_objective():
                                rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("gamma", [1.0, 3.0])
-def test_focal_surrogate_still_decreases_the_focal_loss(gamma):
+@pytest.mark.parametrize("name,params", [("focal", {"gamma": 1.0, "alpha": None}), ("focal", {"gamma": 3.0, "alpha": None}),
+                                         ("poly1", {"epsilon": 3.0}), ("brier", {}), ("dual_focal", {"gamma": 2.0}),
+                                         ("label_smoothing", {"epsilon": 0.1})])
+def test_surrogate_still_decreases_the_loss(name, params):
     X, y = _data()
-    terms = terms_of("focal", {"gamma": gamma, "alpha": None})
+    terms = terms_of(name, params)
     init = optimal_constant(terms, y)
     booster = lgb.train({**booster_params({}, 0), "objective": lambda z, d: objective_hessian(terms, z, d.get_label())},
                         lgb.Dataset(X, y, init_score=np.full(len(y), init)), num_boost_round=50)
@@ -143,6 +151,34 @@ def test_learner_early_stops_prunes_and_is_deterministic():
     assert pruned.report.stopped_by == "pruned" and steps == [0, 1, 2, 3]
     last = LightGBMLearner(average_precision_score, True, max_rounds=25, patience=None).fit_one(task)
     assert last.report.stopped_by == "max_rounds" and last.report.best_epoch == 24
+
+
+@pytest.mark.parametrize("name,params", [("asl", {"gamma_neg": 4.0, "clip": 0.05}), ("ohem", {"keep": 0.25}),
+                                         ("mmce", {"lam": 8.0})])
+def test_a_loss_without_binary_terms_is_refused_in_one_line(name, params):
+    """ASL's margin on the negatives' probability has no place in the per-sample form, and OHEM
+    and MMCE are batch-level losses (which samples count, a kernel sum over the batch): LightGBM
+    refuses them (the MLP trains them one model at a time)."""
+    assert cannot_take(name) == "its entry declares no per-sample binary terms for a custom objective"
+    with pytest.raises(ValueError, match=rf"^loss: LightGBM cannot train '{name}' .*\(its entry declares no per-sample"):
+        terms_of(name, params)
+
+
+def test_a_spec_asking_lightgbm_for_asl_is_refused_unless_only_keeps_them_apart():
+    from conftest import TINY_SPEC
+
+    from harness.errors import UserError
+    from harness.plan.checks import parse_spec
+
+    base = {k: v for k, v in TINY_SPEC.items() if k != "model"}
+    models = [{"name": "mlp", "hidden_sizes": [8]}, {"name": "lightgbm"}]
+    with pytest.raises(UserError, match=r"^spec: methods\[1\]: model 'lightgbm' cannot train with loss 'asl' "
+                                        r"\(its entry declares no per-sample binary terms for a custom objective\)$"):
+        parse_spec({**base, "methods": ["ce", "asl"], "models": models})
+    kept_apart = [models[0], {"name": "lightgbm", "only": {"methods": ["ce"]}}]
+    assert parse_spec({**base, "methods": ["ce", "asl"], "models": kept_apart}).method_keys == ["ce", "asl"]
+    on_mlp = [{"name": "asl", "only": {"models": ["mlp"]}}]
+    assert parse_spec({**base, "methods": ["ce", *on_mlp], "models": models}).method_keys == ["ce", "asl"]
 
 
 def test_multiclass_and_lossless_configurations_say_so():

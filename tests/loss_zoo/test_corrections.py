@@ -93,6 +93,8 @@ def test_multiclass_focal_reduces_to_binary_for_two_classes():
     ("ce", {}), ("focal", {"gamma": 0.25}), ("focal", {"gamma": 5.0, "alpha": 0.25}),
     ("weighted_ce", {"weight": (1.0, 50.0)}), ("logit_adjusted_ce", {"prior": (0.99, 0.01)}),
     ("class_balanced_focal", {"counts": (990, 10), "gamma": 2.0}),
+    ("balanced_softmax", {"prior": (0.99, 0.01)}), ("brier", {}), ("label_smoothing", {"epsilon": 0.2}),
+    ("label_smoothing", {"epsilon": 0.0}), ("poly1", {"epsilon": -1.0}), ("poly1", {"epsilon": 3.0}),
 ])
 def test_binary_maps_are_finite_and_strictly_increasing(name, params):
     z = np.concatenate([[-1e4, -1e3], np.linspace(-50, 50, 2001), [1e3, 1e4]])
@@ -101,10 +103,12 @@ def test_binary_maps_are_finite_and_strictly_increasing(name, params):
     assert np.all(np.diff(out) > 0)
 
 
-@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 5.0])
-def test_multiclass_maps_are_finite_and_keep_order_at_extreme_logits(gamma):
+@pytest.mark.parametrize("name,params", [("focal", {"gamma": g}) for g in (0.0, 0.5, 2.0, 5.0)]
+                         + [("label_smoothing", {"epsilon": 0.1}), ("poly1", {"epsilon": -1.0}),
+                            ("poly1", {"epsilon": 3.0}), ("brier", {})])
+def test_multiclass_maps_are_finite_and_keep_order_at_extreme_logits(name, params):
     z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4 - 1], [0.0, 0.0, 0.0], [30.0, 0.0, -30.0]])
-    out = loss_zoo.posterior_logits("focal", z, gamma=gamma)
+    out = loss_zoo.posterior_logits(name, z, **params)
     assert np.all(np.isfinite(out))
     np.testing.assert_array_equal(np.argsort(out, axis=1, kind="stable"), np.argsort(z, axis=1, kind="stable"))
 
@@ -116,3 +120,67 @@ def test_no_closed_form_and_bad_parameters():
         loss_zoo.posterior_logits("focal", np.zeros(3), gamma=2.0, alpha=1.0)
     with pytest.raises(ValueError, match="gamma"):
         loss_zoo.posterior_logits("focal", np.zeros(3), gamma=-1.0)
+
+
+# -- the losses added for the literature's comparison --------------------------------------------------
+@pytest.mark.parametrize("epsilon", [0.05, 0.2])
+def test_label_smoothing_risk_is_minimised_by_the_smoothed_posterior_and_the_map_inverts_it(epsilon):
+    """scipy's minimiser of the expected smoothed loss is q* = (1 − ε) η + ε/C; the closed form
+    (η = (q − ε/C) / (1 − ε), clipped) maps it back to η."""
+    loss = loss_zoo.get("label_smoothing", epsilon=epsilon, reduction="none")
+    for eta in ETAS:
+        z = _risk_minimiser_binary(loss, eta)
+        assert _sigmoid(z) == pytest.approx((1 - epsilon) * eta + epsilon / 2, abs=1e-8)
+        corrected = loss_zoo.posterior_logits("label_smoothing", np.array([z]), epsilon=epsilon)
+        assert _sigmoid(corrected[0]) == pytest.approx(eta, abs=1e-6)
+    for eta in map(np.array, [(0.6, 0.3, 0.1), (0.1, 0.2, 0.7), (0.02, 0.03, 0.95)]):
+        z = _risk_minimiser_multiclass(loss, eta)
+        np.testing.assert_allclose(softmax(z), (1 - epsilon) * eta + epsilon / 3, atol=2e-6)
+        got = softmax(loss_zoo.posterior_logits("label_smoothing", z[None, :], epsilon=epsilon)[0])
+        np.testing.assert_allclose(got, eta, atol=3e-6)
+
+
+def test_label_smoothing_map_clips_past_the_reachable_range_keeping_order():
+    """A probability below ε/2 is the minimiser for no η; the map sends it to η below 1e-6
+    (the identity share), still finite and in order."""
+    z = np.array([-20.0, -8.0, np.log(0.02 / 0.98), 8.0, 20.0])  # ε/2 = 0.05: all but the middle past it
+    eta = _sigmoid(loss_zoo.posterior_logits("label_smoothing", z, epsilon=0.1))
+    assert eta[0] < eta[1] < 1e-6 and eta[1] < eta[2] < 1e-6 and 1 - eta[3] < 1e-6 and eta[3] < eta[4]
+
+
+@pytest.mark.parametrize("epsilon", [-1.0, -0.5, 1.0, 3.0])
+def test_poly1_map_returns_eta(epsilon):
+    loss = loss_zoo.get("poly1", epsilon=epsilon, reduction="none")
+    for eta in ETAS:
+        z = _risk_minimiser_binary(loss, eta)
+        corrected = loss_zoo.posterior_logits("poly1", np.array([z]), epsilon=epsilon)
+        assert _sigmoid(corrected[0]) == pytest.approx(eta, abs=1e-6)
+    for eta in map(np.array, [(0.6, 0.3, 0.1), (0.1, 0.2, 0.7)]):
+        z = _risk_minimiser_multiclass(loss, eta)
+        got = softmax(loss_zoo.posterior_logits("poly1", z[None, :], epsilon=epsilon)[0])
+        np.testing.assert_allclose(got, eta, atol=2e-6)
+
+
+def test_brier_risk_is_minimised_by_the_posterior_itself():
+    """Strictly proper: scipy's minimiser is η, and the declared map is the identity."""
+    loss = loss_zoo.get("brier", reduction="none")
+    for eta in ETAS:
+        z = _risk_minimiser_binary(loss, eta)
+        assert _sigmoid(z) == pytest.approx(eta, abs=1e-6)
+        assert loss_zoo.posterior_logits("brier", np.array([z]))[0] == z
+    for eta in map(np.array, [(0.6, 0.3, 0.1), (0.1, 0.2, 0.7)]):
+        z = _risk_minimiser_multiclass(loss, eta)
+        np.testing.assert_allclose(softmax(z), eta, atol=2e-6)
+        np.testing.assert_allclose(softmax(loss_zoo.posterior_logits("brier", z[None, :])[0]), eta, atol=2e-6)
+
+
+def test_dual_focal_risk_minimiser_jumps_over_a_gap_so_no_map_is_declared():
+    """Binary dual focal (γ = 2): the risk's minimiser, on a grid of logits, is below -0.5 for
+    every η < 1/2 and above 0.5 for every η > 1/2, so logits in between map to no posterior."""
+    loss = loss_zoo.get("dual_focal", gamma=2.0, reduction="none")
+    z = torch.linspace(-12, 12, 48001, dtype=torch.float64)
+    ones = torch.ones(len(z), dtype=torch.long)
+    positive, negative = loss(z, ones), loss(z, 0 * ones)
+    minimiser = {eta: float(z[torch.argmin(eta * positive + (1 - eta) * negative)]) for eta in (0.3, 0.45, 0.55, 0.7)}
+    assert minimiser[0.3] < minimiser[0.45] < -0.5 and 0.5 < minimiser[0.55] < minimiser[0.7]
+    assert loss_zoo.entry("dual_focal").posterior is None

@@ -133,9 +133,21 @@ def test_the_method_builds_the_module_and_its_search_space(entry):
     assert set(entry.space) <= set(params)
     assert method.loss_params(params, COUNTS[2]) == entry.params(params, COUNTS[2])
     assert isinstance(method.build(params, COUNTS[2]), entry.module)
-    assert entry.name in methods.tuned_loss().losses  # a default choice of tuned_loss
-    spec = parse_spec({**TINY_SPEC, "methods": [entry.name, f"{entry.name}+smote"]})
+    # a choice of tuned_loss wherever a spec lists it (the default choices are frozen: see below)
+    spec = parse_spec({**TINY_SPEC, "methods": [entry.name, f"{entry.name}+smote", "tuned_loss"],
+                       "tuning": {**TINY_SPEC["tuning"], "tuned_loss": {"losses": list(dict.fromkeys(["ce", entry.name]))}}})
     assert method_of(spec, entry.name).loss == entry.name
+    tuned = method_of(spec, "tuned_loss")
+    assert entry.name in tuned.losses and set(entry.space) <= set(tuned.full_space)
+
+
+def test_tuned_loss_defaults_to_the_published_six_whatever_is_registered():
+    """A loss added to the zoo leaves tuned_loss's default choices, and so the published specs'
+    hash and results, as they were."""
+    six = ["ce", "weighted_ce", "focal", "focal_flsd", "class_balanced_focal", "logit_adjusted_ce"]
+    with loss_zoo.registered(POS_WEIGHTED_CE):
+        assert list(methods.tuned_loss().losses) == six
+        assert parse_spec(TINY_SPEC).tuning.tuned_loss.losses == six
 
 
 def test_loss_classifier_fits_and_predicts(entry):
@@ -217,6 +229,29 @@ def test_the_stacked_trainer_trains_the_test_loss_as_fit_does_alone():
         np.testing.assert_allclose(b.curve, a.curve, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(predict_logits(mb.model, ma.validation[0]),
                                    predict_logits(ma.model, ma.validation[0]), rtol=1e-4, atol=1e-4)
+
+
+def test_batch_level_and_margin_losses_train_one_model_at_a_time():
+    """OHEM and MMCE (batch-level) and ASL (a margin on the negatives' probability) declare no
+    per-sample terms: the torch learner leaves them out of its stacks and trains each alone with
+    the autograd trainer; a per-sample loss beside them still stacks."""
+    from harness.learners.base import FitTask
+    from harness.learners.torch_mlp import TorchLearner
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 4)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(scale=0.7, size=400) > 1.2).astype(int)
+    tasks = [FitTask(X[:300], y[:300], X[300:], y[300:], name, params, {"lr": 0.01, "weight_decay": 1e-4}, seed=i)
+             for i, (name, params) in enumerate([("ohem", {"keep": 0.5, "neg_pos_ratio": 3.0}),
+                                                 ("asl", {"gamma_neg": 4.0, "clip": 0.05}), ("mmce", {"lam": 8.0}),
+                                                 ("poly1", {"epsilon": 1.0})])]
+    learner = TorchLearner("mlp", (8,), 0.0, TrainConfig(0.0, 0.0, 5, 64, 3), average_precision_score, True, "loss",
+                           True, torch.device("cpu"))
+    members = [learner._member(task, {}) for task in tasks]
+    assert [can_batch([m]) for m in members] == [False, False, False, True]
+    assert learner._stack_groups(members) == [[3]]
+    fitted = learner.fit(tasks)
+    assert all(f.report.epochs_run >= 1 and np.isfinite(f.predict_logits(X[300:])).all() for f in fitted)
 
 
 def test_a_tiny_benchmark_runs_the_test_loss_end_to_end(tmp_path):

@@ -176,6 +176,7 @@ def _params(name: str, n_classes: int) -> dict:
         "weighted_ce": {"weight": [1.0, 3.0, 0.5, 1.0][:n_classes]},
         "class_balanced_focal": {"counts": [500, 20, 70, 9][:n_classes]},
         "logit_adjusted_ce": {"prior": [0.6, 0.1, 0.2, 0.1][:n_classes]},
+        "balanced_softmax": {"prior": [0.6, 0.1, 0.2, 0.1][:n_classes]},
     }.get(name, {})
 
 
@@ -209,7 +210,8 @@ def test_registry_contract(name):
 
 
 def test_registry_unknown_name_lists_known():
-    with pytest.raises(ValueError, match=r"did you mean focal, focal_flsd\?\); known: ce, class_balanced_focal, focal, focal_flsd"):
+    with pytest.raises(ValueError, match=r"did you mean focal, focal_flsd, dual_focal\?\); known: asl, balanced_softmax, "
+                                         r"brier, ce, class_balanced_focal, dual_focal, focal, focal_flsd"):
         loss_zoo.get("focall")
 
 

@@ -22,7 +22,8 @@ BAD = [
     ("training.device", "gpu", "training.device: Input should be 'cpu', 'cuda' or 'auto'"),
     ("tuning.batch_trials", 0, "tuning.batch_trials: Input should be greater than or equal to 1"),
     ("tuning.n_trails", 5, "tuning.n_trails: unknown key; known keys here: batch_trials, metric, n_startup_trials, n_trials, per_repetition"),
-    ("methods", ["ce", "focall"], "methods: unknown method 'focall' (did you mean focal, focal_flsd?); known: ce, class_balanced_focal, focal"),
+    ("methods", ["ce", "focall"], "methods: unknown method 'focall' (did you mean focal, focal_flsd, dual_focal?); "
+                                  "known: asl, balanced_softmax, brier, ce, class_balanced_focal, dual_focal, focal"),
     ("tuning.search_space", {"focal_gama": 2.0}, "spec.yaml: tuning.search_space.focal_gama: unknown parameter (did you mean focal_gamma"),
     ("tuning.search_space", {"focal_gamma": [3.0, 1.0]}, "focal_gamma: expected a range with low < high, got an empty or inverted range [3.0, 1.0]"),
     ("tuning.search_space", {"focal_gamma": [2.0, 2.0]}, "empty or inverted range"),
@@ -80,6 +81,7 @@ def test_bad_spec_from_the_command_line_exits_2(workdir, tiny_spec):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"error: {spec_path}: methods: unknown method 'focall' (did you mean focal, focal_flsd?); known: ")
+    assert lines[0].startswith(f"error: {spec_path}: methods: unknown method 'focall' (did you mean focal, focal_flsd, "
+                               "dual_focal?); known: ")
     assert "Traceback" not in proc.stderr
     assert not (workdir / "mlflow.db").exists() and not (workdir / "results").exists()

@@ -90,7 +90,8 @@ def test_a_pruned_trial_stops_early():
 
 @pytest.mark.parametrize("loss", list(methods.LOSSES))
 def test_tuned_loss_can_choose_each_of_its_options(loss):
-    spec = _spec(methods=["tuned_loss"], tuning={"n_trials": 2, "search_space": {"loss": loss}})
+    spec = _spec(methods=["tuned_loss"], tuning={"n_trials": 2, "search_space": {"loss": loss},
+                                                 "tuned_loss": {"losses": list(methods.LOSSES)}})
     result = _run(spec, "tuned_loss")
     assert result.status == "ok"
     assert {t.params["loss"] for t in result.trials} == {loss}
@@ -98,7 +99,7 @@ def test_tuned_loss_can_choose_each_of_its_options(loss):
 
 
 def test_tuned_loss_explores_every_loss_and_sampler():
-    method = methods.tuned_loss(samplers=["none", "random_under", "smote"])
+    method = methods.tuned_loss(list(methods.LOSSES), samplers=["none", "random_under", "smote"])
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     seen_losses, seen_samplers = set(), set()
     for _ in range(80):
