@@ -99,7 +99,6 @@ def test_a_missing_table_is_one_line_naming_the_folder(tmp_path):
 
 # Every pandas/pyarrow table read in harness/ and runner.py that is not results.csv, by its call.
 OTHER_FILES = {
-    ("harness/report/decision.py", 'pd.read_parquet(file, columns=["repetition"])["repetition"]'): "predictions",
     ("harness/report/sections.py", "pd.read_parquet(file)"): "predictions",
     ("harness/report/sections.py", "pd.read_parquet(file) if file is not None else pd.DataFrame()"): "predictions",
     ("harness/report/figures.py", "pd.read_parquet(file)"): "predictions",
