@@ -444,7 +444,7 @@ def planted_table(table: pd.DataFrame, regime_filter: Callable | Mapping, effect
     the table and returning a boolean mask, or a mapping column → value (or list of values),
     e.g. ``{"model": "mlp", "rho": "ρ ≥ 50"}``."""
     if callable(regime_filter):
-        mask = np.asarray(regime_filter(table), dtype=bool)
+        mask = np.array(regime_filter(table), dtype=bool)  # a copy: pandas may hand out a read-only view
     else:
         mask = np.ones(len(table), dtype=bool)
         for column, value in regime_filter.items():

@@ -235,3 +235,10 @@ def test_a_holdout_table_without_fold_columns_still_decides():
 def test_valid_reads_booleans_their_text_and_missing_as_valid():
     column = pd.Series([True, False, "False", "true", None, np.nan, 0, 1], dtype=object)
     assert effects._valid(column).tolist() == [True, False, False, True, True, True, False, True]
+
+
+def test_a_planted_effect_takes_a_callable_filter_whose_mask_pandas_hands_out_read_only():
+    table = pd.DataFrame({"method": ["focal", "ce", "focal"], "metric": ["average_precision"] * 3,
+                          "model": ["mlp"] * 3, "value": [0.5, 0.5, 0.5]})
+    out = effects.planted_table(table, lambda t: t["model"] == "mlp", 0.1, "average_precision", method="focal")
+    assert out["value"].tolist() == [0.6, 0.5, 0.6] and table["value"].tolist() == [0.5] * 3
