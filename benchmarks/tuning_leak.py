@@ -7,7 +7,11 @@ its configuration evaluated on all 4 folds) and nested (``tuning.per_repetition:
 per fold, so no fold's test samples were ever seen by the tuning that chose its configuration) —
 and prints, per metric, the mean over (dataset, method) of the difference of folds 1-3's scores
 (once − nested) with a t-interval over the pairs, and fold 0's (where both are leak-free, so the
-two differ only by tuning noise) as the control. About 15 minutes on 2 cores.
+two differ only by tuning noise) as the control. About 1 minute on 2 cores (stacked training).
+
+Measured (2 cores, 2026-12-02, 24 dataset × method pairs): once − nested on folds 1-3, AP +0.018
+[−0.009, +0.045], ROC AUC +0.010 [−0.005, +0.025]; fold 0 (control) AP +0.005 [−0.005, +0.014],
+ROC AUC +0.0001. The leak is of the order of the ROPE (0.01), its interval includes 0.
 """
 
 from __future__ import annotations
