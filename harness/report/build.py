@@ -28,6 +28,7 @@ from harness.report.literature import literature_section
 from harness.report.markdown import md_table, to_html
 from harness.report.sections import (
     focal_section,
+    logit_adjusted_baseline_section,
     smooth_ece_section,
     tuned_loss_section,
 )
@@ -222,7 +223,9 @@ def _binary_sections(table: pd.DataFrame, evidence: effects.Evidence, results_di
     if model is not None:
         md += [f"The sections below the decision table describe the methods of the first model, `{model}` "
                "(the ensembles, their own learner, ranked beside them).", ""]
-    md += decision.versus_section(evidence, "binary", seed=seed) + focal_md + tuned_md
+    md += decision.versus_section(evidence, "binary", seed=seed) + logit_adjusted_baseline_section(
+        rows, rope=rope, model=model)
+    md += focal_md + tuned_md
     md += literature_section(rows, results_dir, rope=rope, seed=seed, model=model)
     md += _figure_sections(described, results_dir, figdir, figures, model or "mlp")
     md += ["## Ranks across datasets", ""]

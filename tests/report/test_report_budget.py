@@ -97,3 +97,30 @@ def test_selection_regret_of_noise_is_the_expected_best_of_k_against_one():
     draws = rng.normal(0, sigma, size=(200_000, k, folds)).mean(axis=2)
     expected = np.median(draws.max(axis=1) - draws[:, 0])
     assert got > 0 and abs(got - expected) < 0.15 * expected  # loss "a" being 0.3 better does not enter it
+
+def test_threshold_metrics_are_judged_against_ce_with_post_hoc_logit_adjustment():
+    """weighted_ce beats raw ce by 0.05 on balanced accuracy, and ce's logit-adjusted variant beats
+    raw ce by 0.10: against the adjusted ce, weighted_ce is the worse one (and a table without the
+    variant gets no section)."""
+    import numpy as np
+    import pandas as pd
+
+    from harness.report.sections import logit_adjusted_baseline_section
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for d in range(12):
+        base = rng.uniform(0.6, 0.8)
+        for f in range(4):
+            noise = rng.normal(0, 0.005)
+            for method, calibration, shift in (("ce", "raw", 0.0), ("ce", "logit_adjusted", 0.10),
+                                               ("weighted_ce", "raw", 0.05)):
+                rows.append({"dataset": f"d{d}", "imbalance_ratio": "10", "model": "mlp", "method": method,
+                             "calibration": calibration, "metric": "balanced_accuracy", "repetition": f,
+                             "repeat": 0, "fold": f, "n_train": 300, "n_test": 100, "valid": True,
+                             "n_classes": 2, "value": base + shift + noise + rng.normal(0, 0.002)})
+    table = pd.DataFrame(rows)
+    text = "\n".join(logit_adjusted_baseline_section(table, rope=0.01, model="mlp"))
+    line = next(x for x in text.splitlines() if "| weighted_ce |" in x)
+    assert line.rstrip(" |").endswith("worse") and "-0.0" in line
+    assert logit_adjusted_baseline_section(table[table["calibration"] == "raw"], rope=0.01) == []
