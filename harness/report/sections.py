@@ -324,7 +324,11 @@ def logit_adjusted_baseline_section(table: pd.DataFrame, *, rope: float, model: 
     free. Every other method raw; the same dataset-level rule, Holm over this table's comparisons."""
     from harness.report import effects
 
-    rows = table[table["metric"].isin(THRESHOLD_AT_HALF) & (table["model"] != effects.ENSEMBLE)]
+    if "logit_adjusted" not in set(table["calibration"]):
+        return []  # results from before the variant
+    rows = effects.with_defaults(table)
+    rows = rows if "model" in rows else rows.assign(model="mlp")  # a table from before the model axis
+    rows = rows[rows["metric"].isin(THRESHOLD_AT_HALF) & (rows["model"] != effects.ENSEMBLE)]
     adjusted = rows[(rows["method"] == "ce") & (rows["calibration"] == "logit_adjusted")].assign(calibration="raw")
     if adjusted.empty:
         return []
