@@ -163,7 +163,7 @@ def test_smoke_benchmark_from_the_command_line(tmp_path):
     per_cell = binary.groupby(["dataset", "imbalance_ratio", "model", "method", "repetition"]).size()
     assert per_cell.min() >= (len(VARIANTS) - 1) * len(METRICS)  # every metric for every variant
     multi = table[table["n_classes"] == 4]
-    assert set(multi["calibration"]) == {"raw", "temperature", "closed_form", "vector_scaling"}
+    assert set(multi["calibration"]) == {"raw", "temperature", "closed_form", "vector_scaling", "logit_adjusted"}
 
     runs = _mlflow_runs(f"sqlite:///{tmp_path}/mlflow.db", "smoke")
     parents = runs[runs["tags.kind"] == "cell"]
@@ -174,7 +174,7 @@ def test_smoke_benchmark_from_the_command_line(tmp_path):
     assert len(core_parents) == 9
     for run_id in parents["run_id"]:
         kinds = runs.loc[runs["tags.mlflow.parentRunId"] == run_id, "tags.kind"].value_counts()
-        assert kinds.get("trial") == 8 and kinds.get("repetition") == 2
+        assert kinds.get("trial") == 8 and kinds.get("repetition") == 3  # one child run per fold
 
 
 def test_device_auto_runs_where_there_is_no_gpu_and_cuda_is_refused(workdir, tiny_spec, capsys):
