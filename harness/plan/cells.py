@@ -73,8 +73,8 @@ def grid(spec: Spec) -> list[tuple[DatasetSpec, float | str, str, Any]]:
     cells = [(d, r, m, model) for d in spec.datasets for r in spec.imbalance_ratios
              for (m, model) in [*((m, model) for model in spec.models for m in others),
                                 *((m, resolve.models_for(spec, m)[0]) for m in ensembles)]]
-    return [(d, r, m, model) for d, r, m, model in cells
-            if spec.runs(d.key, r, model, m) and not spec.near_duplicate(d.key, r)]
+    near = {(d.key, r) for d in spec.datasets for r in spec.imbalance_ratios if spec.near_duplicate(d.key, r)}
+    return [(d, r, m, model) for d, r, m, model in cells if spec.runs(d.key, r, model, m) and (d.key, r) not in near]
 
 
 def expand(spec: Spec, data: DataProvider | None = None) -> list[Cell]:

@@ -18,7 +18,7 @@ from harness.plan.cells import Cell
 from harness.plan.data import DataProvider
 from harness.spec.schema import Spec
 from harness.store.records import CellResult, TrialRecord, now_ms
-from harness.tuning.study import Tuning, param_importances, pick_best, tune_batched
+from harness.tuning.study import Tuning, param_importances, pick_best, sized, tune_batched
 from harness.tuning.summary import flatness
 
 
@@ -56,15 +56,15 @@ def run_cell(
     method = cell.config
     # the space as tuned: size-bound ranges (LightGBM's fewest samples per leaf) capped for the first
     # tuning's training split (each tuning caps them for its own)
-    sized = method.for_rows(len(data.prepared(cell.dataset, cell.ratio, 0).train.y))
-    space = {name: dist.describe() for name, dist in sized.full_space.items()}
+    first = sized(method, data.prepared(cell.dataset, cell.ratio, 0))
+    space = {name: dist.describe() for name, dist in first.full_space.items()}
     trials: list[TrialRecord] = []
     best_params, best_value, importances, optuna_seconds, runs = {}, None, {}, 0.0, []
     for rep in range(spec.evaluation.fits):
         prepared = data.prepared(cell.dataset, cell.ratio, rep)
         if rep == 0 or spec.tuning.per_repetition:
             t0 = time.perf_counter()
-            t = Tuning(spec, cell, method.for_rows(len(prepared.train.y)), prepared, learner, rep, progress)
+            t = Tuning(spec, cell, sized(method, prepared), prepared, learner, rep, progress)
             study, records = tune_batched(t, storage)
             optuna_seconds += _optuna_seconds(records, start, time.perf_counter() - t0)
             trials += records

@@ -304,6 +304,12 @@ def tune_shared(t: Tuning, storage, worker: int) -> tuple[optuna.Study, list[Tri
     return study, [trial_record(trial, t.repetition) for trial in finished_trials(study)]
 
 
+def sized(method: Method, data: datasets.Prepared) -> Method:
+    """``method`` with its size-bound ranges (LightGBM's fewest samples per leaf) capped for the
+    training split a study tunes on."""
+    return method.for_rows(len(data.train.y))
+
+
 def tune(spec: Spec, cell: Cell, data: datasets.Prepared, *, repetition: int = 0,
          storage=None, progress: Callable[[], None] = lambda: None, shared: int | None = None,
          learner: Learner | None = None) -> tuple[optuna.Study, list[TrialRecord]]:
@@ -311,6 +317,5 @@ def tune(spec: Spec, cell: Cell, data: datasets.Prepared, *, repetition: int = 0
     the spec's learner: :func:`tune_batched`, or :func:`tune_shared` as worker ``shared``."""
     from harness.learners import for_model
 
-    method = cell.config.for_rows(len(data.train.y))  # size-bound ranges capped for this training split
-    t = Tuning(spec, cell, method, data, learner or for_model(spec, cell.model), repetition, progress)
+    t = Tuning(spec, cell, sized(cell.config, data), data, learner or for_model(spec, cell.model), repetition, progress)
     return tune_batched(t, storage) if shared is None else tune_shared(t, storage, shared)
