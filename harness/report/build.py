@@ -8,6 +8,7 @@ of at most 12 lines; the per-method tables, figures and sections follow.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pandas as pd
 from harness.errors import UserError
 from harness.files import write_atomic
 from harness.report import decision, effects, own_data, stats
+from harness.report.effects import REPRODUCTION
 from harness.report.figures import (
     HEADLINE,
     _ratio_key,
@@ -108,6 +110,23 @@ def _header(table: pd.DataFrame) -> list[str]:
             f"`{table['spec_hash'].iloc[0]}`, code `{table['git_commit'].iloc[0]}`, {table['versions'].iloc[0]}.", ""]
 
 
+def _reproduction(results_dir: Path) -> list[str]:
+    """What a re-run on another machine reproduced, as measured (``reproduction.json``, written by
+    ``benchmarks/reproduce.py``); nothing where it was not measured."""
+    path = results_dir / REPRODUCTION
+    if not path.is_file():
+        return []
+    r = json.loads(path.read_text())
+    models = ", ".join(f"{m} {v['reproduced']}/{v['compared']}" for m, v in r.get("by_model", {}).items())
+    worst = max((c["max_ap_gap"] for c in r.get("not_reproduced", []) if c.get("max_ap_gap") == c.get("max_ap_gap")),
+                default=0.0)
+    where = f"{r['machine']['cpu_model']}; published on {(r.get('published_machine') or {}).get('cpu_model', '?')}"
+    return [f"Reproduction, as measured ({r['measured']}, {where}): a re-run of {len(r['datasets'])} datasets drawn "
+            f"at random reproduced {r['cells_reproduced']} of {r['cells_compared']} cells (every fold value within "
+            f"{r['tolerance']:g}; {models}); the others differ by up to {worst:.3g} AP — last-bit arithmetic "
+            f"differences that flip a tuning choice.", ""]
+
+
 def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path],
                      model: str) -> list[str]:
     """Metrics against ρ per dataset, and CE vs focal reliability diagrams where both ran."""
@@ -197,18 +216,29 @@ def build(results_dir: Path, *, rope: float = effects.ROPE, seed: int = 0) -> tu
     evidence = effects.compare(table, rope=rope, metrics=FAMILY_METRICS)
     figdir, figures = results_dir / "report", []
     binary, multi = table[table["n_classes"] <= 2], table[table["n_classes"] > 2]
-    md = _header(table) + own_data.section(table, rope=rope)  # a user's own data: its verdict first
+    md = _header(table) + _reproduction(results_dir) + own_data.section(table, rope=rope)  # own data: its verdict first
     if not binary.empty:
         md += _binary_sections(binary, evidence, results_dir, figdir, figures, rope=rope, seed=seed)
     if not multi.empty:
         md += _multiclass_sections(multi, evidence, figdir, figures, rope=rope, seed=seed)
     md += tuning_section(results_dir)
+    _write_comparisons(evidence, figdir / effects.COMPARISONS)
     text = "\n".join(md) + "\n"
     md_path, html_path = results_dir / "report.md", results_dir / "report.html"
     write_atomic(md_path, lambda tmp: tmp.write_text(text))
     page = to_html(text, results_dir)
     write_atomic(html_path, lambda tmp: tmp.write_text(page))
     return md_path, html_path, figures
+
+
+def _write_comparisons(evidence: effects.Evidence, path: Path) -> Path:
+    """Every decided comparison of the report, one row each (``calibration``: raw, or the common
+    post-hoc variant of the probability family), for re-analysis and for checks that read the
+    verdicts rather than the markdown."""
+    frame = pd.concat([evidence.table.assign(calibration="raw"),
+                       evidence.posthoc.assign(calibration=effects.POSTHOC)], ignore_index=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def _binary_sections(table: pd.DataFrame, evidence: effects.Evidence, results_dir: Path, figdir: Path,

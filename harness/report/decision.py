@@ -44,6 +44,7 @@ SHORT = {"average_precision": "AP", "roc_auc": "ROC AUC", "f1_val_threshold": "F
 RHO_BUCKETS = (("ρ 1–3", 1, 3), ("ρ 3–10", 3, 10), ("ρ 10–50", 10, 50), ("ρ ≥ 50", 50, math.inf))
 P_DECIDE = effects.P_DECIDE
 MIN_DATASETS = effects.MIN_DATASETS
+POSTHOC_COLUMN = f"probabilities after {effects.POSTHOC}"
 SCOPES = (ALL_RHO,) + tuple(b[0] for b in RHO_BUCKETS) + ("ρ natural", "ρ unknown")
 
 
@@ -141,17 +142,23 @@ def decide(rows: pd.DataFrame, *, baseline: str = BASELINE) -> tuple[str, str, p
     return "not_shown", f"no effect beyond ±{rope:g} shown" + (f" ({also[2:]})" if also else ""), None
 
 
-def decision_table(comp: pd.DataFrame, families: dict = FAMILIES, *, baseline: str = BASELINE) -> pd.DataFrame:
-    """Rows: each (task · model family · scope) of ``comp``; columns: datasets and one entry per
-    metric family."""
-    rows = []
+def decision_table(comp: pd.DataFrame, families: dict = FAMILIES, *, baseline: str = BASELINE,
+                   posthoc: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Rows: each (task · model family · scope) of ``comp``; columns: datasets, one entry per
+    metric family, and where ``posthoc`` (the same comparisons on probabilities after the common
+    post-hoc calibration, :attr:`effects.Evidence.posthoc`) has rows, the probability family
+    decided on them (column :data:`POSTHOC_COLUMN`)."""
+    rows, extra = [], [] if posthoc is None or posthoc.empty else [POSTHOC_COLUMN]
     for task, family, scope in _regimes(comp):
-        sub = comp[(comp["task"] == task) & (comp["family"] == family) & (comp["scope"] == scope)]
+        regime = lambda c: c[(c["task"] == task) & (c["family"] == family) & (c["scope"] == scope)]
+        sub = regime(comp)
         entry = {"regime": f"{task} · {family} · {scope}", "datasets": int(sub["datasets"].max())}
         for name, metrics in families.items():
             entry[name] = decide(sub[sub["metric"].isin(metrics)], baseline=baseline)[1]
+        if extra:
+            entry[POSTHOC_COLUMN] = decide(regime(posthoc), baseline=baseline)[1]
         rows.append(entry)
-    return pd.DataFrame(rows, columns=["regime", "datasets", *families])
+    return pd.DataFrame(rows, columns=["regime", "datasets", *families, *extra])
 
 
 def model_table(comp: pd.DataFrame, families: dict = FAMILIES) -> pd.DataFrame:
@@ -240,6 +247,7 @@ def decision_section(evidence: effects.Evidence, task: str, families: dict, *, r
     question, then the summary."""
     comp = evidence.table[evidence.table["task"] == task]
     loss, models = comp[comp["question"] == "loss"], comp[comp["question"] == "model"]
+    posthoc = evidence.posthoc[evidence.posthoc["task"] == task]
     suffix = "" if task == "binary" else f" ({task})"
     model_md, model_words = _model_part(models, families)
     lines = summary(loss, rope=rope, extra=list(extra) + model_words, families=families, counts=evidence.counts)
@@ -250,8 +258,12 @@ def decision_section(evidence: effects.Evidence, task: str, families: dict, *, r
              f"ROPE. \"datasets\" counts datasets, each entering once as the mean over its ratios and folds. A "
              f"regime is task · model · ρ bucket; \"all ρ\" pools a model's ratios. \"cannot resolve\": no "
              f"method is shown better and the minimum detectable effect (MDE, 80 % power) exceeds the ROPE, so "
-             f"neither a difference nor its absence can be claimed at that size. Families: {_families_text(families)}.", "",
-             md_table(decision_table(loss, families)), ""] + model_md
+             f"neither a difference nor its absence can be claimed at that size. Families: {_families_text(families)}."
+             + (f" \"{POSTHOC_COLUMN}\": the probability family again after {effects.POSTHOC} scaling fitted on "
+                f"the validation split, applied to every method alike (raw probabilities judge the loss as "
+                f"trained; scaled ones, what is left after the cheap fix a careful user applies)."
+                if len(posthoc) else ""), "",
+             md_table(decision_table(loss, families, posthoc=posthoc)), ""] + model_md
             + [f"## Summary{suffix}", ""] + [f"- {line}" for line in lines] + [""])
 
 

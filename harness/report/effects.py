@@ -46,7 +46,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from harness.metrics import per_task
-from harness.vocabulary import NO_LOSS
+from harness.vocabulary import FAMILIES, FAMILIES_MULTICLASS, NO_LOSS
 
 ROPE = 0.01  # on metrics in [0, 1]: differences of at most one point are practically nothing
 RELATIVE_ROPE = frozenset({"log_loss"})  # unbounded: the rope is ROPE × the baseline's median value
@@ -62,6 +62,10 @@ ALL_RHO = "all ρ"
 PLAIN = {"balanced_random_forest": "random_forest", "easy_ensemble": "bagging", "balanced_bagging": "bagging"}
 SPLIT = ["repeat", "fold"]
 KEYS = ["question", "task", "family", "metric", "method", "baseline", "scope"]
+REPRODUCTION = "reproduction.json"  # what a re-run on another machine reproduced (benchmarks/reproduce.py)
+COMPARISONS = "comparisons.csv"  # every decided comparison of a report, under its report/ folder
+POSTHOC = "temperature"  # the common post-hoc calibration every method's probabilities are also judged after
+POSTHOC_METRICS = frozenset(FAMILIES["probabilities"]) | frozenset(FAMILIES_MULTICLASS["probabilities"])
 VERDICTS = ("better", "worse", "cannot resolve", "equivalent", "not shown", "too few")
 
 
@@ -352,11 +356,14 @@ def verdicts(comp: pd.DataFrame, *, level: float = P_DECIDE, min_datasets: int =
 @dataclass
 class Evidence:
     """What :func:`compare` found: one row per comparison (``table``), per comparison × dataset
-    (``datasets``), and what was left out of the verdicts (``counts``)."""
+    (``datasets``), what was left out of the verdicts (``counts``), and the loss question on the
+    probability metrics after the common post-hoc calibration (``posthoc``, decided in the same
+    Holm family as ``table``)."""
 
     table: pd.DataFrame
     datasets: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
+    posthoc: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=KEYS + ["verdict"]))
 
 
 def _counts(table: pd.DataFrame, rows: pd.DataFrame, *parts: dict) -> dict[str, int]:
@@ -373,9 +380,20 @@ def _counts(table: pd.DataFrame, rows: pd.DataFrame, *parts: dict) -> dict[str, 
             "fold values without n_test/n_train": int(np.isnan(rows["c"]).sum())}
 
 
+def _posthoc_differences(table: pd.DataFrame, posthoc: str | None, metrics) -> pd.DataFrame:
+    """The loss question once more on the probability metrics (:data:`POSTHOC_METRICS`) of the
+    ``posthoc`` calibration variant, applied to every method alike; empty without those rows."""
+    if posthoc is None or "calibration" not in table or not (table["calibration"] == posthoc).any():
+        return pd.DataFrame()
+    wanted = POSTHOC_METRICS if metrics is None else POSTHOC_METRICS & set(metrics)
+    diffs, _ = loss_differences(prepare(table, calibration=posthoc, metrics=wanted))
+    return diffs
+
+
 def compare(table: pd.DataFrame, *, rope: float = ROPE, calibration: str = "raw", metrics=None,
-            level: float = P_DECIDE, min_datasets: int = MIN_DATASETS) -> Evidence:
-    """Every comparison of the report, decided (the loss question and the model question).
+            level: float = P_DECIDE, min_datasets: int = MIN_DATASETS, posthoc: str | None = POSTHOC) -> Evidence:
+    """Every comparison of the report, decided (the loss question and the model question, and
+    the loss question on probabilities after a common post-hoc calibration).
 
     Parameters
     ----------
@@ -387,17 +405,26 @@ def compare(table: pd.DataFrame, *, rope: float = ROPE, calibration: str = "raw"
         ROPE (:func:`meta_analysis`), the calibration variant compared, the metrics (None: all).
     level, min_datasets
         See :func:`verdicts`.
+    posthoc : str or None, default "temperature"
+        The calibration variant every method's probabilities are also judged after
+        (:attr:`Evidence.posthoc`); Holm's correction runs over these comparisons and the others
+        together. None, or a table without that variant: none.
     """
     rows = prepare(table, calibration=calibration, metrics=metrics)
     loss, loss_counts = loss_differences(rows)
     model, model_counts = model_differences(rows)
+    counts = _counts(table, rows, loss_counts, model_counts)
     diffs = pd.concat([d for d in (loss, model) if len(d)], ignore_index=True) if len(loss) + len(model) else None
     if diffs is None:
-        return Evidence(pd.DataFrame(columns=KEYS + ["verdict"]), pd.DataFrame(columns=KEYS),
-                        _counts(table, rows, loss_counts, model_counts))
+        return Evidence(pd.DataFrame(columns=KEYS + ["verdict"]), pd.DataFrame(columns=KEYS), counts)
     ds = dataset_effects(diffs)
-    comp = verdicts(meta_analysis(ds, rope=rope), level=level, min_datasets=min_datasets)
-    return Evidence(comp, ds, _counts(table, rows, loss_counts, model_counts))
+    parts = [meta_analysis(ds, rope=rope).assign(_posthoc=False)]
+    post = _posthoc_differences(table, posthoc, metrics)
+    if len(post):
+        parts.append(meta_analysis(dataset_effects(post), rope=rope).assign(_posthoc=True))
+    comp = verdicts(pd.concat(parts, ignore_index=True), level=level, min_datasets=min_datasets)
+    after = comp.pop("_posthoc").to_numpy(bool)
+    return Evidence(comp[~after].reset_index(drop=True), ds, counts, comp[after].reset_index(drop=True))
 
 
 def compare_arms(table: pd.DataFrame, plan: list[tuple[str, str, str]], *, rope: float = ROPE,

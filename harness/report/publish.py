@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from harness.files import write_atomic
+from harness.report.effects import COMPARISONS, REPRODUCTION
+from harness.report.tuning import TUNING_TABLE, tuning_frame
 from harness.store.provenance import machine_info
 from harness.store.results import PUBLISHED, read_table, write_parquet
 from harness.vocabulary import HEADLINE, HEADLINE_MULTICLASS
@@ -66,15 +68,24 @@ def publish(results_dir: Path, out: Path, report_md: Path, prov: dict) -> list[P
     ``summary.csv`` and ``provenance.json``; returns the files written."""
     table = read_table(results_dir)
     changelog = (out / CHANGELOG).read_text() if (out / CHANGELOG).is_file() else None
+    reproduction = (out / REPRODUCTION).read_text() if (out / REPRODUCTION).is_file() else None
     if out.exists():
         shutil.rmtree(out)
     (out / "report").mkdir(parents=True)
     if changelog is not None:
         (out / CHANGELOG).write_text(changelog)
+    if reproduction is not None and json.loads(reproduction).get("spec_hash") == prov.get("spec_hash"):
+        (out / REPRODUCTION).write_text(reproduction)  # measured on this spec's cells: still true of a re-publish
     text = report_md.read_text()
     written = []
     for name in dict.fromkeys(re.findall(r"\]\(report/([^)]+)\)", text)):
         written.append(Path(shutil.copy2(results_dir / "report" / name, out / "report" / name)))
+    if (results_dir / "report" / COMPARISONS).is_file():  # every verdict, machine-readable
+        written.append(Path(shutil.copy2(results_dir / "report" / COMPARISONS, out / "report" / COMPARISONS)))
+    tuning = tuning_frame(results_dir)
+    if not tuning.empty:  # the tuning summaries in one table: the report's tuning sections read it
+        written.append(out / TUNING_TABLE)
+        write_atomic(written[-1], lambda tmp: tuning.to_csv(tmp, index=False))
     written.append(out / "report.md")
     write_atomic(written[-1], lambda tmp: tmp.write_text(_provenance_lines(prov) + text))
     written.append(out / PUBLISHED)

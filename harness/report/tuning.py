@@ -18,9 +18,15 @@ FLAT = 0.005  # a top-5 gap of validation scores below this is a plateau: the ch
 MAX_ROWS = 30  # per-cell tables longer than this give way to the per-bucket table
 
 
+TUNING_TABLE = "tuning.csv"  # a published folder's tuning summaries, one row per cell
+
+
 def tuning_frame(results_dir: Path) -> pd.DataFrame:
     """One row per cell from ``tuning/*.json``: best parameters (``best.*``), top-5 gap and std,
-    importances (``importance.*``); empty when the folder has none."""
+    importances (``importance.*``); else the folder's :data:`TUNING_TABLE` (a published folder
+    keeps these rows in it); empty when it has neither."""
+    if not (results_dir / "tuning").is_dir() and (results_dir / TUNING_TABLE).is_file():
+        return pd.read_csv(results_dir / TUNING_TABLE)
     rows = []
     for path in sorted((results_dir / "tuning").glob("*.json")):
         s = json.loads(path.read_text())
@@ -96,7 +102,9 @@ def _focal_gamma(frame: pd.DataFrame) -> list[str]:
     focal = focal.assign(rho=_rhos(focal))
     words, buckets = gamma_by_ratio(focal)
     md = [f"Tuned focal γ of the model `{focal['model'].iloc[0]}`, with how flat the objective was (a flat top "
-          "means the γ chosen is one of several as good). " + " ".join(words), ""]
+          "means the γ chosen is one of several as good). " + " ".join(words)
+          + " Descriptive only: where the tuning does not identify γ (flat tops), a missing trend refutes "
+          "nothing; `benchmarks/focal_grid.yaml` asks γ–ρ on a fixed grid (literature checks).", ""]
     if not buckets.empty:
         md += [md_table(buckets, "{:.3g}"), ""]
     if len(focal) > MAX_ROWS:
