@@ -68,6 +68,8 @@ def cannot_take(loss: str) -> str | None:
     entry = loss_zoo.entry(loss)
     if not entry.binary:
         return "not a binary loss"
+    if entry.binary_terms is None and entry.per_sample is None:
+        return "its entry declares no per-sample binary terms for a custom objective"
     if entry.binary_terms is None:  # a per-sample torch loss (a user's): derivatives by torch.func
         from harness.learners import torch_objective
 

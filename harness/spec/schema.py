@@ -673,8 +673,12 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 def format_validation_error(exc: ValidationError) -> str:
-    """The first error as one line: where, what was given, what was expected."""
-    err = exc.errors()[0]
+    """The first error as one line: where, what was given, what was expected. A mapping given
+    where a name or a mapping may stand (a method entry) reports the mapping's error, not that
+    it is not a name."""
+    errors = exc.errors()
+    err = next((e for e in errors if not (e["type"] == "string_type" and e["loc"][-1:] == ("str",)
+                                          and isinstance(e.get("input"), dict))), errors[0])
     loc = tuple(err["loc"])
     if len(loc) >= 3 and loc[0] == "models" and loc[2] in MODEL_NAMES:  # the entry's model, not a key
         model, loc = loc[2], loc[:2] + loc[3:]
