@@ -13,6 +13,7 @@ import pandas as pd
 
 from harness.files import write_atomic
 from harness.report import decision, effects, gate
+from harness.report.build import FAMILY_METRICS
 from harness.store.results import write_parquet
 from harness.store.run_spec import FILE as SPEC_FILE
 from harness.vocabulary import FAMILIES, FAMILIES_MULTICLASS
@@ -69,12 +70,15 @@ def verdict_lines(table: pd.DataFrame, methods: list[str], *, rope: float = effe
     """Each new method against ``ce`` over all ratios, per task, model family and headline metric
     of each family: the effect, its interval, the datasets and the verdict (Holm over the same
     comparisons as the report's, so the lines and the report agree)."""
-    evidence = effects.compare(decision.with_regimes(table), rope=rope, metrics=list(VERDICT_METRICS))
-    comp = evidence.table
-    comp = comp[comp["method"].isin(methods) & (comp["question"] == "loss") & (comp["scope"] == effects.ALL_RHO)]
+    comp = effects.compare(decision.with_regimes(table), rope=rope, metrics=FAMILY_METRICS).table  # Holm as the report's
+    comp = comp[comp["method"].isin(methods) & (comp["question"] == "loss") & (comp["scope"] == effects.ALL_RHO)
+                & comp["metric"].isin(VERDICT_METRICS)]
     lines = []
     for row in comp.itertuples(index=False):
-        lines.append(f"{row.method} vs {row.baseline} · {row.task} · {row.family} · {row.metric}: "
-                     f"μ {row.mu:+.4f} [{row.ci_low:+.4f}, {row.ci_high:+.4f}] over {row.datasets} datasets "
+        where = f"{row.method} vs {row.baseline} · {row.task} · {row.family} · {row.metric}"
+        if row.verdict == "too few":
+            lines.append(f"{where}: too few datasets ({row.datasets} < {effects.MIN_DATASETS}) for a verdict")
+            continue
+        lines.append(f"{where}: μ {row.mu:+.4f} [{row.ci_low:+.4f}, {row.ci_high:+.4f}] over {row.datasets} datasets "
                      f"(MDE {row.mde:.3f}, ROPE ±{row.rope:.3g}): {row.verdict}")
     return lines or [f"{', '.join(methods)}: no comparison with ce (no shared valid cells)"]
