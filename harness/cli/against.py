@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from harness.cli.commands import process_tree_cpu_seconds
+
 
 def _published_rows(published, spec, models: list[str]):
     """The published rows of the compared cells: SPEC's datasets and ratios, its models and the ensembles."""
@@ -32,14 +34,17 @@ def _run(spec, args: argparse.Namespace, uri, results_root: Path):
                          threads=args.threads, storage=args.storage, fresh=args.fresh, jobs=args.jobs)
 
 
-def _recheck(user, published, rows, args, uri, where: str) -> tuple[float, int]:
-    """Re-run CE on a few cells per model; stop with one line outside the gate's tolerances."""
+def _recheck(user, published, rows, args, uri, where: str) -> tuple[float, float]:
+    """Re-run CE on a few cells per model; stop with one line outside the gate's tolerances.
+    Returns its CPU seconds and the cost model's estimate of them (this machine's pace)."""
     from harness.errors import UserError
     from harness.plan import against
     from harness.report.against import recheck, recheck_line
 
     spec = against.recheck_spec(user, published, rows, args.recheck, where)
+    cpu = process_tree_cpu_seconds()
     outcome = _run(spec, args, uri, Path(args.results_dir) / user.name)
+    cpu = process_tree_cpu_seconds() - cpu
     report = recheck(rows[rows["method"] == against.RECHECK_METHOD], outcome.table)
     line = recheck_line(report, published.table)
     if outcome.failed or line:
@@ -47,7 +52,11 @@ def _recheck(user, published, rows, args, uri, where: str) -> tuple[float, int]:
                                 f"{outcome.failed[0].cell.label}: {outcome.failed[0].reason}")
     print(f"ce re-check: {len(outcome.cells)} cells ({', '.join(c.cell.label for c in outcome.cells)}), "
           f"{report.checked} metrics within the gate's tolerances of {published.table} ({outcome.seconds:.1f} s)")
-    return outcome.seconds, len(outcome.cells)
+    from harness.plan import cost
+    from harness.plan.data import DataProvider
+
+    estimated = sum(cost.estimates(cost.shapes(spec, [r.cell for r in outcome.cells], DataProvider(spec))))
+    return cpu, estimated
 
 
 def _full_rerun_estimate(published, spec, new_keys: list[str], data) -> tuple[float, int]:
@@ -93,8 +102,10 @@ def cmd_run_against(args: argparse.Namespace) -> int:
           f"{len(spec.imbalance_ratios)} ratios × models {', '.join(models)}; new: {', '.join(new_keys)}; "
           f"{splits} splits match the published fingerprints")
     uri = None if args.no_tracking else resolve_tracking_uri(args.tracking_uri)
-    recheck_seconds, _ = _recheck(user, published, rows, args, uri, args.spec)
+    recheck_cpu, recheck_estimate = _recheck(user, published, rows, args, uri, args.spec)
+    cpu = process_tree_cpu_seconds()
     outcome = _run(spec, args, uri, Path(args.results_dir))
+    cpu = process_tree_cpu_seconds() - cpu
     if outcome.failed:
         print(f"{len(outcome.failed)} new cell(s) failed: {outcome.failed[0].cell.label}: {outcome.failed[0].reason}",
               file=sys.stderr)
@@ -105,12 +116,13 @@ def cmd_run_against(args: argparse.Namespace) -> int:
     md, _, figures = report.build(folder)
     own = sum(cost.estimates(cost.shapes(spec, [r.cell for r in outcome.cells], data)))
     full, n_full = _full_rerun_estimate(published, spec, new_keys, data)
-    pace = outcome.seconds / own if own > 0 else 1.0  # this machine and loss against the cost model's fit
-    print(f"\nnew cells: {len(outcome.cells)} in {outcome.seconds:.1f} s (cost model: {cost.duration(own)} of CPU); "
-          f"ce re-check {recheck_seconds:.1f} s; whole --against {time.perf_counter() - started:.1f} s. A full re-run "
+    pace = recheck_cpu / recheck_estimate if recheck_estimate > 0 else 1.0  # this machine, a published method
+    print(f"\nnew cells: {len(outcome.cells)} in {outcome.seconds:.1f} s wall, {cpu:.1f} s CPU (cost model: "
+          f"{cost.duration(own)}); ce re-check {recheck_cpu:.1f} s CPU; whole --against "
+          f"{time.perf_counter() - started:.1f} s wall. A full re-run "
           f"of this comparison ({n_full} cells: every published method and the new ones) would take "
-          f"{cost.duration(full)} of CPU by the cost model, {cost.duration(full * pace)} at this run's measured pace "
-          f"(×{pace:.1f})")
+          f"{cost.duration(full)} of CPU by the cost model, {cost.duration(full * pace)} at the CPU pace measured "
+          f"here on the ce re-check (×{pace:.1f} the model's)")
     print("\n".join(verdict_lines(table, new_keys)))
     print(f"report: {md} ({len(figures)} figures); published rows {len(rows)}, new rows {len(outcome.table)}")
     return 1 if outcome.failed else 0
