@@ -50,11 +50,11 @@ class Published:
 
     def rows(self, datasets: list[str], columns: list[str] | None = None) -> pd.DataFrame:
         """The published per-fold rows of ``datasets`` (keys), all or some columns."""
-        return results_store.read_parquet(self.table, columns=columns, filters=[("dataset", "in", datasets)])
+        return results_store.read_published(self.folder, columns=columns, datasets=datasets)
 
     def methods(self) -> set[str]:
         """The method keys in the published table."""
-        return set(results_store.read_parquet(self.table, columns=["method"])["method"])
+        return set(results_store.read_published(self.folder, columns=["method"])["method"])
 
 
 def load_published(folder: Path) -> Published:

@@ -164,6 +164,13 @@ def read_parquet(path: Path, *, columns: list[str] | None = None, filters: list 
     return upgrade(df) if columns is None else df
 
 
+def read_published(folder: Path, *, columns: list[str] | None = None, datasets: list[str] | None = None) -> pd.DataFrame:
+    """A published folder's ``results.parquet``, or part of it: some ``columns``, the rows of some
+    ``datasets`` (read by pyarrow's filters: the whole table is a million rows)."""
+    filters = None if datasets is None else [("dataset", "in", list(datasets))]
+    return read_parquet(Path(folder) / PUBLISHED, columns=columns, filters=filters)
+
+
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
     """The table as compressed Parquet, atomically: text columns dictionary-encoded (a few
     thousand distinct labels over a million rows), zstd; read back by :func:`read_parquet` to the
