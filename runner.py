@@ -3,6 +3,7 @@
 
     python runner.py list benchmarks/smoke.yaml
     python runner.py run benchmarks/smoke.yaml [--tracking-uri URI | --no-tracking]
+    python runner.py run my_loss.yaml --against results/published/full
     python runner.py run --data my.csv --target label [--positive yes]
     python runner.py datasets [--collection keel-binary] [--task binary] [--max-rows N] [--min-ratio R]
 """
@@ -61,6 +62,11 @@ def _run_parser(sub) -> None:
     p.add_argument("--baseline", help="gate the results against this baseline file (exit 1 on regressions)")
     p.add_argument("--publish", metavar="DIR", help="after the run: write the report and copy it, its figures, "
                    "summary.csv and provenance.json into DIR (e.g. results/published/full)")
+    p.add_argument("--against", metavar="DIR", help="run only the methods of SPEC that the published sweep in DIR "
+                   "lacks, on its settings and splits (checked), and report them against its per-fold table, e.g. "
+                   "results/published/full")
+    p.add_argument("--recheck", type=int, default=2, metavar="N",
+                   help="with --against: published ce cells re-run per model to check this machine (default 2)")
     p.set_defaults(func=commands.cmd_run)
 
 

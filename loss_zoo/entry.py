@@ -134,6 +134,10 @@ class LossEntry:
         a model trained with this loss; None: no closed form.
     binary, multiclass : bool, default True
         The problem types it supports: (N,) logits with {0, 1} targets, (N, C) logits.
+    per_sample : callable(logits, targets, **params) -> Tensor (N,), optional
+        The loss per sample, each term depending on its own sample only: what a boosting
+        objective differentiates with ``torch.func`` where the entry has no ``binary_terms``
+        (a user's own loss, :mod:`loss_zoo.user`). None: no such form.
     """
 
     name: str
@@ -148,6 +152,7 @@ class LossEntry:
     posterior: Callable[..., Any] | None = None
     binary: bool = True
     multiclass: bool = True
+    per_sample: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or "+" in self.name:

@@ -56,6 +56,10 @@ def _estimate_line(spec, cells, data, jobs: int) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     """``runner.py run``: run the spec (or ``--data``), print its summary, then the report, the
     published answer and the gate where asked."""
+    if getattr(args, "against", None):
+        from harness.cli.against import cmd_run_against
+
+        return cmd_run_against(args)
     from harness import quiet, run_benchmark
     from harness.tracking.mlflow_tracker import resolve_tracking_uri
 

@@ -29,7 +29,9 @@ does this for its built-in objectives only), stops early on the task's loss on v
 the tuning metric, ``training.early_stopping: metric``; none: all ``max_rounds``, the last kept),
 reports the tuning score every ``report_every`` rounds to ``on_step`` (pruning), and predicts
 raw margins plus that constant, so posterior corrections and calibration variants apply as for
-the MLP. Binary only: the pipeline is binary (multi-class raises a clear error).
+the MLP. Binary only: the pipeline is binary (multi-class raises a clear error). A loss with no
+binary terms but a per-sample torch function (a user's own) gets its derivatives from
+``torch.func`` instead (:mod:`harness.learners.torch_objective`, :func:`objective_of`).
 """
 
 from __future__ import annotations
@@ -66,8 +68,12 @@ def cannot_take(loss: str) -> str | None:
     entry = loss_zoo.entry(loss)
     if not entry.binary:
         return "not a binary loss"
-    if entry.binary_terms is None:
+    if entry.binary_terms is None and entry.per_sample is None:
         return "its entry declares no per-sample binary terms for a custom objective"
+    if entry.binary_terms is None:  # a per-sample torch loss (a user's): derivatives by torch.func
+        from harness.learners import torch_objective
+
+        return torch_objective.cannot_take(entry)
     return None
 
 
@@ -154,12 +160,26 @@ def booster_params(params, seed: int) -> dict:
     }
 
 
+def objective_of(loss: str, loss_params, y_train: np.ndarray):
+    """(per-sample loss, (gradient, surrogate Hessian), initial score) of ``loss``, each a
+    function of raw scores z and labels y: from its :class:`~loss_zoo.BinaryTerms` (derived
+    above), else from its per-sample torch function (:mod:`harness.learners.torch_objective`)."""
+    if loss_zoo.entry(loss).binary_terms is None and cannot_take(loss) is None:
+        from harness.learners.torch_objective import TorchObjective
+
+        objective = TorchObjective.of(loss, loss_params)
+        return objective.loss, objective.gradient_hessian, objective.optimal_constant(y_train)
+    terms = terms_of(loss, loss_params)
+    return (lambda z, y: per_sample_loss(terms, z, y), lambda z, y: objective_hessian(terms, z, y),
+            optimal_constant(terms, y_train))
+
+
 @dataclass(eq=False)  # hashable: LightGBM keeps callbacks in a set
 class _Watch:
     """LightGBM callback: early stopping on the validation loss, the kept round, pruning."""
 
     y_val: np.ndarray
-    terms: loss_zoo.BinaryTerms
+    loss_fn: Callable[[np.ndarray, np.ndarray], np.ndarray]  # per-sample loss of (z, y)
     init: float
     score: Callable[[np.ndarray, np.ndarray], float]
     patience: int | None  # None: no early stopping, the last round is kept
@@ -176,7 +196,7 @@ class _Watch:
     def capture(self, z: np.ndarray, data) -> tuple[str, float, bool]:
         """LightGBM's ``feval``: the validation raw scores (init score included) and their mean loss."""
         self.z = np.asarray(z, dtype=np.float64)
-        self.loss = float(np.mean(per_sample_loss(self.terms, self.z, self.y_val)))
+        self.loss = float(np.mean(self.loss_fn(self.z, self.y_val)))
         return "validation_loss", self.loss, False
 
     def __call__(self, env) -> None:
@@ -226,15 +246,14 @@ class LightGBMLearner:
 
         if len(np.unique(task.y_train)) > 2 or task.y_train.max(initial=0) > 1:
             raise ValueError("y_train: expected binary labels {0, 1} (multi-class LightGBM is not supported yet)")
-        terms = terms_of(task.loss, task.loss_params)
-        init = optimal_constant(terms, task.y_train)
+        loss_fn, gradient_hessian, init = objective_of(task.loss, task.loss_params, task.y_train)
         train = lgb.Dataset(task.X_train, task.y_train, init_score=np.full(len(task.y_train), init),
                             free_raw_data=False)
         valid = lgb.Dataset(task.X_val, task.y_val, init_score=np.full(len(task.y_val), init), reference=train)
         params = {**booster_params(task.params, task.seed),
-                  "objective": lambda z, data: objective_hessian(terms, z, data.get_label())}
+                  "objective": lambda z, data: gradient_hessian(z, data.get_label())}
         sign = None if self.stop_on == "loss" else (1.0 if self.higher_is_better else -1.0)
-        watch = _Watch(task.y_val, terms, init, self.score, self.patience, self.report_every, task.on_step, sign)
+        watch = _Watch(task.y_val, loss_fn, init, self.score, self.patience, self.report_every, task.on_step, sign)
         booster = lgb.train(params, train, num_boost_round=self.max_rounds, valid_sets=[valid], feval=watch.capture,
                             callbacks=[watch])
         report = FitReport(watch.best_value, watch.best_round, len(watch.curve), watch.stopped_by, watch.curve,

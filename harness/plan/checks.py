@@ -1,4 +1,5 @@
-"""Checks across registries, made when a spec is planned: every method name is a known method,
+"""Checks across registries, made when a spec is planned: a method entry's own loss function
+loads, passes its probes and is registered (:mod:`harness.methods.user_losses`), every method name is a known method,
 ``tuned_loss``'s choices are known losses and samplers, every model can train every loss it is
 given, every ``search_space`` key belongs to a method or model of the spec, and (once a
 dataset is loaded) the spec's metrics and settings apply to its task.
@@ -17,6 +18,7 @@ from typing import Any
 from harness import learners
 from harness.errors import UserError
 from harness.methods import registry as methods_registry
+from harness.methods import user_losses
 from harness.metrics.per_task import metric_name, variant_name
 from harness.plan.resolve import binary_only_params, method_of, models_for, tuned_loss
 from harness.spec import schema
@@ -38,6 +40,7 @@ def check(spec: Spec, *, source: str = "spec") -> Spec:
     """``spec`` itself when every name it uses resolves in the registries; else a
     :class:`UserError` of one line: ``<source>: <field>: <what is wrong>``."""
     try:
+        user_losses.register(spec)  # a method entry's own function: a loss from then on
         _known_methods(spec)
         _losses_fit_models(spec)
         _search_space_keys(spec)

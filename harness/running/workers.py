@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from harness import quiet
+from harness.methods import user_losses
 from harness.plan.cells import Cell
 from harness.plan.data import DataProvider
 from harness.running.cell import run_cell
@@ -48,6 +49,7 @@ def _state(config: WorkerConfig) -> dict:
     torch.use_deterministic_algorithms(True)
     quiet.libraries()
     if _WORKER.get("key") != config.key:
+        user_losses.register(config.spec)  # a spawned or remote worker has not planned the spec
         _WORKER.clear()
         _WORKER.update(key=config.key, data=DataProvider(config.spec),
                        storage=open_storage(config.storage, config.journal))

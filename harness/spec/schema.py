@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_serializer,
@@ -236,10 +237,21 @@ class TrainingSpec(_Strict):
     device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="auto: CUDA when torch sees a GPU, else the CPU")
 
 
+#: a method entry's ``function``: ``FILE.py:FN``
+FUNCTION_PATTERN = r"^.+\.py:[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def function_file(reference: str) -> Path:
+    """The file of a ``FILE.py:FN`` reference (relative to the working directory, ``~`` expanded)."""
+    return Path(reference.rsplit(":", 1)[0]).expanduser()
+
+
 class MethodSpec(_Strict):
     """A method entry with its own name in results (``label``) and its own narrowed or fixed
     parameters (``search_space``, over the spec-wide ``tuning.search_space``): the way to run
-    one method twice, e.g. focal with γ fixed at 1 and at 3."""
+    one method twice, e.g. focal with γ fixed at 1 and at 3. With ``function`` it is a loss of
+    your own (``{name: my_loss, function: my_loss.py:fn}``), registered under ``name`` when the
+    spec is planned (:mod:`harness.methods.user_losses`)."""
 
     name: str = Field(description="a method: a loss, <loss>+<sampler>, a sampler alone, tuned_loss or an ensemble")
     label: str | None = Field(
@@ -251,12 +263,34 @@ class MethodSpec(_Strict):
     n_trials: int | None = Field(
         None, ge=1, description="this entry's trials, in place of tuning.n_trials (e.g. tuned_loss at twice "
         "the budget); default (null): tuning.n_trials")
+    function: str | None = Field(
+        None, pattern=FUNCTION_PATTERN, description="your own loss: FILE.py:FN, a Python function fn(logits, targets, "
+        "**params) -> per-sample loss (torch); name is then its loss name (see docs/writing-a-spec.md)")
+    _digest: str = PrivateAttr("")  # sha256 of the function's file, read when the spec is validated
 
     @model_serializer(mode="wrap")
     def _without_unset_trials(self, handler) -> dict:
-        """The dump without an unset ``n_trials``, so a spec without it keeps its hash."""
+        """The dump without an unset ``n_trials`` or ``function``, so a spec without them keeps its hash."""
         out = handler(self)
-        return {k: v for k, v in out.items() if k != "n_trials" or v is not None}
+        return {k: v for k, v in out.items() if k not in ("n_trials", "function") or v is not None}
+
+    @field_validator("function")
+    @classmethod
+    def _file_exists(cls, value: str | None) -> str | None:
+        if value is not None and not function_file(value).is_file():
+            raise ValueError(f"expected FILE.py:FN with an existing file (relative to the working directory), "
+                             f"got {value!r}: no file {str(function_file(value))!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _read_function_file(self) -> "MethodSpec":
+        """The digest of the function's file (what :meth:`Spec.spec_hash` adds), read once here;
+        a name with ``+`` (a sampler) is refused for a function entry."""
+        if self.function is not None:
+            if "+" in self.name:
+                raise ValueError(f"name: expected a plain loss name for a function entry (no +sampler), got {self.name!r}")
+            self._digest = hashlib.sha256(function_file(self.function).read_bytes()).hexdigest()
+        return self
 
     @property
     def key(self) -> str:
@@ -598,6 +632,9 @@ class Spec(_Strict):
         for entry in [*dumped["models"], *dumped["methods"]]:
             if isinstance(entry, dict) and entry.get("only", {}).get("task", "set") is None:
                 del entry["only"]["task"]
+        for entry, dumped_entry in zip(self.methods, dumped["methods"]):
+            if not isinstance(entry, str) and entry.function is not None:  # the file's contents, not only its name
+                dumped_entry["function_sha256"] = entry._digest
         canonical = json.dumps(dumped, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
@@ -636,8 +673,12 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 def format_validation_error(exc: ValidationError) -> str:
-    """The first error as one line: where, what was given, what was expected."""
-    err = exc.errors()[0]
+    """The first error as one line: where, what was given, what was expected. A mapping given
+    where a name or a mapping may stand (a method entry) reports the mapping's error, not that
+    it is not a name."""
+    errors = exc.errors()
+    err = next((e for e in errors if not (e["type"] == "string_type" and e["loc"][-1:] == ("str",)
+                                          and isinstance(e.get("input"), dict))), errors[0])
     loc = tuple(err["loc"])
     if len(loc) >= 3 and loc[0] == "models" and loc[2] in MODEL_NAMES:  # the entry's model, not a key
         model, loc = loc[2], loc[:2] + loc[3:]

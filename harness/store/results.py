@@ -152,14 +152,23 @@ def read_table(path_or_folder: str | Path, *, missing_ok: bool = False) -> pd.Da
     return upgrade(df)
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    """A published ``results.parquet`` (:func:`write_parquet`) with the dtypes of :func:`read_table`."""
-    df = pd.read_parquet(path)
+def read_parquet(path: Path, *, columns: list[str] | None = None, filters: list | None = None) -> pd.DataFrame:
+    """A published ``results.parquet`` (:func:`write_parquet`) with the dtypes of :func:`read_table`;
+    ``columns`` and ``filters`` (pyarrow's, e.g. ``[("dataset", "in", names)]``) read a part of it
+    (some columns only: as they are, not :func:`upgrade`-d)."""
+    df = pd.read_parquet(path, columns=columns, filters=filters)
     for column, dtype in DTYPES.items():
         if column in df:
             df[column] = df[column].astype(object).where(df[column].notna(), "").astype(str) if dtype is str \
                 else df[column].astype(dtype)
-    return upgrade(df)
+    return upgrade(df) if columns is None else df
+
+
+def read_published(folder: Path, *, columns: list[str] | None = None, datasets: list[str] | None = None) -> pd.DataFrame:
+    """A published folder's ``results.parquet``, or part of it: some ``columns``, the rows of some
+    ``datasets`` (read by pyarrow's filters: the whole table is a million rows)."""
+    filters = None if datasets is None else [("dataset", "in", list(datasets))]
+    return read_parquet(Path(folder) / PUBLISHED, columns=columns, filters=filters)
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:

@@ -1,0 +1,135 @@
+"""``runner.py run SPEC --against DIR`` on a published-like folder made here from a tiny run: only
+the new method's cells run, on the published splits; a tampered fingerprint or a CE re-check
+outside the gate's tolerances stops with one line (exit 2); the report reads the published rows
+plus the new ones."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from conftest import TINY_SPEC, write_spec
+
+import loss_zoo
+import runner
+from harness import run_benchmark
+from harness.plan.checks import parse_spec
+from harness.store.results import read_parquet, read_table, write_parquet
+from harness.store.run_spec import write_run_spec
+
+LOSS = "import torch.nn.functional as F\ndef fn(logits, targets):\n" \
+       "    return F.softplus(-(2.0 * targets - 1) * logits) + 0.1 * logits ** 2\n"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A published-like folder: the per-fold table and spec.json of a tiny run (ce and focal)."""
+    root = tmp_path_factory.mktemp("published")
+    spec = parse_spec({**TINY_SPEC, "name": "tinypub"})
+    outcome = run_benchmark(spec, results_root=root / "run", tracking_uri=None, progress=False, storage="memory")
+    folder = root / "full"
+    folder.mkdir()
+    write_parquet(outcome.table, folder / "results.parquet")
+    write_run_spec(spec, folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _registry():
+    with loss_zoo.registered():
+        yield
+
+
+def _user_spec(workdir, **extra) -> str:
+    (workdir / "mine.py").write_text(LOSS)
+    spec = {"name": "mine_vs", "datasets": TINY_SPEC["datasets"], "imbalance_ratios": [1, 10],
+            "methods": ["ce", {"name": "mine", "function": "mine.py:fn"}], **extra}
+    return str(write_spec(workdir, spec))
+
+
+def _copy(published, tmp_path):
+    folder = tmp_path / "pub"
+    shutil.copytree(published, folder)
+    return folder
+
+
+def _against(spec_path, folder, *more) -> int:
+    return runner.main(["run", spec_path, "--against", str(folder), "--no-tracking", "--quiet", "--recheck", "1",
+                        "--storage", "memory", *more])
+
+
+def test_against_runs_only_the_new_cells_and_reports_them_with_the_published(workdir, published, capsys):
+    assert _against(_user_spec(workdir), published) == 0
+    out = capsys.readouterr().out
+    assert "4 splits match the published fingerprints" in out  # 1 dataset × 2 ratios × 2 repetitions
+    assert "ce re-check: 1 cells (gauss ρ=10 mlp ce)" in out and "metrics within the gate's tolerances" in out
+    assert "mine vs ce · binary · mlp · average_precision: too few datasets (1 < 5) for a verdict" in out
+    new = read_table(workdir / "results" / "mine_vs")
+    assert set(new["method"]) == {"mine"} and set(new["imbalance_ratio"]) == {"1", "10"}
+    both = read_table(workdir / "results" / "mine_vs" / "against")
+    assert set(both["method"]) == {"ce", "focal", "mine"}
+    pub = read_parquet(published / "results.parquet")
+    assert len(both) == len(pub) + len(new)
+    fp = both.groupby(["imbalance_ratio", "repetition"])["dataset_fingerprint"].nunique()
+    assert (fp == 1).all()  # the new cells trained on the published splits
+    assert "mine" in (workdir / "results" / "mine_vs" / "against" / "report.md").read_text()
+    assert not (published / "report.md").exists()  # nothing written into the published folder
+
+
+def test_a_tampered_fingerprint_stops_with_one_line_before_any_cell(workdir, published, tmp_path, capsys):
+    folder = _copy(published, tmp_path)
+    table = read_parquet(folder / "results.parquet")
+    hit = (table["imbalance_ratio"] == "10") & (table["repetition"] == 1)
+    table.loc[hit, "dataset_fingerprint"] = "0123456789abcdef"
+    write_parquet(table, folder / "results.parquet")
+    assert _against(_user_spec(workdir), folder) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: --against: gauss ρ=10 repeat 1 fold 0: the split "
+                                                   "prepared here has fingerprint ")
+    assert "has fingerprint 0123456789abcdef: the data or its preparation changed" in err
+    assert not (workdir / "results").exists()
+
+
+def test_a_ce_recheck_outside_the_tolerance_stops_with_one_line(workdir, published, tmp_path, capsys):
+    folder = _copy(published, tmp_path)
+    table = read_parquet(folder / "results.parquet")
+    hit = (table["method"] == "ce") & (table["metric"] == "roc_auc")
+    table.loc[hit, "value"] = table.loc[hit, "value"] - 0.2
+    write_parquet(table, folder / "results.parquet")
+    assert _against(_user_spec(workdir), folder) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: --against: ce re-check: 1 of ")
+    assert "gauss ρ=10 mlp ce roc_auc" in err and "this machine does not reproduce the published cells" in err
+    assert not (workdir / "results" / "mine_vs" / "results.csv").exists()  # the new cells never ran
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"datasets": ["keel/glass1"]}, "datasets[0]: 'keel/glass1' is not in the published sweep (known: gauss)"),
+    ({"imbalance_ratios": [1, 5]}, "imbalance_ratios[1]: 5.0 is not in the published sweep"),
+    ({"methods": ["ce", "focal"]}, "methods: every method is in the published table already (ce, focal)"),
+])
+def test_a_spec_outside_the_published_sweep_is_one_line(workdir, published, capsys, change, message):
+    spec_path = _user_spec(workdir, **change)
+    assert _against(spec_path, published) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_a_published_spec_that_no_longer_hashes_the_same_is_refused(workdir, published, tmp_path, capsys):
+    folder = _copy(published, tmp_path)
+    text = (folder / "spec.json").read_text().replace('"n_trials": 3', '"n_trials": 4')
+    (folder / "spec.json").write_text(text)
+    assert _against(_user_spec(workdir), folder) == 2
+    assert "hashes to" in capsys.readouterr().err
+
+
+def test_the_recheck_counts_improvements_beyond_the_tolerance_too():
+    from harness.report.against import recheck
+
+    rows = pd.DataFrame({"dataset": "d", "imbalance_ratio": "1", "model": "mlp", "method": "ce", "calibration": "raw",
+                         "metric": "roc_auc", "value": [0.80, 0.81], "spec_hash": "x", "benchmark": "b",
+                         "git_commit": "c", "versions": "python=3"})
+    assert recheck(rows, rows).passed
+    assert not recheck(rows, rows.assign(value=rows["value"] + 0.05)).passed  # better, still not the same cell
+    assert recheck(rows, rows.assign(value=rows["value"] + 0.005)).passed  # within the 0.01 floor
