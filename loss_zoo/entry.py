@@ -134,6 +134,9 @@ class LossEntry:
         a model trained with this loss; None: no closed form.
     binary, multiclass : bool, default True
         The problem types it supports: (N,) logits with {0, 1} targets, (N, C) logits.
+    no_terms : str, default ""
+        Why the loss has no per-sample terms (a batch-level or scheduled loss), in a few words;
+        a learner that needs them (LightGBM) says it when it refuses the loss.
     """
 
     name: str
@@ -148,6 +151,7 @@ class LossEntry:
     posterior: Callable[..., Any] | None = None
     binary: bool = True
     multiclass: bool = True
+    no_terms: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or "+" in self.name:

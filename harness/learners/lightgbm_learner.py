@@ -29,7 +29,9 @@ does this for its built-in objectives only), stops early on the task's loss on v
 the tuning metric, ``training.early_stopping: metric``; none: all ``max_rounds``, the last kept),
 reports the tuning score every ``report_every`` rounds to ``on_step`` (pruning), and predicts
 raw margins plus that constant, so posterior corrections and calibration variants apply as for
-the MLP. Binary only: the pipeline is binary (multi-class raises a clear error).
+the MLP. Multi-class data (C > 2 classes in the task) trains C trees per round on the loss's
+multi-class terms (:mod:`harness.learners.lightgbm_multiclass`: softmax, diagonal Hessian with
+LightGBM's own K/(K−1) factor, a constant score per class) and predicts (n, C) logits.
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import expit
+from scipy.special import expit, softmax
 
 import loss_zoo
+from harness.learners import lightgbm_multiclass as multiclass
 from harness.learners.base import FitReport, FitTask, Fitted
 from harness.space import INF, Float, Int
 
@@ -61,13 +64,15 @@ DEFAULTS = {"lgbm_learning_rate": 0.1, "lgbm_num_leaves": 31, "lgbm_min_child_sa
             "lgbm_feature_fraction": 1.0, "lgbm_lambda_l2": 0.0}
 
 
-def cannot_take(loss: str) -> str | None:
-    """Why LightGBM cannot train with ``loss`` (None: it can)."""
+def cannot_take(loss: str, n_classes: int = 2) -> str | None:
+    """Why LightGBM cannot train with ``loss`` on data with ``n_classes`` (None: it can)."""
+    if n_classes > 2:
+        return multiclass.cannot_take(loss)
     entry = loss_zoo.entry(loss)
     if not entry.binary:
         return "not a binary loss"
     if entry.binary_terms is None:
-        return "its entry declares no per-sample binary terms for a custom objective"
+        return entry.no_terms or "its entry declares no per-sample binary terms for a custom objective"
     return None
 
 
@@ -154,13 +159,49 @@ def booster_params(params, seed: int) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Objective:
+    """One task's boosting objective: the binary form (scores (n,)) or the multi-class one (n, C)."""
+
+    terms: loss_zoo.BinaryTerms | loss_zoo.MulticlassTerms
+    n_classes: int
+    init: float | np.ndarray  # the loss's optimal constant score (per class for C > 2)
+
+    @classmethod
+    def of(cls, loss: str, loss_params, y: np.ndarray, n_classes: int) -> Objective:
+        """The objective of ``loss`` on training labels ``y``, started from its optimal constant."""
+        if n_classes > 2:
+            terms = multiclass.terms_of(loss, loss_params, n_classes)
+            return cls(terms, n_classes, multiclass.optimal_constant(terms, y, n_classes))
+        terms = terms_of(loss, loss_params)
+        return cls(terms, 2, optimal_constant(terms, y))
+
+    def init_score(self, n: int) -> np.ndarray:
+        return np.full(n, self.init) if self.n_classes == 2 else np.tile(self.init, (n, 1))
+
+    def loss(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        module = multiclass if self.n_classes > 2 else None
+        return (module.per_sample_loss if module else per_sample_loss)(self.terms, z, y)
+
+    def gradients(self, z: np.ndarray, data) -> tuple[np.ndarray, np.ndarray]:
+        """LightGBM's custom objective: (gradient, positive Hessian) at scores ``z``."""
+        y = data.get_label().astype(np.int64)
+        return (multiclass.objective_hessian if self.n_classes > 2 else objective_hessian)(self.terms, z, y)
+
+    def probabilities(self, z: np.ndarray) -> np.ndarray:
+        return softmax(z, axis=1) if self.n_classes > 2 else expit(z)
+
+    def params(self) -> dict:
+        """LightGBM's parameters for this objective (C trees per round on multi-class data)."""
+        return {"objective": self.gradients, **({"num_class": self.n_classes} if self.n_classes > 2 else {})}
+
+
 @dataclass(eq=False)  # hashable: LightGBM keeps callbacks in a set
 class _Watch:
     """LightGBM callback: early stopping on the validation loss, the kept round, pruning."""
 
     y_val: np.ndarray
-    terms: loss_zoo.BinaryTerms
-    init: float
+    objective: Objective
     score: Callable[[np.ndarray, np.ndarray], float]
     patience: int | None  # None: no early stopping, the last round is kept
     report_every: int
@@ -176,14 +217,14 @@ class _Watch:
     def capture(self, z: np.ndarray, data) -> tuple[str, float, bool]:
         """LightGBM's ``feval``: the validation raw scores (init score included) and their mean loss."""
         self.z = np.asarray(z, dtype=np.float64)
-        self.loss = float(np.mean(per_sample_loss(self.terms, self.z, self.y_val)))
+        self.loss = float(np.mean(self.objective.loss(self.z, self.y_val)))
         return "validation_loss", self.loss, False
 
     def __call__(self, env) -> None:
         import lightgbm as lgb
 
         r, loss = env.iteration, self.loss
-        value = float(self.score(self.y_val, expit(self.z)))
+        value = float(self.score(self.y_val, self.objective.probabilities(self.z)))
         if not (np.isfinite(loss) and np.isfinite(value)):
             self.stopped_by, self.reason = "diverged", f"non-finite validation loss at round {r}"
             raise lgb.callback.EarlyStopException(max(self.best_round, 0), [])
@@ -213,33 +254,32 @@ class LightGBMLearner:
 
     @classmethod
     def from_spec(cls, spec, model) -> LightGBMLearner:
-        from harness.metrics import binary as metrics_registry
+        from harness.metrics import per_task
 
-        metric = metrics_registry.get(spec.tuning.metrics[0])
+        metric = spec.tuning.metrics[0]  # on multi-class data its counterpart (harness.metrics.per_task)
         patience = None if spec.training.early_stopping == "none" else model.patience
         stop_on = "score" if spec.training.early_stopping == "metric" else "loss"
-        return cls(metric.monitor, metric.higher_is_better, model.max_rounds, patience, model.report_every, stop_on)
+        return cls(per_task.monitor(metric), per_task.higher_is_better(metric), model.max_rounds, patience,
+                   model.report_every, stop_on)
 
     def train(self, task: FitTask):
-        """(booster, rounds kept, init score, report) of one task."""
+        """(booster, rounds kept, init score, report) of one task; C = the largest label + 1
+        (at least 2) decides the binary or the multi-class objective."""
         import lightgbm as lgb
 
-        if len(np.unique(task.y_train)) > 2 or task.y_train.max(initial=0) > 1:
-            raise ValueError("y_train: expected binary labels {0, 1} (multi-class LightGBM is not supported yet)")
-        terms = terms_of(task.loss, task.loss_params)
-        init = optimal_constant(terms, task.y_train)
-        train = lgb.Dataset(task.X_train, task.y_train, init_score=np.full(len(task.y_train), init),
+        n_classes = max(2, int(max(task.y_train.max(initial=0), task.y_val.max(initial=0))) + 1)
+        objective = Objective.of(task.loss, task.loss_params, task.y_train, n_classes)
+        train = lgb.Dataset(task.X_train, task.y_train, init_score=objective.init_score(len(task.y_train)),
                             free_raw_data=False)
-        valid = lgb.Dataset(task.X_val, task.y_val, init_score=np.full(len(task.y_val), init), reference=train)
-        params = {**booster_params(task.params, task.seed),
-                  "objective": lambda z, data: objective_hessian(terms, z, data.get_label())}
+        valid = lgb.Dataset(task.X_val, task.y_val, init_score=objective.init_score(len(task.y_val)), reference=train)
+        params = {**booster_params(task.params, task.seed), **objective.params()}
         sign = None if self.stop_on == "loss" else (1.0 if self.higher_is_better else -1.0)
-        watch = _Watch(task.y_val, terms, init, self.score, self.patience, self.report_every, task.on_step, sign)
+        watch = _Watch(task.y_val, objective, self.score, self.patience, self.report_every, task.on_step, sign)
         booster = lgb.train(params, train, num_boost_round=self.max_rounds, valid_sets=[valid], feval=watch.capture,
                             callbacks=[watch])
         report = FitReport(watch.best_value, watch.best_round, len(watch.curve), watch.stopped_by, watch.curve,
                            watch.reason)
-        return booster, watch.best_round + 1, init, report
+        return booster, watch.best_round + 1, objective.init, report
 
     def fit_one(self, task: FitTask) -> Fitted:
         booster, rounds, init, report = self.train(task)
@@ -250,10 +290,11 @@ class LightGBMLearner:
         return [self.fit_one(task) for task in tasks]
 
 
-def _predictor(booster, rounds: int, init: float) -> Callable[[np.ndarray], np.ndarray]:
+def _predictor(booster, rounds: int, init: float | np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Logits of new rows: (n,), or (n, C) with one constant per class."""
     def predict(X: np.ndarray) -> np.ndarray:
         if rounds <= 0:
-            return np.full(len(X), init)
+            return np.full(len(X), init) if np.ndim(init) == 0 else np.tile(init, (len(X), 1))
         return np.asarray(booster.predict(X, raw_score=True, num_iteration=rounds), dtype=np.float64) + init
 
     return predict
