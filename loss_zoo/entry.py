@@ -134,6 +134,9 @@ class LossEntry:
         a model trained with this loss; None: no closed form.
     binary, multiclass : bool, default True
         The problem types it supports: (N,) logits with {0, 1} targets, (N, C) logits.
+    head : callable(module) -> float or None, optional
+        The scale s of the cosine-normalised last layer the loss trains on (the model outputs
+        s · cos(h, w_k); LDAM), read from the module; None: the plain linear head.
     no_terms : str, default ""
         Why the loss has no per-sample terms (a batch-level or scheduled loss), in a few words;
         a learner that needs them (LightGBM) says it when it refuses the loss.
@@ -151,6 +154,7 @@ class LossEntry:
     posterior: Callable[..., Any] | None = None
     binary: bool = True
     multiclass: bool = True
+    head: Callable[[Any], float | None] | None = None
     no_terms: str = ""
 
     def __post_init__(self) -> None:
