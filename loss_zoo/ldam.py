@@ -64,6 +64,18 @@ def _check(margins, scale: float, drw_epoch: int, logits: torch.Tensor) -> torch
     return m
 
 
+def _margin_ce(logits: torch.Tensor, targets: torch.Tensor, margins: torch.Tensor) -> torch.Tensor:
+    """Per-sample CE with the true class's logit lowered by its ``margins`` entry (per class);
+    binary: the logits (0, z)."""
+    if logits.ndim == 1:
+        check_binary_inputs(logits, targets)
+        return F.softplus(margins[targets.long()] - torch.where(targets.bool(), logits, -logits))
+    check_multiclass_inputs(logits, targets)
+    index = targets.long().unsqueeze(1)
+    shifted = logits - torch.zeros_like(logits).scatter(1, index, margins[targets.long()].unsqueeze(1))
+    return -F.log_softmax(shifted, dim=1).gather(1, index).squeeze(1)
+
+
 def ldam_loss(
     logits: torch.Tensor,
     targets: torch.Tensor,
@@ -116,16 +128,7 @@ def ldam_loss(
     True
     """
     check_reduction(reduction)
-    m = _check(margins, scale, drw_epoch, logits)
-    if logits.ndim == 1:
-        check_binary_inputs(logits, targets)
-        signed = torch.where(targets.bool(), logits, -logits)
-        loss = F.softplus(float(scale) * m[targets.long()] - signed)
-    else:
-        check_multiclass_inputs(logits, targets)
-        index = targets.long().unsqueeze(1)
-        shifted = logits - torch.zeros_like(logits).scatter(1, index, float(scale) * m[targets.long()].unsqueeze(1))
-        loss = -F.log_softmax(shifted, dim=1).gather(1, index).squeeze(1)
+    loss = _margin_ce(logits, targets, float(scale) * _check(margins, scale, drw_epoch, logits))
     if weight is not None and (epoch is None or epoch >= drw_epoch):
         loss = class_weight_tensor(weight, 2 if logits.ndim == 1 else logits.shape[1], logits)[targets.long()] * loss
     return reduce(loss, reduction)
