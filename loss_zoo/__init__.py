@@ -47,6 +47,7 @@ from .focal import (
 )
 from .hard_mining import OHEMLoss, ohem_loss
 from .label_smoothing import LabelSmoothingLoss, label_smoothing_loss
+from .ldam import LDAMLoss, drw_weights, ldam_loss, ldam_margins
 from .mmce import MMCELoss, mmce_loss
 from .poly import Poly1Loss, poly1_loss
 from .registry import available, entry, entry_of, get, posterior_logits, register, registered
@@ -62,6 +63,7 @@ __all__ = [
     "DualFocalLoss",
     "FocalFLSDLoss",
     "FocalLoss",
+    "LDAMLoss",
     "LabelSmoothingLoss",
     "LogitAdjustedCELoss",
     "LossEntry",
@@ -78,6 +80,7 @@ __all__ = [
     "ce_loss",
     "class_balanced_focal_loss",
     "class_weights",
+    "drw_weights",
     "dual_focal_loss",
     "entry",
     "entry_of",
@@ -87,6 +90,8 @@ __all__ = [
     "get",
     "label_smoothing_loss",
     "label_smoothing_posterior_logits",
+    "ldam_loss",
+    "ldam_margins",
     "logit_adjusted_ce_loss",
     "logit_adjusted_posterior_logits",
     "mmce_loss",

@@ -138,6 +138,12 @@ class LossEntry:
         The loss per sample, each term depending on its own sample only: what a boosting
         objective differentiates with ``torch.func`` where the entry has no ``binary_terms``
         (a user's own loss, :mod:`loss_zoo.user`). None: no such form.
+    head : callable(module) -> float or None, optional
+        The scale s of the cosine-normalised last layer the loss trains on (the model outputs
+        s · cos(h, w_k); LDAM), read from the module; None: the plain linear head.
+    no_terms : str, default ""
+        Why the loss has no per-sample terms (a batch-level or scheduled loss), in a few words;
+        a learner that needs them (LightGBM) says it when it refuses the loss.
     """
 
     name: str
@@ -153,6 +159,8 @@ class LossEntry:
     binary: bool = True
     multiclass: bool = True
     per_sample: Callable[..., Any] | None = None
+    head: Callable[[Any], float | None] | None = None
+    no_terms: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or "+" in self.name:

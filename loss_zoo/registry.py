@@ -22,13 +22,14 @@ from .entry import LossEntry
 from .focal import CLASS_BALANCED_FOCAL, FOCAL, FOCAL_FLSD
 from .hard_mining import OHEM
 from .label_smoothing import LABEL_SMOOTHING
+from .ldam import LDAM
 from .mmce import MMCE
 from .poly import POLY1
 
 _REGISTRY: dict[str, LossEntry] = {
     e.name: e for e in (CE, WEIGHTED_CE, FOCAL, FOCAL_FLSD, CLASS_BALANCED_FOCAL, LOGIT_ADJUSTED_CE,
                         # added after the published sweep (not tuned_loss's default choices)
-                        BALANCED_SOFTMAX, LABEL_SMOOTHING, BRIER, POLY1, ASL, DUAL_FOCAL, OHEM, MMCE)
+                        BALANCED_SOFTMAX, LABEL_SMOOTHING, BRIER, POLY1, ASL, DUAL_FOCAL, OHEM, MMCE, LDAM)
 }
 
 

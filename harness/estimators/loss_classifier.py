@@ -110,15 +110,16 @@ class LossClassifier(ClassifierMixin, BaseEstimator):
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction: expected a value in (0, 1), got {self.validation_fraction!r}")
 
-    def _build_model(self, n_features: int, counts: list[int], seed: int) -> MLP:
+    def _build_model(self, n_features: int, counts: list[int], seed: int, cosine_scale: float | None = None) -> MLP:
+        """The MLP; ``cosine_scale``: a cosine-normalised last layer (the loss's head, LDAM)."""
         hidden = tuple(self.hidden_sizes)
         if len(counts) == 2:
             return build_model("mlp", n_features, hidden_sizes=hidden, dropout=self.dropout,
-                               prior=max(counts[1], 1) / sum(counts), seed=seed)
+                               prior=max(counts[1], 1) / sum(counts), seed=seed, cosine_scale=cosine_scale)
         torch_gen = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=torch_gen)))
-            return MLP(n_features, hidden, self.dropout, n_outputs=len(counts))
+            return MLP(n_features, hidden, self.dropout, n_outputs=len(counts), cosine_scale=cosine_scale)
 
     def _logits(self, X: np.ndarray) -> torch.Tensor:
         """Logits in float64, from a float64 copy of the trained (float32) weights: a row's score
@@ -155,7 +156,7 @@ class LossClassifier(ClassifierMixin, BaseEstimator):
         counts = np.bincount(train[1], minlength=n_classes).tolist()
         self.loss_params_ = self._loss_params(counts)
         loss_fn = loss_zoo.get(self.loss, **self.loss_params_)
-        self.model_ = self._build_model(X.shape[1], counts, seed)
+        self.model_ = self._build_model(X.shape[1], counts, seed, entry.head(loss_fn) if entry.head else None)
         config = TrainConfig(self.lr, self.weight_decay, self.max_epochs, self.batch_size, self.n_iter_no_change)
         result = fit(self.model_, loss_fn, as_tensors(*train), validation, config, seed=seed, score=_accuracy)
         self.n_iter_ = result.epochs_run

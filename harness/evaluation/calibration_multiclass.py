@@ -3,7 +3,8 @@
 - ``raw``: softmax of the model's logits;
 - ``temperature``: softmax(z / T), one T minimising validation log loss (Guo et al., ICML 2017);
 - ``closed_form``: loss_zoo's multi-class posterior map log η = g(z) for the method's loss
-  (identity for CE), plus the prior-shift correction after resampling;
+  (identity for CE), plus the prior-shift correction after resampling; none for a method
+  without a loss (an ensemble);
 - ``vector_scaling``: softmax(w ⊙ z + b), a scale and a bias per class, fitted by validation
   log loss (Guo et al., ICML 2017).
 
@@ -106,8 +107,8 @@ def calibrate(
         t = fit_temperature(zv, y_val)
         return _from_log(zv / t, zt / t)
     if variant == "closed_form":
-        if loss_zoo.available()[loss].posterior is None:
-            return None
+        if loss not in loss_zoo.available() or loss_zoo.available()[loss].posterior is None:
+            return None  # no loss (an ensemble), or no closed form
         shift = 0.0 if prior_shift is None else np.asarray(prior_shift, dtype=np.float64)
         return _from_log(loss_zoo.posterior_logits(loss, zv, **loss_params) + shift,
                          loss_zoo.posterior_logits(loss, zt, **loss_params) + shift)

@@ -1,7 +1,7 @@
 """Learners: the model families a cell can train, by the name used in specs (``models[].name``).
 
 Each family is one module implementing :class:`~harness.learners.base.Learner` (a class with
-``from_spec(spec, model)``, its search space ``SPACE``, and optionally ``cannot_take(loss)``)
+``from_spec(spec, model)``, its search space ``SPACE``, and optionally ``cannot_take(loss, n_classes)``)
 and one :class:`LearnerEntry` in :data:`REGISTRY`; its settings (``models[]`` keys) are a model
 of the spec schema (:mod:`harness.spec.schema`), which validates names and shapes only. The
 modules load on first use: naming a learner imports neither torch nor LightGBM.
@@ -53,11 +53,11 @@ class LearnerEntry:
 REGISTRY: dict[str, LearnerEntry] = {
     "mlp": LearnerEntry("torch_mlp", "TorchLearner", multiclass=True),
     "logistic": LearnerEntry("torch_mlp", "TorchLearner", multiclass=True),
-    "lightgbm": LearnerEntry("lightgbm_learner", "LightGBMLearner", multiclass=False),
-    "ensemble": LearnerEntry("ensembles", "EnsembleLearner", multiclass=False, in_specs=False),
+    "lightgbm": LearnerEntry("lightgbm_learner", "LightGBMLearner", multiclass=True),
+    "ensemble": LearnerEntry("ensembles", "EnsembleLearner", multiclass=True, in_specs=False),
 }
 
-#: the learners that train multi-class data (the others take binary labels only, for now)
+#: the learners that train multi-class data (today every one; a new learner may take binary labels only)
 MULTICLASS = frozenset(name for name, entry in REGISTRY.items() if entry.multiclass)
 
 
@@ -73,10 +73,10 @@ def space(name: str) -> Mapping[str, Dist]:
     return REGISTRY["ensemble"].load().SPACES[name]
 
 
-def cannot_take(model: str, loss: str) -> str | None:
-    """Why learner ``model`` cannot train with ``loss`` (None: it can)."""
+def cannot_take(model: str, loss: str, n_classes: int = 2) -> str | None:
+    """Why learner ``model`` cannot train with ``loss`` on data with ``n_classes`` (None: it can)."""
     check = getattr(REGISTRY[model].load(), "cannot_take", None)
-    return None if check is None else check(loss)
+    return None if check is None else check(loss, n_classes)
 
 
 def for_model(spec: Spec, model: Any = None) -> Learner:

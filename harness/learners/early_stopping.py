@@ -22,6 +22,13 @@ The rule, epoch by epoch (``epoch`` counts from 0):
 4. a training that goes on asks its pruning callback (:meth:`EarlyStopping.prune`): True
    stops, "pruned".
 
+A scheduled loss (LDAM-DRW: re-weighting switched on at epoch E) arms the rule at E
+(``armed_from``): each epoch before E is the kept one, as with ``"none"`` (its weights are kept
+aside, its score joins the curve, it never stops the training), and the monitored best starts
+at -inf at E, so the first armed epoch is kept whatever it scores and patience counts from it.
+An epoch trained under the earlier loss is never the one returned once the switch has
+happened, and the validation loss, when monitored, compares epochs of one loss only.
+
 No validation split: each epoch that trains is counted (``observe(epoch, None)``) and is the
 kept one; the report's score is NaN and its curve empty. The weights to restore at the end are
 those of the last epoch that :attr:`Verdict.improved` said to keep, or, where none did (the
@@ -64,12 +71,15 @@ class EarlyStopping:
         validation score, or nothing (no early stopping: every epoch runs, the last is kept).
     higher_is_better : bool
         The score's direction (``monitor="score"``).
+    armed_from : int, default 0
+        The first epoch the rule judges (a scheduled loss's switch); earlier epochs are kept in turn.
     """
 
-    def __init__(self, patience: int, monitor: str = "loss", higher_is_better: bool = True) -> None:
+    def __init__(self, patience: int, monitor: str = "loss", higher_is_better: bool = True,
+                 armed_from: int = 0) -> None:
         if monitor not in MONITORS:
             raise ValueError(f"monitor: expected one of {MONITORS}, got {monitor!r}")
-        self.patience, self.monitor = patience, monitor
+        self.patience, self.monitor, self.armed_from = patience, monitor, armed_from
         self.sign = 1.0 if higher_is_better else -1.0
         self.best = -float("inf")  # the best monitored value, higher is better
         self.best_epoch, self.best_value = -1, float("nan")
@@ -101,6 +111,9 @@ class EarlyStopping:
         if self.monitor == "none":  # no early stopping: the last epoch is the kept one
             self.best_epoch, self.best_value = epoch, score
             return _GO_ON
+        if epoch < self.armed_from:  # before a scheduled loss's switch: kept in turn, never judged
+            self.best_epoch, self.best_value = epoch, score
+            return _KEEP
         if self.monitor == "loss":
             monitored = -float(loss() if callable(loss) else loss)
         else:

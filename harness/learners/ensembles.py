@@ -14,6 +14,13 @@ Each ensemble's search space is declared here, its parameters namespaced by a sh
 minority / majority after each under-sampling, never below the training split's own ratio
 (imbalanced-learn refuses to remove minority samples).
 
+Multi-class data (C > 2): every one of them is multi-class in scikit-learn and imbalanced-learn
+(trees, AdaBoost's SAMME). A float ``sampling_strategy`` is binary-only there, so the ratio r
+becomes a per-class target, evaluated on whatever sample each member under-samples (a
+bootstrap, a boosting round): every class with more than n_min / r samples is cut to
+⌊n_min / r⌋, n_min the smallest class of that sample (:class:`PerClassRatio`; for C = 2 the
+binary meaning). The logits are log p per class (p clipped to [1e-7, 1]), whose softmax is p.
+
 The plain counterparts differ from a balanced ensemble by the balancing only, so that the report
 can tell "balanced" from "forest" (or "bag"):
 
@@ -34,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logit
+from scipy.special import logit, softmax
 
 from harness.learners.base import FitReport, FitTask, Fitted
 from harness.space import INF, Float, Int
@@ -65,8 +72,24 @@ ENSEMBLES = tuple(SPACES)
 EPS = 1e-7
 
 
-def _strategy(value: float, y: np.ndarray) -> float:
+@dataclass(frozen=True)
+class PerClassRatio:
+    """imbalanced-learn's callable ``sampling_strategy`` for C > 2 classes: each class with more
+    than n_min / ``ratio`` samples of ``y`` is cut to ⌊n_min / ratio⌋ (n_min: the smallest class
+    present in ``y``); the others are left as they are."""
+
+    ratio: float
+
+    def __call__(self, y: np.ndarray) -> dict[int, int]:
+        classes, counts = np.unique(y, return_counts=True)
+        target = int(counts.min() / self.ratio)
+        return {int(k): target for k, n in zip(classes, counts) if n > target}
+
+
+def _strategy(value: float, y: np.ndarray) -> float | PerClassRatio:
     counts = np.bincount(y, minlength=2)
+    if len(counts) > 2:
+        return PerClassRatio(float(value))
     return float(max(value, counts.min() / max(counts.max(), 1)))
 
 
@@ -106,8 +129,21 @@ def build(name: str, params: Mapping[str, Any], y: np.ndarray, seed: int):
 
 
 def as_logits(prob: np.ndarray) -> np.ndarray:
-    """Logits of probabilities clipped to [1e-7, 1 − 1e-7], float64."""
-    return logit(np.clip(np.asarray(prob, dtype=np.float64), EPS, 1.0 - EPS))
+    """Logits of probabilities: binary (n,) logit of p clipped to [1e-7, 1 − 1e-7]; multi-class
+    (n, C) log p with p clipped to [1e-7, 1]; float64."""
+    p = np.asarray(prob, dtype=np.float64)
+    return logit(np.clip(p, EPS, 1.0 - EPS)) if p.ndim == 1 else np.log(np.clip(p, EPS, 1.0))
+
+
+def class_probabilities(estimator, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """The positive class's probability (n,) for 2 classes, else (n, C) with a column per class
+    (0 for a class the estimator never saw in training)."""
+    prob = estimator.predict_proba(X)
+    if n_classes == 2:
+        return prob[:, list(estimator.classes_).index(1)] if 1 in estimator.classes_ else np.zeros(len(X))
+    full = np.zeros((len(X), n_classes))
+    full[:, np.asarray(estimator.classes_, dtype=np.int64)] = prob
+    return full
 
 
 @dataclass(frozen=True)
@@ -120,9 +156,9 @@ class EnsembleLearner:
 
     @classmethod
     def from_spec(cls, spec, model) -> EnsembleLearner:
-        from harness.metrics import binary as metrics_registry
+        from harness.metrics import per_task
 
-        return cls(model.ensemble, metrics_registry.get(spec.tuning.metrics[0]).monitor)
+        return cls(model.ensemble, per_task.monitor(spec.tuning.metrics[0]))
 
     def fit_one(self, task: FitTask) -> Fitted:
         try:
@@ -134,11 +170,18 @@ class EnsembleLearner:
             return Fitted(FitReport(float("nan"), -1, 0, "diverged", [], f"{self.ensemble}: {exc}"),
                           lambda X: np.full(len(X), np.nan))
 
-        def predict(X: np.ndarray) -> np.ndarray:
-            return as_logits(estimator.predict_proba(X)[:, 1])
+        n_classes = max(2, int(max(task.y_train.max(), task.y_val.max())) + 1)
 
-        value = float(self.score(task.y_val, 1.0 / (1.0 + np.exp(-predict(task.X_val)))))
+        def predict(X: np.ndarray) -> np.ndarray:
+            return as_logits(class_probabilities(estimator, X, n_classes))
+
+        value = float(self.score(task.y_val, _probabilities(predict(task.X_val))))
         return Fitted(FitReport(value, 0, 1, "max_epochs", [value]), predict)
 
     def fit(self, tasks: Sequence[FitTask]) -> list[Fitted]:
         return [self.fit_one(task) for task in tasks]
+
+
+def _probabilities(logits: np.ndarray) -> np.ndarray:
+    """Sigmoid of binary logits, softmax of multi-class ones."""
+    return 1.0 / (1.0 + np.exp(-logits)) if logits.ndim == 1 else softmax(logits, axis=1)

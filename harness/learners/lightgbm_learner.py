@@ -29,21 +29,25 @@ does this for its built-in objectives only), stops early on the task's loss on v
 the tuning metric, ``training.early_stopping: metric``; none: all ``max_rounds``, the last kept),
 reports the tuning score every ``report_every`` rounds to ``on_step`` (pruning), and predicts
 raw margins plus that constant, so posterior corrections and calibration variants apply as for
-the MLP. Binary only: the pipeline is binary (multi-class raises a clear error). A loss with no
-binary terms but a per-sample torch function (a user's own) gets its derivatives from
-``torch.func`` instead (:mod:`harness.learners.torch_objective`, :func:`objective_of`).
+the MLP. Multi-class data (C > 2 classes in the task) trains C trees per round on the loss's
+multi-class terms (:mod:`harness.learners.lightgbm_multiclass`: softmax, diagonal Hessian with
+LightGBM's own K/(K−1) factor, a constant score per class) and predicts (n, C) logits. A loss
+with no terms but a per-sample torch function (a user's own) gets its derivatives from
+``torch.func`` instead (:mod:`harness.learners.torch_objective`, :meth:`Objective.of`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import expit
+from scipy.special import expit, softmax
 
 import loss_zoo
+from harness.learners import lightgbm_multiclass as multiclass
 from harness.learners.base import FitReport, FitTask, Fitted
 from harness.space import INF, Float, Int
 
@@ -63,17 +67,19 @@ DEFAULTS = {"lgbm_learning_rate": 0.1, "lgbm_num_leaves": 31, "lgbm_min_child_sa
             "lgbm_feature_fraction": 1.0, "lgbm_lambda_l2": 0.0}
 
 
-def cannot_take(loss: str) -> str | None:
-    """Why LightGBM cannot train with ``loss`` (None: it can)."""
+def cannot_take(loss: str, n_classes: int = 2) -> str | None:
+    """Why LightGBM cannot train with ``loss`` on data with ``n_classes`` (None: it can)."""
+    if n_classes > 2:
+        return multiclass.cannot_take(loss)
     entry = loss_zoo.entry(loss)
     if not entry.binary:
         return "not a binary loss"
-    if entry.binary_terms is None and entry.per_sample is None:
-        return "its entry declares no per-sample binary terms for a custom objective"
-    if entry.binary_terms is None:  # a per-sample torch loss (a user's): derivatives by torch.func
+    if entry.binary_terms is None and entry.per_sample is not None:  # a user's torch loss: torch.func
         from harness.learners import torch_objective
 
         return torch_objective.cannot_take(entry)
+    if entry.binary_terms is None:
+        return entry.no_terms or "its entry declares no per-sample binary terms for a custom objective"
     return None
 
 
@@ -160,18 +166,60 @@ def booster_params(params, seed: int) -> dict:
     }
 
 
-def objective_of(loss: str, loss_params, y_train: np.ndarray):
-    """(per-sample loss, (gradient, surrogate Hessian), initial score) of ``loss``, each a
-    function of raw scores z and labels y: from its :class:`~loss_zoo.BinaryTerms` (derived
-    above), else from its per-sample torch function (:mod:`harness.learners.torch_objective`)."""
-    if loss_zoo.entry(loss).binary_terms is None and cannot_take(loss) is None:
+@dataclass(frozen=True)
+class Objective:
+    """One task's boosting objective on raw scores z ((n,) binary, (n, C) multi-class): the loss
+    per sample, (gradient, positive Hessian) as boosting uses them, and the optimal constant score."""
+
+    per_sample: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    derivatives: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    n_classes: int
+    init: float | np.ndarray  # the loss's optimal constant score (per class for C > 2)
+
+    @classmethod
+    def of(cls, loss: str, loss_params, y: np.ndarray, n_classes: int) -> Objective:
+        """The objective of ``loss`` on training labels ``y``: from its terms, else (a user's loss)
+        from its per-sample torch function by ``torch.func``; started from its optimal constant."""
+        if loss_zoo.entry(loss).binary_terms is None and loss_zoo.entry(loss).per_sample is not None:
+            return cls._torch(loss, loss_params, y, n_classes)
+        if n_classes > 2:
+            terms = multiclass.terms_of(loss, loss_params, n_classes)
+            return cls(partial(multiclass.per_sample_loss, terms), partial(multiclass.objective_hessian, terms),
+                       n_classes, multiclass.optimal_constant(terms, y, n_classes))
+        terms = terms_of(loss, loss_params)
+        return cls(partial(per_sample_loss, terms), partial(objective_hessian, terms), 2, optimal_constant(terms, y))
+
+    @classmethod
+    def _torch(cls, loss: str, loss_params, y: np.ndarray, n_classes: int) -> Objective:
+        """A per-sample torch loss; on multi-class data its Hessian takes LightGBM's K/(K−1) factor,
+        as the multi-class terms' objective does, so both boost alike."""
         from harness.learners.torch_objective import TorchObjective
 
-        objective = TorchObjective.of(loss, loss_params)
-        return objective.loss, objective.gradient_hessian, objective.optimal_constant(y_train)
-    terms = terms_of(loss, loss_params)
-    return (lambda z, y: per_sample_loss(terms, z, y), lambda z, y: objective_hessian(terms, z, y),
-            optimal_constant(terms, y_train))
+        t = TorchObjective.of(loss, loss_params)
+        factor = n_classes / (n_classes - 1.0) if n_classes > 2 else 1.0
+
+        def derivatives(z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            g, h = t.gradient_hessian(z, labels)
+            return g, factor * h
+
+        return cls(t.loss, derivatives, n_classes, t.optimal_constant(y, n_classes))
+
+    def init_score(self, n: int) -> np.ndarray:
+        return np.full(n, self.init) if self.n_classes == 2 else np.tile(self.init, (n, 1))
+
+    def loss(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return self.per_sample(z, y)
+
+    def gradients(self, z: np.ndarray, data) -> tuple[np.ndarray, np.ndarray]:
+        """LightGBM's custom objective: (gradient, positive Hessian) at scores ``z``."""
+        return self.derivatives(z, data.get_label().astype(np.int64))
+
+    def probabilities(self, z: np.ndarray) -> np.ndarray:
+        return softmax(z, axis=1) if self.n_classes > 2 else expit(z)
+
+    def params(self) -> dict:
+        """LightGBM's parameters for this objective (C trees per round on multi-class data)."""
+        return {"objective": self.gradients, **({"num_class": self.n_classes} if self.n_classes > 2 else {})}
 
 
 @dataclass(eq=False)  # hashable: LightGBM keeps callbacks in a set
@@ -179,8 +227,7 @@ class _Watch:
     """LightGBM callback: early stopping on the validation loss, the kept round, pruning."""
 
     y_val: np.ndarray
-    loss_fn: Callable[[np.ndarray, np.ndarray], np.ndarray]  # per-sample loss of (z, y)
-    init: float
+    objective: Objective
     score: Callable[[np.ndarray, np.ndarray], float]
     patience: int | None  # None: no early stopping, the last round is kept
     report_every: int
@@ -196,14 +243,14 @@ class _Watch:
     def capture(self, z: np.ndarray, data) -> tuple[str, float, bool]:
         """LightGBM's ``feval``: the validation raw scores (init score included) and their mean loss."""
         self.z = np.asarray(z, dtype=np.float64)
-        self.loss = float(np.mean(self.loss_fn(self.z, self.y_val)))
+        self.loss = float(np.mean(self.objective.loss(self.z, self.y_val)))
         return "validation_loss", self.loss, False
 
     def __call__(self, env) -> None:
         import lightgbm as lgb
 
         r, loss = env.iteration, self.loss
-        value = float(self.score(self.y_val, expit(self.z)))
+        value = float(self.score(self.y_val, self.objective.probabilities(self.z)))
         if not (np.isfinite(loss) and np.isfinite(value)):
             self.stopped_by, self.reason = "diverged", f"non-finite validation loss at round {r}"
             raise lgb.callback.EarlyStopException(max(self.best_round, 0), [])
@@ -233,32 +280,32 @@ class LightGBMLearner:
 
     @classmethod
     def from_spec(cls, spec, model) -> LightGBMLearner:
-        from harness.metrics import binary as metrics_registry
+        from harness.metrics import per_task
 
-        metric = metrics_registry.get(spec.tuning.metrics[0])
+        metric = spec.tuning.metrics[0]  # on multi-class data its counterpart (harness.metrics.per_task)
         patience = None if spec.training.early_stopping == "none" else model.patience
         stop_on = "score" if spec.training.early_stopping == "metric" else "loss"
-        return cls(metric.monitor, metric.higher_is_better, model.max_rounds, patience, model.report_every, stop_on)
+        return cls(per_task.monitor(metric), per_task.higher_is_better(metric), model.max_rounds, patience,
+                   model.report_every, stop_on)
 
     def train(self, task: FitTask):
-        """(booster, rounds kept, init score, report) of one task."""
+        """(booster, rounds kept, init score, report) of one task; C = the largest label + 1
+        (at least 2) decides the binary or the multi-class objective."""
         import lightgbm as lgb
 
-        if len(np.unique(task.y_train)) > 2 or task.y_train.max(initial=0) > 1:
-            raise ValueError("y_train: expected binary labels {0, 1} (multi-class LightGBM is not supported yet)")
-        loss_fn, gradient_hessian, init = objective_of(task.loss, task.loss_params, task.y_train)
-        train = lgb.Dataset(task.X_train, task.y_train, init_score=np.full(len(task.y_train), init),
+        n_classes = max(2, int(max(task.y_train.max(initial=0), task.y_val.max(initial=0))) + 1)
+        objective = Objective.of(task.loss, task.loss_params, task.y_train, n_classes)
+        train = lgb.Dataset(task.X_train, task.y_train, init_score=objective.init_score(len(task.y_train)),
                             free_raw_data=False)
-        valid = lgb.Dataset(task.X_val, task.y_val, init_score=np.full(len(task.y_val), init), reference=train)
-        params = {**booster_params(task.params, task.seed),
-                  "objective": lambda z, data: gradient_hessian(z, data.get_label())}
+        valid = lgb.Dataset(task.X_val, task.y_val, init_score=objective.init_score(len(task.y_val)), reference=train)
+        params = {**booster_params(task.params, task.seed), **objective.params()}
         sign = None if self.stop_on == "loss" else (1.0 if self.higher_is_better else -1.0)
-        watch = _Watch(task.y_val, loss_fn, init, self.score, self.patience, self.report_every, task.on_step, sign)
+        watch = _Watch(task.y_val, objective, self.score, self.patience, self.report_every, task.on_step, sign)
         booster = lgb.train(params, train, num_boost_round=self.max_rounds, valid_sets=[valid], feval=watch.capture,
                             callbacks=[watch])
         report = FitReport(watch.best_value, watch.best_round, len(watch.curve), watch.stopped_by, watch.curve,
                            watch.reason)
-        return booster, watch.best_round + 1, init, report
+        return booster, watch.best_round + 1, objective.init, report
 
     def fit_one(self, task: FitTask) -> Fitted:
         booster, rounds, init, report = self.train(task)
@@ -269,10 +316,11 @@ class LightGBMLearner:
         return [self.fit_one(task) for task in tasks]
 
 
-def _predictor(booster, rounds: int, init: float) -> Callable[[np.ndarray], np.ndarray]:
+def _predictor(booster, rounds: int, init: float | np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Logits of new rows: (n,), or (n, C) with one constant per class."""
     def predict(X: np.ndarray) -> np.ndarray:
         if rounds <= 0:
-            return np.full(len(X), init)
+            return np.full(len(X), init) if np.ndim(init) == 0 else np.tile(init, (len(X), 1))
         return np.asarray(booster.predict(X, raw_score=True, num_iteration=rounds), dtype=np.float64) + init
 
     return predict

@@ -80,9 +80,11 @@ class TorchLearner:
 
         n_classes = max(2, int(max(task.y_train.max(), task.y_val.max())) + 1)
         counts = np.bincount(task.y_train, minlength=n_classes).tolist()
+        loss = loss_zoo.get(task.loss, **task.loss_params)
+        head = loss_zoo.entry(task.loss).head  # LDAM: a cosine-normalised last layer with its scale s
         model = build_model(self.name, task.X_train.shape[1], hidden_sizes=self.hidden_sizes, dropout=self.dropout,
-                            **_outputs(counts), seed=task.seed).to(self.device)
-        return Member(model, loss_zoo.get(task.loss, **task.loss_params),
+                            **_outputs(counts), seed=task.seed, cosine_scale=head(loss) if head else None).to(self.device)
+        return Member(model, loss,
                       cached(task.X_train, task.y_train), cached(task.X_val, task.y_val),
                       task.params["lr"], task.params["weight_decay"], task.seed, task.on_step)
 

@@ -93,9 +93,15 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
         stopping, every epoch runs and the last weights stay (pruning still applies). The rule
         is :class:`~harness.learners.early_stopping.EarlyStopping`, the one
         :func:`harness.learners.batched.fit_batched` follows for each member.
+
+    A loss with a schedule (LDAM-DRW) is told each epoch before it trains (``loss_fn.start_epoch
+    (epoch)``), and early stopping is armed from its ``stopping_from`` epoch (the switch; see
+    :mod:`harness.learners.early_stopping`). Only this trainer drives schedules: a loss with one
+    declares no per-sample terms, so it never trains in a stack.
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    stopping = EarlyStopping(config.patience, stop_on, higher_is_better)
+    schedule = getattr(loss_fn, "start_epoch", None)
+    stopping = EarlyStopping(config.patience, stop_on, higher_is_better, getattr(loss_fn, "stopping_from", 0))
     generator, n = torch.Generator().manual_seed(seed), len(train[0])
     if validation is not None:
         X_val, y_val = validation
@@ -104,6 +110,8 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # dropout draws from the global generator, forked here
         for epoch in range(config.max_epochs):
+            if schedule is not None:
+                schedule(epoch)
             order = torch.randperm(n, generator=generator)
             if not torch.isfinite(_train_epoch(model, loss_fn, train, optimizer, order, config.batch_size)):
                 stopping.diverged(epoch)

@@ -20,6 +20,7 @@ from harness.errors import UserError
 from harness.methods import registry as methods_registry
 from harness.methods import user_losses
 from harness.metrics.per_task import metric_name, variant_name
+from harness.plan.cells import grid
 from harness.plan.resolve import binary_only_params, method_of, models_for, tuned_loss
 from harness.spec import schema
 from harness.spec.schema import DatasetSpec, Spec
@@ -117,4 +118,23 @@ def problems(spec: Spec, ds: DatasetSpec, n_classes: int) -> str | None:
     if task == MULTICLASS and fixed:
         return (f"tuning.search_space.{fixed[0]}: a binary-only parameter (scalar class weight), but dataset "
                 f"{ds.key} has {n_classes} classes; drop it (it is not tuned on multi-class data)")
+    return None
+
+
+def learner_problems(spec: Spec, ds: DatasetSpec, ratio, n_classes: int) -> str | None:
+    """Why a cell of this (dataset, ratio) has a learner that cannot train its ``n_classes``
+    classes, or a loss on them (None: none), as one line."""
+    if n_classes <= 2:
+        return None
+    for dataset, r, key, model in grid(spec):
+        if dataset.key != ds.key or r != ratio:
+            continue
+        what = f"method {key!r}" if model.name == "ensemble" else f"model {model.key!r}"
+        if model.name not in learners.MULTICLASS:
+            return (f"{what}: trains binary data only, and {ds.key} has {n_classes} classes; keep it to the "
+                    f"binary datasets with only: {{datasets: [...]}}")
+        for loss in methods_registry.get(spec.method_entry(key).name, tuned=tuned_loss(spec)).losses:
+            if (why := learners.cannot_take(model.name, loss, n_classes)) is not None:
+                return (f"methods: {key!r}: {what} cannot train with loss {loss!r} on {ds.key}'s {n_classes} "
+                        f"classes ({why}); keep them apart with only: {{task: binary}}")
     return None

@@ -20,7 +20,7 @@ from harness import learners
 from harness.errors import UserError
 from harness.plan import cost
 from harness.plan.cells import Cell, expand, grid
-from harness.plan.checks import problems
+from harness.plan.checks import learner_problems, problems
 from harness.plan.data import DataProvider
 from harness.running.cell import run_cell
 from harness.running.executors import open_executor
@@ -99,7 +99,7 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
         for ratio in spec.imbalance_ratios:
             try:
                 n_classes = data.prepared(ds, ratio, 0).n_classes
-                problem = problems(spec, ds, n_classes) or _binary_only(spec, ds, ratio, n_classes)
+                problem = problems(spec, ds, n_classes) or learner_problems(spec, ds, ratio, n_classes)
                 if problem is not None:
                     raise UserError(problem)
             except datasets.DataError as exc:
@@ -108,18 +108,6 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
                     continue
                 raise UserError(str(exc)) from None
     return skipped
-
-
-def _binary_only(spec: Spec, ds, ratio, n_classes: int) -> str | None:
-    """Why a cell of this (dataset, ratio) has a learner that cannot train its classes (None: none)."""
-    if n_classes <= 2:
-        return None
-    for dataset, r, method, model in grid(spec):
-        if dataset.key == ds.key and r == ratio and model.name not in learners.MULTICLASS:
-            what = f"method {method!r}" if model.name == "ensemble" else f"model {model.key!r}"
-            return (f"{what}: trains binary data only, and {ds.key} has {n_classes} classes; keep it to the "
-                    f"binary datasets with only: {{datasets: [...]}}")
-    return None
 
 
 class _Run:

@@ -29,12 +29,12 @@ LOSSES = [
 def test_every_multiclass_loss_of_the_zoo_declares_its_common_form():
     """Every per-sample loss (binary terms declared) stacks on multi-class data too; only the
     batch-level losses (OHEM: which samples count depends on the batch; MMCE: a kernel sum over
-    the batch) have neither form."""
+    the batch) and the scheduled one (LDAM-DRW: weights switched on at an epoch) have neither form."""
     for name, found in loss_zoo.available().items():
         if found.multiclass and found.binary_terms is not None:
             assert found.multiclass_terms is not None, name
     batch_level = [n for n, e in loss_zoo.available().items() if e.multiclass and e.multiclass_terms is None]
-    assert batch_level == ["ohem", "mmce"] and all(loss_zoo.entry(n).binary_terms is None for n in batch_level)
+    assert batch_level == ["ohem", "mmce", "ldam"] and all(loss_zoo.entry(n).binary_terms is None for n in batch_level)
     assert multiclass_terms(loss_zoo.get("focal", gamma=1.0, alpha=0.25)) is None  # a binary α
     assert multiclass_terms(loss_zoo.get("focal_flsd", thresholds=(0.2, 0.5), gammas=(5, 3, 1))) is None
     assert multiclass_member_losses([loss_zoo.get("weighted_ce", weight=[1.0, 2.0])], C) is None  # wrong length

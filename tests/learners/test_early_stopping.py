@@ -206,3 +206,19 @@ def test_fit_without_a_validation_split():
                  score=average_precision_score, on_epoch=lambda e, v: True)  # no score: nothing to prune on
     assert (report.best_epoch, report.epochs_run, report.stopped_by, report.curve) == (3, 4, "max_epochs", [])
     assert math.isnan(report.best_score)
+
+
+@pytest.mark.parametrize("monitor", ["score", "loss"])
+def test_a_scheduled_loss_arms_the_rule_at_its_switch(monitor):
+    """LDAM-DRW switches its weights on at epoch 3: epochs 0-2 are kept in turn and never stop the
+    training (the score falls from epoch 0, which patience 1 would end at epoch 1), epoch 3 is kept
+    whatever it scores, and patience counts from there."""
+    scores = [0.9, 0.5, 0.4, 0.3, 0.35, 0.2, 0.1]
+    losses = [1.0 - s for s in scores]
+    unarmed = _run(EarlyStopping(patience=1, monitor=monitor), scores, losses)
+    assert len(unarmed) == 2 and _kept(unarmed) == 0
+    rule = EarlyStopping(patience=1, monitor=monitor, armed_from=3)
+    verdicts = _run(rule, scores, losses)
+    assert [v.improved for v in verdicts] == [True, True, True, True, True, False]
+    assert verdicts[-1].stop and (rule.best_epoch, rule.best_value, _kept(verdicts)) == (4, 0.35, 4)
+    assert rule.report().curve == scores[:6]

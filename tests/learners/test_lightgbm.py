@@ -181,10 +181,12 @@ def test_a_spec_asking_lightgbm_for_asl_is_refused_unless_only_keeps_them_apart(
     assert parse_spec({**base, "methods": ["ce", *on_mlp], "models": models}).method_keys == ["ce", "asl"]
 
 
-def test_multiclass_and_lossless_configurations_say_so():
+def test_a_multiclass_task_with_a_binary_only_loss_says_so():
+    """Multi-class data trains the multi-class objective (tests/learners/test_lightgbm_multiclass.py);
+    a loss without a multi-class form is refused in one line naming it."""
     X, y = _data()
-    with pytest.raises(ValueError, match="multi-class LightGBM is not supported"):
-        LightGBMLearner(average_precision_score, True).fit_one(FitTask(X, y % 3 + (y == 1), X, y, "ce", {}, {}, 0))
+    with pytest.raises(ValueError, match=r"^loss: multi-class LightGBM cannot train 'asl' .*\(not a multi-class loss\)$"):
+        LightGBMLearner(average_precision_score, True).fit_one(FitTask(X, y % 3 + (y == 1), X, y, "asl", {}, {}, 0))
 
 
 @parametrize_with_checks([LightGBMLossClassifier(random_state=0),

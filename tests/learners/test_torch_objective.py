@@ -117,6 +117,22 @@ def test_lightgbm_refuses_a_batch_level_function_and_takes_a_per_sample_one(tmp_
                              user_losses.entry_for("plain", "losses.py:plain")):
         assert "not per-sample" in lgbm.cannot_take("normalised")
         assert lgbm.cannot_take("plain") is None
-        loss_fn, gradient_hessian, init = lgbm.objective_of("plain", {}, np.array([0, 0, 0, 1]))
-        assert init == pytest.approx(np.log(1 / 3), abs=1e-7)
+        objective = lgbm.Objective.of("plain", {}, np.array([0, 0, 0, 1]), 2)
+        assert objective.init == pytest.approx(np.log(1 / 3), abs=1e-7)
         assert cannot_take(loss_zoo.entry("ce")) == "its entry declares no per-sample loss"
+
+
+def test_a_user_multiclass_ce_boosts_as_the_zoos_multiclass_ce(tmp_path, monkeypatch):
+    """LightGBM's objective from a user's multi-class CE (torch.func) equals the zoo's multi-class
+    CE objective, K/(K−1) factor included, and starts from the same constant scores."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mc.py").write_text("import torch.nn.functional as F\n"
+                                    "def ce(logits, targets):\n    return F.cross_entropy(logits, targets, reduction='none')\n")
+    rng = np.random.default_rng(3)
+    y, z = rng.integers(0, 4, 300), rng.normal(0, 2, (300, 4))
+    with loss_zoo.registered(user_losses.entry_for("user_ce", "mc.py:ce")):
+        mine = lgbm.Objective.of("user_ce", {}, y, 4)
+        zoo = lgbm.Objective.of("ce", {}, y, 4)
+        (g1, h1), (g2, h2) = mine.derivatives(z, y), zoo.derivatives(z, y)
+    assert np.abs(g1 - g2).max() < 1e-12 and np.abs(h1 - h2).max() < 1e-12
+    assert np.allclose(mine.init - mine.init.mean(), zoo.init - zoo.init.mean(), atol=1e-5)

@@ -177,6 +177,8 @@ def _params(name: str, n_classes: int) -> dict:
         "class_balanced_focal": {"counts": [500, 20, 70, 9][:n_classes]},
         "logit_adjusted_ce": {"prior": [0.6, 0.1, 0.2, 0.1][:n_classes]},
         "balanced_softmax": {"prior": [0.6, 0.1, 0.2, 0.1][:n_classes]},
+        "ldam": {"margins": loss_zoo.ldam_margins([500, 20, 70, 9][:n_classes], 0.5),
+                 "weight": loss_zoo.drw_weights([500, 20, 70, 9][:n_classes])},
     }.get(name, {})
 
 
