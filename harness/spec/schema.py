@@ -46,6 +46,10 @@ class DatasetSpec(_Strict):
     profile: Literal["long_tailed", "step", "natural"] | None = Field(
         None, description="multi-class imbalance profile (default long_tailed); refused on binary data")
     minority_fraction: float | None = Field(None, gt=0, lt=1, description="the step profile's minority share of classes")
+    test_profile: Literal["balanced"] | None = Field(
+        None, description="balanced: as many test samples of every class, topped up from rows the subsample left "
+        "out (the long-tail literature's balanced test set; holdout only); train and validation, and so the fitted "
+        "models, stay those of the entry without it. Default (null): the test split keeps the training profile")
 
     @model_validator(mode="before")
     @classmethod
@@ -68,12 +72,12 @@ class DatasetSpec(_Strict):
     def _without_unset_profile(self, handler) -> dict:
         """The dump without a profile left out, so a binary spec's hash is what it was before profiles."""
         out = handler(self)
-        return {k: v for k, v in out.items() if k not in _PROFILE_KEYS or v is not None}
+        return {k: v for k, v in out.items() if k not in (*_PROFILE_KEYS, "test_profile") or v is not None}
 
     @property
     def identity(self) -> str:
         """The name plus its parameters (and profile, when given): what seeds hash, so a label
-        never changes the data."""
+        never changes the data (nor ``test_profile``, which changes the test split only)."""
         params = {**self.params, **{k: getattr(self, k) for k in _PROFILE_KEYS if getattr(self, k) is not None}}
         if not params:
             return self.name
@@ -173,6 +177,18 @@ class TorchModelSpec(_ModelBase):
         return () if self.key in ("mlp", "logistic") else (self.key,)
 
 
+class CNNModelSpec(_ModelBase):
+    """The convolutional learner: a small residual network over image datasets (``images/...``)."""
+
+    name: Literal["cnn"] = Field(description="cnn: a small residual network; image datasets only")
+    channels: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [16, 32], min_length=1,
+        description="width of each stage; every stage after the first halves the resolution")
+    blocks: int = Field(1, ge=1, description="residual blocks (two 3x3 convolutions each) per stage")
+    stem_stride: Literal[1, 2] = Field(1, description="2: the first convolution halves the resolution (28x28 -> "
+                                       "14x14, about 4x fewer operations)")
+
+
 class LightGBMModelSpec(_ModelBase):
     """Gradient-boosted trees with the zoo's losses as custom objectives."""
 
@@ -184,7 +200,7 @@ class LightGBMModelSpec(_ModelBase):
 
 #: The settings of each learner a spec may list under ``models`` (one class per learner module,
 #: registered here and in harness.learners.REGISTRY; the ensembles are methods, not models).
-MODEL_SETTINGS: tuple[type[_ModelBase], ...] = (TorchModelSpec, LightGBMModelSpec)
+MODEL_SETTINGS: tuple[type[_ModelBase], ...] = (TorchModelSpec, LightGBMModelSpec, CNNModelSpec)
 
 #: model name -> its settings class, from each class's ``name`` literal
 _MODEL_CLASSES = {name: cls for cls in MODEL_SETTINGS for name in get_args(cls.model_fields["name"].annotation)}
@@ -487,7 +503,7 @@ class Spec(_Strict):
         return value
 
     @property
-    def model(self) -> TorchModelSpec | LightGBMModelSpec:
+    def model(self) -> TorchModelSpec | LightGBMModelSpec | CNNModelSpec:
         """The first model (a spec with one model: its model)."""
         return self.models[0]
 
@@ -538,10 +554,13 @@ class Spec(_Strict):
 
     def task_of(self, dataset: str) -> str:
         """"binary" or "multiclass": the task of the dataset entry with this key, as its ``n_classes``
-        parameter or else the catalogue declares it (nothing is loaded)."""
+        or ``positive`` parameter (one class against the rest) or else the catalogue declares it
+        (nothing is loaded)."""
         ds = next(d for d in self.datasets if d.key == dataset)
         if "n_classes" in ds.params:
             return "binary" if ds.params["n_classes"] == 2 else "multiclass"
+        if ds.params.get("positive") is not None:  # one class against the rest
+            return "binary"
         return datasets.catalogue.info(ds.name).task
 
     @property
