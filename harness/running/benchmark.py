@@ -98,8 +98,10 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     for ds in spec.datasets:
         for ratio in spec.imbalance_ratios:
             try:
-                n_classes = data.prepared(ds, ratio, 0).n_classes
-                problem = problems(spec, ds, n_classes) or _binary_only(spec, ds, ratio, n_classes)
+                prepared = data.prepared(ds, ratio, 0)
+                n_classes = prepared.n_classes
+                problem = (problems(spec, ds, n_classes) or _binary_only(spec, ds, ratio, n_classes)
+                           or _images_only(spec, ds, ratio, prepared.image_shape))
                 if problem is not None:
                     raise UserError(problem)
             except datasets.DataError as exc:
@@ -119,6 +121,19 @@ def _binary_only(spec: Spec, ds, ratio, n_classes: int) -> str | None:
             what = f"method {method!r}" if model.name == "ensemble" else f"model {model.key!r}"
             return (f"{what}: trains binary data only, and {ds.key} has {n_classes} classes; keep it to the "
                     f"binary datasets with only: {{datasets: [...]}}")
+    return None
+
+
+def _images_only(spec: Spec, ds, ratio, image_shape) -> str | None:
+    """Why a cell of this (dataset, ratio) has a learner that trains images only while the
+    dataset's rows are not images (None: none)."""
+    if image_shape is not None:
+        return None
+    for dataset, r, _, model in grid(spec):
+        entry = learners.REGISTRY.get(model.name)
+        if dataset.key == ds.key and r == ratio and entry is not None and entry.images:
+            return (f"model {model.key!r}: trains images only, and {ds.key} has no image shape (an image "
+                    f"dataset: images/...); keep it to the image datasets with only: {{datasets: [...]}}")
     return None
 
 
