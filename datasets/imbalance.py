@@ -280,12 +280,13 @@ def _standardised(dataset: Dataset, parts: dict[str, list[np.ndarray]], target: 
 
 def _balanced_test(dataset: Dataset, parts: dict[str, list[np.ndarray]], seed: int) -> list[np.ndarray]:
     """A test split with equally many samples of every class: each class's own test rows, topped
-    up with rows the subsample left out, n = min over classes of (test + left-out) rows each (the
-    long-tail literature's balanced test set, e.g. CIFAR-10-LT). Train and validation stay."""
+    up with rows the subsample left out (the long-tail literature's balanced test set, e.g.
+    CIFAR-10-LT); n per class is the largest class's test count, or fewer where some class has
+    fewer rows in all (n = min over classes of test + left-out rows). Train and validation stay."""
     rng = np.random.default_rng([seed, 1])
     used = np.concatenate([idx for p in parts.values() for idx in p])
     spare = [rng.permutation(np.setdiff1d(np.flatnonzero(dataset.y == c), used)) for c in range(len(parts["test"]))]
-    n = min(len(t) + len(s) for t, s in zip(parts["test"], spare))
+    n = min(max(len(t) for t in parts["test"]), *(len(t) + len(s) for t, s in zip(parts["test"], spare)))
     return [np.concatenate([t, s])[:n] for t, s in zip(parts["test"], spare)]
 
 

@@ -18,7 +18,8 @@ from harness import learners
 from harness.errors import UserError
 from harness.methods import registry as methods_registry
 from harness.metrics.per_task import metric_name, variant_name
-from harness.plan.resolve import binary_only_params, method_of, models_for, tuned_loss
+from harness.plan.resolve import binary_only_params, method_of, models_for, trial_budget, tuned_loss
+from harness.space import Fixed
 from harness.spec import schema
 from harness.spec.schema import DatasetSpec, Spec
 from harness.vocabulary import BINARY, MULTICLASS, task_of
@@ -41,6 +42,7 @@ def check(spec: Spec, *, source: str = "spec") -> Spec:
         _known_methods(spec)
         _losses_fit_models(spec)
         _search_space_keys(spec)
+        _untuned_fixed(spec)
     except ValueError as exc:
         raise UserError(f"{source}: {exc}") from None
     return spec
@@ -94,6 +96,24 @@ def _search_space_keys(spec: Spec) -> None:
             close = get_close_matches(key, known, n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ValueError(f"tuning.search_space.{key}: unknown parameter{hint}; known for these methods: {', '.join(known)}")
+
+
+def _untuned_fixed(spec: Spec) -> None:
+    """A method without trials (``tuning.n_trials: 0``) has every parameter fixed: the evaluation
+    trains that one configuration. The binary-only parameters need no value when every dataset is
+    multi-class (they are fixed to None there)."""
+    dead = binary_only_params() if all(spec.task_of(d.key) == MULTICLASS for d in spec.datasets) else set()
+    for i, key in enumerate(spec.method_keys):
+        for model in models_for(spec, key):
+            method = method_of(spec, key, model)
+            if trial_budget(spec, method) > 0:
+                continue
+            free = sorted(name for name, dist in method.full_space.items()
+                          if not isinstance(dist, Fixed) and name not in dead)
+            if free:
+                raise ValueError(f"tuning.n_trials: 0 (no tuning) needs every parameter fixed, but method {key!r} "
+                                 f"(methods[{i}]) on model {model.key!r} tunes {', '.join(free)}; fix them in "
+                                 "tuning.search_space or the method's search_space")
 
 
 def problems(spec: Spec, ds: DatasetSpec, n_classes: int) -> str | None:

@@ -96,7 +96,7 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
         raise UserError("training.device: 'cuda', but torch sees no CUDA device here (use 'auto' or 'cpu')")
     skipped = {}
     for ds in spec.datasets:
-        for ratio in spec.imbalance_ratios:
+        for ratio in spec.ratios_of(ds):
             try:
                 prepared = data.prepared(ds, ratio, 0)
                 n_classes = prepared.n_classes

@@ -35,6 +35,9 @@ class _Strict(BaseModel):
 
 
 _PROFILE_KEYS = ("profile", "minority_fraction")
+_OPTIONAL_KEYS = (*_PROFILE_KEYS, "test_profile", "imbalance_ratios")  # left out of the dump while unset
+
+Ratio = Annotated[float, Field(ge=1)] | Literal["natural"]
 
 
 class DatasetSpec(_Strict):
@@ -50,6 +53,9 @@ class DatasetSpec(_Strict):
         None, description="balanced: as many test samples of every class, topped up from rows the subsample left "
         "out (the long-tail literature's balanced test set; holdout only); train and validation, and so the fitted "
         "models, stay those of the entry without it. Default (null): the test split keeps the training profile")
+    imbalance_ratios: list[Ratio] | None = Field(
+        None, min_length=1, description="this entry's ratios, in place of the spec's imbalance_ratios (e.g. a "
+        "balanced set at 1 beside its long-tailed variant at 10); default (null): the spec's")
 
     @model_validator(mode="before")
     @classmethod
@@ -70,9 +76,10 @@ class DatasetSpec(_Strict):
 
     @model_serializer(mode="wrap")
     def _without_unset_profile(self, handler) -> dict:
-        """The dump without a profile left out, so a binary spec's hash is what it was before profiles."""
+        """The dump without the optional keys left unset (a profile, test_profile, the entry's own
+        ratios), so a spec without them keeps the hash it had before they existed."""
         out = handler(self)
-        return {k: v for k, v in out.items() if k not in (*_PROFILE_KEYS, "test_profile") or v is not None}
+        return {k: v for k, v in out.items() if k not in _OPTIONAL_KEYS or v is not None}
 
     @property
     def identity(self) -> str:
@@ -297,7 +304,9 @@ class TunedLossSpec(_Strict):
 
 
 class TuningSpec(_Strict):
-    n_trials: int = Field(10, ge=1, description="Optuna trials per cell (a method entry's n_trials replaces it)")
+    n_trials: int = Field(
+        10, ge=0, description="Optuna trials per cell (a method entry's n_trials replaces it); 0: no tuning, every "
+        "parameter fixed in search_space (a fixed configuration and schedule, as in Mukhoti et al.)")
     metric: str | list[str] = Field(
         "average_precision", description="one metric, or two for a multi-objective study (Pareto front)"
     )
@@ -422,7 +431,6 @@ class SplitSpec(_Strict):
         return (self.train, self.validation, self.test)
 
 
-Ratio = Annotated[float, Field(ge=1)] | Literal["natural"]
 
 
 class Spec(_Strict):
@@ -517,7 +525,7 @@ class Spec(_Strict):
 
     @model_validator(mode="after")
     def _only_names_known(self) -> "Spec":
-        datasets, ratios = {d.key for d in self.datasets}, set(self.imbalance_ratios)
+        datasets, ratios = {d.key for d in self.datasets}, {r for d in self.datasets for r in self.ratios_of(d)}
         methods, models = set(self.method_keys), {m.key for m in self.models}
         entries = [(f"models[{i}]", m.only) for i, m in enumerate(self.models)]
         entries += [(f"methods[{i}]", m.only) for i, m in enumerate(self.methods) if not isinstance(m, str)]
@@ -528,6 +536,10 @@ class Spec(_Strict):
                     if value not in known:
                         raise ValueError(f"{where}.only.{field}: expected one of {sorted(map(str, known))}, got {value!r}")
         return self
+
+    def ratios_of(self, ds: DatasetSpec) -> list:
+        """The imbalance ratios of dataset entry ``ds``: its own, else the spec's."""
+        return self.imbalance_ratios if ds.imbalance_ratios is None else ds.imbalance_ratios
 
     def runs(self, dataset: str, ratio, model, method: str) -> bool:
         """Whether the cell is inside its model's and its method's ``only`` (both: everywhere by default)."""
@@ -540,9 +552,9 @@ class Spec(_Strict):
     def near_duplicate(self, dataset: str, ratio) -> bool:
         """Whether controlled ``ratio`` lies within ``near_natural`` of the dataset's natural ratio
         while 'natural' runs too (a set the catalogue cannot describe keeps every ratio)."""
-        if self.near_natural is None or ratio == "natural" or "natural" not in self.imbalance_ratios:
-            return False
         ds = next(d for d in self.datasets if d.key == dataset)
+        if self.near_natural is None or ratio == "natural" or "natural" not in self.ratios_of(ds):
+            return False
         try:
             counts = datasets.catalogue.info(ds.name).class_counts if not ds.params else None
         except datasets.DataError:
