@@ -290,6 +290,23 @@ def _balanced_test(dataset: Dataset, parts: dict[str, list[np.ndarray]], seed: i
     return [np.concatenate([t, s])[:n] for t, s in zip(parts["test"], spare)]
 
 
+def _with_test_profile(dataset: Dataset, parts: dict[str, list[np.ndarray]], seed: int, fold,
+                       test_profile: str | None) -> dict[str, list[np.ndarray]]:
+    """``parts`` with the test split of ``test_profile``: None keeps it; ``balanced`` gives every
+    class the same number of test samples, its own test rows topped up with rows the subsample
+    left out (holdout only; :func:`_balanced_test`). Train and validation, and so every fitted
+    model, stay the same."""
+    if test_profile not in TEST_PROFILES:
+        raise DataError(f"{dataset.name}: test_profile: expected one of {', '.join(map(str, TEST_PROFILES))}, "
+                        f"got {test_profile!r}")
+    if test_profile != BALANCED:
+        return parts
+    if fold is not None:
+        raise DataError(f"{dataset.name}: test_profile: 'balanced' draws the test split from rows the subsample "
+                        "left out; expected protocol holdout, got cv")
+    return {**parts, "test": _balanced_test(dataset, parts, seed)}
+
+
 def prepare(
     dataset: Dataset,
     ratio: float | str,
@@ -300,8 +317,7 @@ def prepare(
     profile: str = LONG_TAILED,
     minority_fraction: float = 0.5,
     max_rows: int | None = None,
-    fold: tuple[int, int] | None = None,
-    test_profile: str | None = None,
+    fold: tuple[int, int] | None = None, test_profile: str | None = None,
 ) -> Prepared:
     """Subsample ``dataset`` to imbalance ``ratio``, split per class and standardise.
 
@@ -330,11 +346,7 @@ def prepare(
     fold : (f, K), optional
         Test = fold f of a stratified K-fold partition of the subsample (the same for every f of
         one seed); train and validation share the rest as ``fractions``' first two. None: holdout.
-    test_profile : {None, "balanced"}, default None
-        None: the test split keeps the profile of the training split. ``balanced``: every class
-        gets the same number of test samples, its own test rows topped up with rows the
-        subsample left out (holdout only; see :func:`_balanced_test`); train and validation,
-        and hence every fitted model, are the same as with None.
+    test_profile : {None, "balanced"}, default None: the test split's profile (:func:`_with_test_profile`)
     """
     if ratio != NATURAL and not (isinstance(ratio, (int, float)) and ratio >= 1):
         raise DataError(f"{dataset.name}: imbalance_ratio: expected a number >= 1 or 'natural', got {ratio!r}")
@@ -346,21 +358,12 @@ def prepare(
     target = _capped(_target_counts(dataset, counts, ratio, profile, minority_fraction), max_rows)
     parts, folds = _parts(dataset, target, seed, fractions, fold), None if fold is None else fold[1]
     fractions = fractions if folds is None else cv_fractions(fractions, folds)
-    error = _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions, min_test_minority,
-                             folds)
-    if error:
+    if error := _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions,
+                                 min_test_minority, folds):
         raise DataError(error)
-    if test_profile not in TEST_PROFILES:
-        raise DataError(f"{dataset.name}: test_profile: expected one of {', '.join(map(str, TEST_PROFILES))}, "
-                        f"got {test_profile!r}")
-    if test_profile == BALANCED:
-        if fold is not None:
-            raise DataError(f"{dataset.name}: test_profile: 'balanced' draws the test split from rows the subsample "
-                            "left out; expected protocol holdout, got cv")
-        parts = {**parts, "test": _balanced_test(dataset, parts, seed)}
-    splits = _standardised(dataset, parts, target)
-    fp = fingerprint(*(a for s in splits.values() for a in (s.X, s.y)))
+    splits = _standardised(dataset, _with_test_profile(dataset, parts, seed, fold, test_profile), target)
     info = {"counts": target.tolist(), "prior": float(target[1] / target.sum()),
             **({"profile": NATURAL if ratio == NATURAL else profile} if dataset.n_classes > 2 else {})}
     return Prepared(name=dataset.name, ratio=float(target.max() / target.min()), n_classes=len(counts),
-                    fingerprint=fp, info=info, image_shape=dataset.image_shape, **splits)
+                    fingerprint=fingerprint(*(a for s in splits.values() for a in (s.X, s.y))), info=info,
+                    image_shape=dataset.image_shape, **splits)

@@ -11,7 +11,7 @@ an ``on_epoch`` callback.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -108,10 +108,8 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
         is :class:`~harness.learners.early_stopping.EarlyStopping`, the one
         :func:`harness.learners.batched.fit_batched` follows for each member.
     track_nll : bool, default False
-        Also record, per epoch, the mean NLL of the epoch's training batches (``train_nll``, the
-        weights moving within the epoch) and the NLL on the validation split (``val_nll``) in
-        the report's ``history``: what shows over-fitting (training NLL towards 0, validation
-        NLL rising), whatever loss trains the model. Training itself is unchanged.
+        Also record per epoch the mean NLL of the training batches (``train_nll``) and the
+        validation NLL (``val_nll``) in the report's ``history``; training is unchanged.
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     stopping = EarlyStopping(config.patience, stop_on, higher_is_better)
@@ -133,9 +131,8 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
                 stopping.observe(epoch, None)
                 continue
             val_logits = predict_logits(model, X_val)
-            if track_nll:
-                history["train_nll"].append(float(train_nll) / n)
-                history["val_nll"].append(float(nll(val_logits, y_val)))
+            if track_nll:  # over-fitting shows here: training NLL towards 0, validation NLL rising
+                history["train_nll"].append(float(train_nll) / n), history["val_nll"].append(float(nll(val_logits, y_val)))
             value = float(score(y_val_np, probabilities(val_logits)))
             verdict = stopping.observe(epoch, value, lambda: loss_fn(val_logits, y_val))  # the loss: called now, if monitored
             if verdict.improved:
@@ -144,6 +141,4 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
-    report = stopping.report()
-    report.history = history
-    return report
+    return replace(stopping.report(), history=history)
