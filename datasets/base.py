@@ -34,6 +34,9 @@ class Dataset:
     log_likelihoods : ndarray of float64, shape (n, C), optional
         Multi-class: ``log p(x | y=k)`` up to a term shared by all classes, where the generating
         process is known; the Bayes posterior at class priors π is ``softmax(ll + log π)``.
+    image_shape : (channels, height, width), optional
+        Images: each row of ``X`` is one image flattened in C order, so ``X[i].reshape(image_shape)``
+        is image i; ``channels * height * width == d``. None: tabular rows.
     """
 
     name: str
@@ -43,6 +46,7 @@ class Dataset:
     log_likelihood_ratio: np.ndarray | None = None
     log_likelihoods: np.ndarray | None = None
     kinds: tuple[int, int] | None = None
+    image_shape: tuple[int, int, int] | None = None
 
     @property
     def feature_kinds(self) -> tuple[int, int]:
@@ -135,7 +139,11 @@ class Split:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A dataset at one imbalance ratio, split, standardised and fingerprinted."""
+    """A dataset at one imbalance ratio, split, standardised and fingerprinted.
+
+    ``image_shape`` is the dataset's (channels, height, width) when its rows are flattened images
+    (:attr:`Dataset.image_shape`), else None.
+    """
 
     name: str
     ratio: float
@@ -145,6 +153,7 @@ class Prepared:
     test: Split
     fingerprint: str
     info: dict = field(default_factory=dict)
+    image_shape: tuple[int, int, int] | None = None
 
     @property
     def n_features(self) -> int:

@@ -1,4 +1,5 @@
-"""Imbalance control: seeded subsampling to a ratio, per-class splits, standardisation."""
+"""Imbalance control: seeded subsampling to a ratio, per-class splits (a balanced test split on
+request), standardisation."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from .base import DataError, Dataset, Prepared, Split
 NATURAL = "natural"
 LONG_TAILED, STEP = "long_tailed", "step"
 PROFILES = (LONG_TAILED, STEP, NATURAL)  # multi-class; binary data have one ratio, no profile
+BALANCED = "balanced"
+TEST_PROFILES = (None, BALANCED)  # None: the test split keeps the training profile
 
 
 def _round(x: float) -> int:
@@ -251,14 +254,57 @@ def _parts(dataset: Dataset, target: np.ndarray, seed: int, fractions, fold) -> 
     return _fold_split(dataset, target, seed, fractions, *fold)
 
 
+def _train_statistics(dataset: Dataset, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the training rows, broadcastable to rows of ``X``: per column
+    for tabular data; for images one pair per channel over all its pixels (a per-pixel scale would
+    blow up the near-constant border pixels), so an image stays an image."""
+    X = dataset.X[train]
+    if dataset.image_shape is None:
+        mean, std = X.mean(axis=0), X.std(axis=0)
+    else:
+        channels = X.reshape(len(X), dataset.image_shape[0], -1)
+        per_pixel = np.prod(dataset.image_shape[1:])
+        mean = np.repeat(channels.mean(axis=(0, 2)), per_pixel)
+        std = np.repeat(channels.std(axis=(0, 2)), per_pixel)
+    std[std == 0] = 1.0
+    return mean, std
+
+
 def _standardised(dataset: Dataset, parts: dict[str, list[np.ndarray]], target: np.ndarray) -> dict[str, Split]:
     """Each split's rows (in index order), standardised with the training split's statistics."""
     index = {name: np.sort(np.concatenate(p)) for name, p in parts.items()}
-    mean = dataset.X[index["train"]].mean(axis=0)
-    std = dataset.X[index["train"]].std(axis=0)
-    std[std == 0] = 1.0
+    mean, std = _train_statistics(dataset, index["train"])
     return {name: Split(((dataset.X[idx] - mean) / std), dataset.y[idx].copy(), _posterior(dataset, idx, target))
             for name, idx in index.items()}
+
+
+def _balanced_test(dataset: Dataset, parts: dict[str, list[np.ndarray]], seed: int) -> list[np.ndarray]:
+    """A test split with equally many samples of every class: each class's own test rows, topped
+    up with rows the subsample left out (the long-tail literature's balanced test set, e.g.
+    CIFAR-10-LT); n per class is the largest class's test count, or fewer where some class has
+    fewer rows in all (n = min over classes of test + left-out rows). Train and validation stay."""
+    rng = np.random.default_rng([seed, 1])
+    used = np.concatenate([idx for p in parts.values() for idx in p])
+    spare = [rng.permutation(np.setdiff1d(np.flatnonzero(dataset.y == c), used)) for c in range(len(parts["test"]))]
+    n = min(max(len(t) for t in parts["test"]), *(len(t) + len(s) for t, s in zip(parts["test"], spare)))
+    return [np.concatenate([t, s])[:n] for t, s in zip(parts["test"], spare)]
+
+
+def _with_test_profile(dataset: Dataset, parts: dict[str, list[np.ndarray]], seed: int, fold,
+                       test_profile: str | None) -> dict[str, list[np.ndarray]]:
+    """``parts`` with the test split of ``test_profile``: None keeps it; ``balanced`` gives every
+    class the same number of test samples, its own test rows topped up with rows the subsample
+    left out (holdout only; :func:`_balanced_test`). Train and validation, and so every fitted
+    model, stay the same."""
+    if test_profile not in TEST_PROFILES:
+        raise DataError(f"{dataset.name}: test_profile: expected one of {', '.join(map(str, TEST_PROFILES))}, "
+                        f"got {test_profile!r}")
+    if test_profile != BALANCED:
+        return parts
+    if fold is not None:
+        raise DataError(f"{dataset.name}: test_profile: 'balanced' draws the test split from rows the subsample "
+                        "left out; expected protocol holdout, got cv")
+    return {**parts, "test": _balanced_test(dataset, parts, seed)}
 
 
 def prepare(
@@ -271,7 +317,7 @@ def prepare(
     profile: str = LONG_TAILED,
     minority_fraction: float = 0.5,
     max_rows: int | None = None,
-    fold: tuple[int, int] | None = None,
+    fold: tuple[int, int] | None = None, test_profile: str | None = None,
 ) -> Prepared:
     """Subsample ``dataset`` to imbalance ``ratio``, split per class and standardise.
 
@@ -300,6 +346,7 @@ def prepare(
     fold : (f, K), optional
         Test = fold f of a stratified K-fold partition of the subsample (the same for every f of
         one seed); train and validation share the rest as ``fractions``' first two. None: holdout.
+    test_profile : {None, "balanced"}, default None: the test split's profile (:func:`_with_test_profile`)
     """
     if ratio != NATURAL and not (isinstance(ratio, (int, float)) and ratio >= 1):
         raise DataError(f"{dataset.name}: imbalance_ratio: expected a number >= 1 or 'natural', got {ratio!r}")
@@ -311,13 +358,12 @@ def prepare(
     target = _capped(_target_counts(dataset, counts, ratio, profile, minority_fraction), max_rows)
     parts, folds = _parts(dataset, target, seed, fractions, fold), None if fold is None else fold[1]
     fractions = fractions if folds is None else cv_fractions(fractions, folds)
-    error = _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions, min_test_minority,
-                             folds)
-    if error:
+    if error := _too_few_in_test(dataset, ratio, profile, minority_fraction, target, parts, fractions,
+                                 min_test_minority, folds):
         raise DataError(error)
-    splits = _standardised(dataset, parts, target)
-    fp = fingerprint(*(a for s in splits.values() for a in (s.X, s.y)))
+    splits = _standardised(dataset, _with_test_profile(dataset, parts, seed, fold, test_profile), target)
     info = {"counts": target.tolist(), "prior": float(target[1] / target.sum()),
             **({"profile": NATURAL if ratio == NATURAL else profile} if dataset.n_classes > 2 else {})}
     return Prepared(name=dataset.name, ratio=float(target.max() / target.min()), n_classes=len(counts),
-                    fingerprint=fp, info=info, **splits)
+                    fingerprint=fingerprint(*(a for s in splits.values() for a in (s.X, s.y))), info=info,
+                    image_shape=dataset.image_shape, **splits)

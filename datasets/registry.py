@@ -42,9 +42,13 @@ def get_source(name: str) -> Source:
 
 
 def check_dataset(ds: Dataset) -> Dataset:
-    """Refuse data the suite cannot use: non-finite features, fewer than two classes."""
+    """Refuse data the suite cannot use: non-finite features, fewer than two classes, rows that are
+    not the declared image shape."""
     if ds.X.ndim != 2 or ds.X.shape[0] != ds.y.shape[0] or ds.X.shape[0] == 0:
         raise DataError(f"{ds.name}: expected X of shape (n, d) matching y, got {ds.X.shape} and {ds.y.shape}")
+    if ds.image_shape is not None and int(np.prod(ds.image_shape)) != ds.X.shape[1]:
+        raise DataError(f"{ds.name}: expected rows of {int(np.prod(ds.image_shape))} pixels for images of shape "
+                        f"{tuple(ds.image_shape)}, got {ds.X.shape[1]} columns")
     bad = ~np.isfinite(ds.X)
     if bad.any():
         rows, cols = np.nonzero(bad)

@@ -19,6 +19,7 @@ from . import (
     bench_vs_base,
     bookkeeping,
     cell_cost,
+    cnn,
     jobs,
     learners,
     losses,
@@ -48,6 +49,8 @@ if __name__ == "__main__":
     print()
     rows += multiclass.main([])
     rows += learners.main([])
+    print()
+    rows += cnn.main([])
     print()
     rows += multiclass_cell.main([])
     print()

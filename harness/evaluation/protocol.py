@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 import datasets
 from harness.evaluation import calibration_multiclass
@@ -21,6 +22,21 @@ from harness.plan.tasks import Job, make_job
 from harness.seeding import derive_seed
 from harness.spec.schema import Spec
 from harness.store.records import RepetitionRecord, now_ms
+
+
+def nll(logits: np.ndarray, y: np.ndarray) -> float:
+    """Mean negative log-likelihood of labels ``y`` under (N,) binary or (N, C) multi-class logits."""
+    if logits.ndim == 1:
+        return float(-np.mean(np.where(y == 1, special.log_expit(logits), special.log_expit(-logits))))
+    return float(-np.mean(special.log_softmax(logits, axis=1)[np.arange(len(y)), y]))
+
+
+def _history(fitted: Fitted, task) -> dict[str, Any]:
+    """The fit's per-epoch curves and the kept weights' NLL on the rows it trained on (empty
+    when the learner tracks no curves: the extra pass over the training rows is for those only)."""
+    if not fitted.report.history:
+        return {}
+    return {**fitted.report.history, "train_nll_final": nll(fitted.predict_logits(task.X_train), task.y_train)}
 
 
 def _logit_prior(counts: list[int]) -> float:
@@ -82,7 +98,7 @@ def _repetition(spec: Spec, method: Method, run: tuple, seed: int, job: Job, fit
     record = RepetitionRecord(rep, seed, dict(params), loss or method.loss, sampler, {}, {}, prepared.fingerprint,
                               fitted.report.epochs_run, t0, 0, prepared.test.y, test_logits, {},
                               prepared.test.posterior, repeat, fold,
-                              len(prepared.train.y) + len(prepared.validation.y))
+                              len(prepared.train.y) + len(prepared.validation.y), _history(fitted, job.task))
     if prepared.n_classes > 2:
         _score_multiclass(spec, record, prepared, val_logits, dict(job.task.loss_params), job.counts)
     else:  # resampling moved the training prior: the closed form maps back to the data's prior

@@ -39,12 +39,15 @@ class LearnerEntry:
         Whether it trains multi-class data (else binary labels only).
     in_specs : bool
         Whether a spec may name it under ``models`` (the ensembles' learner is a method's own).
+    images : bool
+        Whether it trains image data only (rows with an image shape, ``Prepared.image_shape``).
     """
 
     module: str
     cls: str
     multiclass: bool
     in_specs: bool = True
+    images: bool = False
 
     def load(self) -> Any:
         return import_module(f"{__name__}.{self.module}")
@@ -54,6 +57,7 @@ REGISTRY: dict[str, LearnerEntry] = {
     "mlp": LearnerEntry("torch_mlp", "TorchLearner", multiclass=True),
     "logistic": LearnerEntry("torch_mlp", "TorchLearner", multiclass=True),
     "lightgbm": LearnerEntry("lightgbm_learner", "LightGBMLearner", multiclass=True),
+    "cnn": LearnerEntry("torch_cnn", "CNNLearner", multiclass=True, images=True),
     "ensemble": LearnerEntry("ensembles", "EnsembleLearner", multiclass=True, in_specs=False),
 }
 

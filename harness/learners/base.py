@@ -36,6 +36,9 @@ class FitTask:
         Every random choice of the fit (initialisation, batch order) derives from it.
     on_step : callable(step, validation score) -> bool, optional
         Called after each epoch or round; True stops the fit as "pruned".
+    input_shape : (channels, height, width), optional
+        Rows that are flattened images: the shape of one image (a convolutional learner reads it;
+        the others see rows of d = channels · height · width features). None: tabular rows.
     """
 
     X_train: np.ndarray
@@ -47,6 +50,7 @@ class FitTask:
     params: Mapping[str, Any]
     seed: int
     on_step: Callable[[int, float], bool] | None = None
+    input_shape: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -54,7 +58,10 @@ class FitReport:
     """How one fit went: the validation score of the kept step, and how it ended.
 
     ``stopped_by`` is one of "max_epochs" (LightGBM: "max_rounds"), "early_stopping", "pruned", "diverged";
-    ``curve`` holds the validation score of every step.
+    ``curve`` holds the validation score of every step; ``history`` per-step curves a learner
+    tracks on request (the torch learners: ``train_nll``, the mean negative log-likelihood of the
+    epoch's training batches, and ``val_nll`` on the validation split after the epoch), empty
+    when it tracks none.
     """
 
     best_score: float
@@ -63,6 +70,7 @@ class FitReport:
     stopped_by: str
     curve: list[float] = field(default_factory=list)
     reason: str = ""
+    history: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass

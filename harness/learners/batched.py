@@ -34,9 +34,9 @@ BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW's defaults, as in trainer.f
 
 @dataclass
 class Member:
-    """One model of a batch and how to train it."""
+    """One model of a batch and how to train it (a stack holds MLPs; any module trains alone)."""
 
-    model: MLP
+    model: nn.Module
     loss: nn.Module
     train: tuple[torch.Tensor, torch.Tensor]
     validation: tuple[torch.Tensor, torch.Tensor]
@@ -62,8 +62,8 @@ def can_batch(members: Sequence[Member]) -> bool:
     """Whether these members can train as one stack: same architecture without dropout (one
     output, or C for multi-class), training and validation sets of equal sizes, every loss in
     the common form. A stack of one is the suite's fastest way to train a single model."""
-    if not members:
-        return False
+    if not members or not all(isinstance(m.model, MLP) for m in members):
+        return False  # the stack holds linear layers only
     first = members[0]
     shapes = [tuple(layer.weight.shape) for layer in _linears(first.model)]
     for m in members:

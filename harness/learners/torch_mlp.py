@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -57,18 +58,20 @@ class TorchLearner:
     stacked: bool
     device: torch.device
 
+    #: whether each fit records its per-epoch training and validation NLL (``FitReport.history``)
+    track_nll: ClassVar[bool] = False
+
     @classmethod
     def from_spec(cls, spec: Spec, model=None) -> TorchLearner:
         """The learner of ``model`` (a torch entry of ``spec.models``; default the first)."""
         model = model if model is not None else spec.model
-        metric = spec.tuning.metrics[0]  # on multi-class data its counterpart (harness.metrics.per_task)
-        training = spec.training
-        config = TrainConfig(lr=0.0, weight_decay=0.0, max_epochs=training.max_epochs,
-                             batch_size=training.batch_size, patience=training.patience)
-        stop_on = {"loss": "loss", "metric": "score", "none": "none"}[training.early_stopping]
-        return cls(model.name, tuple(model.hidden_sizes), model.dropout, config,
-                   per_task.monitor(metric), per_task.higher_is_better(metric), stop_on,
-                   training.stacked, resolve_device(training.device))
+        return cls(model.name, tuple(model.hidden_sizes), model.dropout, **training_settings(spec))
+
+    def _build(self, task: FitTask, n_features: int, outputs: dict, cosine_scale: float | None = None) -> torch.nn.Module:
+        """The model of ``task``, its weights drawn from ``task.seed`` alone, on the CPU; a
+        cosine-normalised last layer with scale ``cosine_scale`` where the loss trains on one (LDAM)."""
+        return build_model(self.name, n_features, hidden_sizes=self.hidden_sizes, dropout=self.dropout,
+                           **outputs, seed=task.seed, cosine_scale=cosine_scale)
 
     def _member(self, task: FitTask, tensors: dict) -> Member:
         def cached(X: np.ndarray, y: np.ndarray):
@@ -82,8 +85,7 @@ class TorchLearner:
         counts = np.bincount(task.y_train, minlength=n_classes).tolist()
         loss = loss_zoo.get(task.loss, **task.loss_params)
         head = loss_zoo.entry(task.loss).head  # LDAM: a cosine-normalised last layer with its scale s
-        model = build_model(self.name, task.X_train.shape[1], hidden_sizes=self.hidden_sizes, dropout=self.dropout,
-                            **_outputs(counts), seed=task.seed, cosine_scale=head(loss) if head else None).to(self.device)
+        model = self._build(task, task.X_train.shape[1], _outputs(counts), head(loss) if head else None).to(self.device)
         return Member(model, loss,
                       cached(task.X_train, task.y_train), cached(task.X_val, task.y_val),
                       task.params["lr"], task.params["weight_decay"], task.seed, task.on_step)
@@ -112,8 +114,20 @@ class TorchLearner:
                 reports[i] = fit(m.model, m.loss, m.train, m.validation,
                                  replace(self.config, lr=m.lr, weight_decay=m.weight_decay), seed=m.seed,
                                  score=self.score, higher_is_better=self.higher_is_better,
-                                 on_epoch=m.on_epoch, stop_on=self.stop_on)
+                                 on_epoch=m.on_epoch, stop_on=self.stop_on, track_nll=self.track_nll)
         return [Fitted(reports[i], _predictor(m.model)) for i, m in enumerate(members)]
+
+
+def training_settings(spec: Spec) -> dict:
+    """The torch learners' settings from the spec's ``training`` and tuning metric: the keyword
+    arguments ``config``, ``score``, ``higher_is_better``, ``stop_on``, ``stacked``, ``device``."""
+    metric = spec.tuning.metrics[0]  # on multi-class data its counterpart (harness.metrics.per_task)
+    training = spec.training
+    config = TrainConfig(lr=0.0, weight_decay=0.0, max_epochs=training.max_epochs,
+                         batch_size=training.batch_size, patience=training.patience)
+    stop_on = {"loss": "loss", "metric": "score", "none": "none"}[training.early_stopping]
+    return {"config": config, "score": per_task.monitor(metric), "higher_is_better": per_task.higher_is_better(metric),
+            "stop_on": stop_on, "stacked": training.stacked, "device": resolve_device(training.device)}
 
 
 def _outputs(counts: list[int]) -> dict:

@@ -11,7 +11,7 @@ an ``on_epoch`` callback.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -54,26 +54,40 @@ def probabilities(logits: torch.Tensor) -> np.ndarray:
     return prob.cpu().numpy()
 
 
+def nll(logits: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Negative log-likelihood of labels ``y`` under (N,) binary logits (sigmoid) or (N, C)
+    multi-class logits (softmax), whatever loss trained them."""
+    if logits.dim() == 1:
+        return nn.functional.binary_cross_entropy_with_logits(logits, y.to(logits.dtype), reduction=reduction)
+    return nn.functional.cross_entropy(logits, y, reduction=reduction)
+
+
 def _train_epoch(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
-                 optimizer: torch.optim.Optimizer, order: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """One pass over ``train`` in ``order``, one AdamW step per batch; the summed batch losses."""
+                 optimizer: torch.optim.Optimizer, order: torch.Tensor, batch_size: int,
+                 train_nll: torch.Tensor | None = None) -> torch.Tensor:
+    """One pass over ``train`` in ``order``, one AdamW step per batch; the summed batch losses.
+    ``train_nll`` (a scalar tensor), when given, accumulates the batches' summed NLL."""
     X, y = train
     model.train()
     total = torch.zeros((), device=X.device)
     for start in range(0, len(X), batch_size):
         idx = order[start : start + batch_size]
-        loss = loss_fn(model(X[idx]), y[idx])
+        logits = model(X[idx])
+        loss = loss_fn(logits, y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         total += loss.detach()
+        if train_nll is not None:
+            train_nll += nll(logits.detach(), y[idx], reduction="sum")
     return total
 
 
 def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         validation: tuple[torch.Tensor, torch.Tensor] | None, config: TrainConfig, *, seed: int,
         score: Callable[[np.ndarray, np.ndarray], float], higher_is_better: bool = True,
-        on_epoch: Callable[[int, float], bool] | None = None, stop_on: str = "loss") -> TrainResult:
+        on_epoch: Callable[[int, float], bool] | None = None, stop_on: str = "loss",
+        track_nll: bool = False) -> TrainResult:
     """Train ``model`` in place with AdamW; keep the weights of the best validation epoch.
 
     Parameters
@@ -93,6 +107,9 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
         stopping, every epoch runs and the last weights stay (pruning still applies). The rule
         is :class:`~harness.learners.early_stopping.EarlyStopping`, the one
         :func:`harness.learners.batched.fit_batched` follows for each member.
+    track_nll : bool, default False
+        Also record per epoch the mean NLL of the training batches (``train_nll``) and the
+        validation NLL (``val_nll``) in the report's ``history``; training is unchanged.
 
     A loss with a schedule (LDAM-DRW) is told each epoch before it trains (``loss_fn.start_epoch
     (epoch)``), and early stopping is armed from its ``stopping_from`` epoch (the switch; see
@@ -107,19 +124,23 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
         X_val, y_val = validation
         y_val_np = y_val.cpu().numpy()
     best_state = None
+    history: dict[str, list[float]] = {"train_nll": [], "val_nll": []} if track_nll else {}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # dropout draws from the global generator, forked here
         for epoch in range(config.max_epochs):
             if schedule is not None:
                 schedule(epoch)
             order = torch.randperm(n, generator=generator)
-            if not torch.isfinite(_train_epoch(model, loss_fn, train, optimizer, order, config.batch_size)):
+            train_nll = torch.zeros((), device=train[0].device) if track_nll else None
+            if not torch.isfinite(_train_epoch(model, loss_fn, train, optimizer, order, config.batch_size, train_nll)):
                 stopping.diverged(epoch)
                 break
             if validation is None:  # nothing to judge: the epoch counts, the last weights stay
                 stopping.observe(epoch, None)
                 continue
             val_logits = predict_logits(model, X_val)
+            if track_nll:  # over-fitting shows here: training NLL towards 0, validation NLL rising
+                history["train_nll"].append(float(train_nll) / n), history["val_nll"].append(float(nll(val_logits, y_val)))
             value = float(score(y_val_np, probabilities(val_logits)))
             verdict = stopping.observe(epoch, value, lambda: loss_fn(val_logits, y_val))  # the loss: called now, if monitored
             if verdict.improved:
@@ -128,4 +149,4 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
-    return stopping.report()
+    return replace(stopping.report(), history=history)

@@ -70,10 +70,10 @@ def grid(spec: Spec) -> list[tuple[DatasetSpec, float | str, str, Any]]:
     ratio, after the models' cells; entries with ``only`` keep to their part of the grid."""
     ensembles = [m for m in spec.method_keys if resolve.is_ensemble(spec, m)]
     others = [m for m in spec.method_keys if m not in ensembles]
-    cells = [(d, r, m, model) for d in spec.datasets for r in spec.imbalance_ratios
+    cells = [(d, r, m, model) for d in spec.datasets for r in spec.ratios_of(d)
              for (m, model) in [*((m, model) for model in spec.models for m in others),
                                 *((m, resolve.models_for(spec, m)[0]) for m in ensembles)]]
-    near = {(d.key, r) for d in spec.datasets for r in spec.imbalance_ratios if spec.near_duplicate(d.key, r)}
+    near = {(d.key, r) for d in spec.datasets for r in spec.ratios_of(d) if spec.near_duplicate(d.key, r)}
     return [(d, r, m, model) for d, r, m, model in cells if spec.runs(d.key, r, model, m) and (d.key, r) not in near]
 
 

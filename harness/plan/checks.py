@@ -21,7 +21,8 @@ from harness.methods import registry as methods_registry
 from harness.methods import user_losses
 from harness.metrics.per_task import metric_name, variant_name
 from harness.plan.cells import grid
-from harness.plan.resolve import binary_only_params, method_of, models_for, tuned_loss
+from harness.plan.resolve import binary_only_params, method_of, models_for, trial_budget, tuned_loss
+from harness.space import Fixed
 from harness.spec import schema
 from harness.spec.schema import DatasetSpec, Spec
 from harness.vocabulary import BINARY, MULTICLASS, task_of
@@ -45,6 +46,7 @@ def check(spec: Spec, *, source: str = "spec") -> Spec:
         _known_methods(spec)
         _losses_fit_models(spec)
         _search_space_keys(spec)
+        _untuned_fixed(spec)
     except ValueError as exc:
         raise UserError(f"{source}: {exc}") from None
     return spec
@@ -100,6 +102,24 @@ def _search_space_keys(spec: Spec) -> None:
             raise ValueError(f"tuning.search_space.{key}: unknown parameter{hint}; known for these methods: {', '.join(known)}")
 
 
+def _untuned_fixed(spec: Spec) -> None:
+    """A method without trials (``tuning.n_trials: 0``) has every parameter fixed: the evaluation
+    trains that one configuration. The binary-only parameters need no value when every dataset is
+    multi-class (they are fixed to None there)."""
+    dead = binary_only_params() if all(spec.task_of(d.key) == MULTICLASS for d in spec.datasets) else set()
+    for i, key in enumerate(spec.method_keys):
+        for model in models_for(spec, key):
+            method = method_of(spec, key, model)
+            if trial_budget(spec, method) > 0:
+                continue
+            free = sorted(name for name, dist in method.full_space.items()
+                          if not isinstance(dist, Fixed) and name not in dead)
+            if free:
+                raise ValueError(f"tuning.n_trials: 0 (no tuning) needs every parameter fixed, but method {key!r} "
+                                 f"(methods[{i}]) on model {model.key!r} tunes {', '.join(free)}; fix them in "
+                                 "tuning.search_space or the method's search_space")
+
+
 def problems(spec: Spec, ds: DatasetSpec, n_classes: int) -> str | None:
     """The first thing of ``spec`` that does not apply to dataset ``ds`` with ``n_classes``, as one line."""
     task = task_of(n_classes)
@@ -118,6 +138,19 @@ def problems(spec: Spec, ds: DatasetSpec, n_classes: int) -> str | None:
     if task == MULTICLASS and fixed:
         return (f"tuning.search_space.{fixed[0]}: a binary-only parameter (scalar class weight), but dataset "
                 f"{ds.key} has {n_classes} classes; drop it (it is not tuned on multi-class data)")
+    return None
+
+
+def images_problems(spec: Spec, ds: DatasetSpec, ratio, image_shape) -> str | None:
+    """Why a cell of this (dataset, ratio) has a learner that trains images only while the
+    dataset's rows are not images (None: none)."""
+    if image_shape is not None:
+        return None
+    for dataset, r, _, model in grid(spec):
+        entry = learners.REGISTRY.get(model.name)
+        if dataset.key == ds.key and r == ratio and entry is not None and entry.images:
+            return (f"model {model.key!r}: trains images only, and {ds.key} has no image shape (an image "
+                    f"dataset: images/...); keep it to the image datasets with only: {{datasets: [...]}}")
     return None
 
 

@@ -35,7 +35,7 @@ class DataProvider:
     def prepared(self, ds: DatasetSpec, ratio: float | str, repetition: int) -> datasets.Prepared:
         """The data of evaluated fit ``repetition``: a holdout split, or (cv) fold f of repeat r
         (:meth:`~harness.spec.schema.EvaluationSpec.fold_of`)."""
-        key = (ds.identity, ratio, repetition)
+        key = (ds.identity, ds.test_profile, ratio, repetition)
         if key not in self._prepared:
             if len(self._prepared) >= self._max:
                 self._prepared.pop(next(iter(self._prepared)))
@@ -49,6 +49,7 @@ class DataProvider:
                 fractions=self.spec.split.fractions,
                 min_test_minority=self.spec.min_test_minority,
                 max_rows=self.spec.split.max_rows,
+                test_profile=ds.test_profile,
                 **profile_args(ds),
             )
         return self._prepared[key]

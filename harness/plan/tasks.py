@@ -43,5 +43,5 @@ def make_job(
                                                      seed=derive_seed(seed, "sampler"))
     counts = np.bincount(y_train, minlength=data.n_classes).tolist()
     task = FitTask(X_train, y_train, data.validation.X, data.validation.y, loss,
-                   method.loss_params(params, counts), params, seed, on_step)
+                   method.loss_params(params, counts), params, seed, on_step, data.image_shape)
     return Job(task, counts)

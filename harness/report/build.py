@@ -26,7 +26,7 @@ from harness.report.figures import (
     metric_vs_ratio_figure,
     reliability_figure,
 )
-from harness.report.literature import literature_section
+from harness.report.literature import images_literature_section, literature_section
 from harness.report.markdown import md_table, to_html
 from harness.report.sections import (
     focal_section,
@@ -221,6 +221,7 @@ def build(results_dir: Path, *, rope: float = effects.ROPE, seed: int = 0) -> tu
         md += _binary_sections(binary, evidence, results_dir, figdir, figures, rope=rope, seed=seed)
     if not multi.empty:
         md += _multiclass_sections(multi, evidence, figdir, figures, rope=rope, seed=seed)
+        md += images_literature_section(multi, results_dir, rope=rope)
     md += tuning_section(results_dir)
     _write_comparisons(evidence, figdir / effects.COMPARISONS)
     text = "\n".join(md) + "\n"

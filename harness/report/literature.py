@@ -4,6 +4,10 @@ reproduced, not reproduced or not testable here, with the numbers that decide it
 - Mukhoti et al., "Calibrating deep neural networks using focal loss", NeurIPS 2020: in the
   over-parameterised regime (trained past over-fitting, last weights) focal loss gives lower raw
   ECE than cross-entropy. Testable only on a run without early stopping (the run's ``spec.json``).
+- The same claim on images (:func:`mukhoti_images_check`, ``benchmarks/vision.yaml``): a CNN on
+  multi-class images, fixed schedule, last weights; over-fitting read from the fits' NLL curves
+  (:mod:`harness.report.curves`), the verdict on the balanced test sets, one dataset's
+  repetitions pooled in the Bayesian correlated t-test (:func:`harness.report.own_data.compare`).
 - Lin et al., "Focal loss for dense object detection", ICCV 2017 (Table 1a–b): α and γ interact,
   the best α (weight of the rare, positive class; ``loss_zoo.focal``'s α weights class 1) falls
   as γ grows. Tested on a fixed (γ, α) grid where the run has one (``benchmarks/focal_grid.yaml``,
@@ -20,13 +24,16 @@ from pathlib import Path
 import pandas as pd
 
 from harness.report import effects, focal_grid
+from harness.report.curves import curves_frame, overfit_words
 from harness.report.markdown import md_table
+from harness.report.own_data import compare
 from harness.report.sections import RELATION
 from harness.report.tuning import FLAT, focal_tuned, spearman_text, tuning_frame
 from harness.store.run_spec import early_stopping, read_run_spec
 
 REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable here"
 INCONCLUSIVE = "inconclusive"
+IMAGE_ECE = "top_label_ece"  # Mukhoti's ECE: top-label, 15 equal-width bins
 MIN_CELLS = 10  # tuned (α, γ) pairs below which a rank correlation says little
 LEVEL = 0.05  # significance level of the Spearman test
 FOCAL_LOSSES = ("focal", "focal_flsd")
@@ -121,6 +128,78 @@ def mukhoti_check(table: pd.DataFrame, regime: str | None, *, rope: float) -> tu
     return Check(source, claim, f"{verdict} ({which})", " ".join([context, _closes_gap(versus), rule])), versus
 
 
+def _balanced_tests(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose test split is balanced: n_test = C · (test rows of the smallest class)."""
+    return rows[rows["n_test"].astype(int) == rows["n_classes"].astype(int) * rows["n_test_minority"].astype(int)]
+
+
+def _paired(ece: pd.DataFrame, arm: tuple[str, str], base: tuple[str, str], rope: float) -> dict:
+    """``base`` ECE − ``arm`` ECE per (dataset, repetition) (positive: the arm is lower), the
+    units pooled in the correlated t-test with ρ = n_test / (n_train + n_test)."""
+    def values(method: str, calibration: str) -> pd.Series:
+        sub = ece[(ece["method"] == method) & (ece["calibration"] == calibration)]
+        return sub.set_index(["dataset", "repetition"])["value"].astype(float)
+
+    a, b = values(*arm), values(*base)
+    d = (b - a).dropna()
+    rho = float((ece["n_test"] / (ece["n_train"] + ece["n_test"])).mean())
+    return {"arm": " ".join(arm), "against": " ".join(base), "units": len(d), "arm ECE": float(a.mean()),
+            "baseline ECE": float(b.mean()), **compare(d.to_numpy(), rho, rope)}
+
+
+def _images_verdict(raw: pd.DataFrame) -> tuple[str, str]:
+    """Reproduced: some focal variant's raw ECE better than CE's; not reproduced: every variant
+    worse or equivalent; else inconclusive."""
+    won = raw[raw["verdict"] == "better"]["arm"].tolist()
+    if won:
+        return REPRODUCED, f"for {', '.join(won)}"
+    if raw["verdict"].isin(["worse", "equivalent"]).all():
+        return NOT_REPRODUCED, "for no focal variant"
+    return INCONCLUSIVE, "the intervals cannot separate the variants from CE at this size"
+
+
+def mukhoti_images_check(table: pd.DataFrame, results_dir: Path, *, rope: float) -> tuple[Check, pd.DataFrame]:
+    """Mukhoti et al. 2020 on a CNN's multi-class image rows (``benchmarks/vision.yaml``).
+
+    Testable only where every CE fit over-fitted (:mod:`harness.report.curves`): else "not
+    testable with this net". The verdict uses the balanced test sets (:func:`_balanced_tests`;
+    long-tailed test sets are left to the table): each focal variant's raw top-label ECE against
+    CE raw and CE with temperature scaling, and temperature against temperature, per (dataset,
+    repetition) pooled (:func:`_paired`). Reproduced when a variant is better than CE raw by more
+    than the ROPE with P ≥ 0.95, not reproduced when every variant is worse or equivalent, else
+    inconclusive; each comparison carries its minimum detectable effect.
+    """
+    source = "Mukhoti et al. 2020 (images)"
+    claim = ("a CNN trained past over-fitting with focal loss (FL-3, FLSD-53) has lower raw ECE than with CE, and "
+             "temperature scaling narrows the gap:")
+    ece = _balanced_tests(table[table["metric"] == IMAGE_ECE])
+    variants = [v for v in focal_variants(table) if v in set(ece["method"])]
+    if "ce" not in set(ece["method"]) or not variants:
+        return Check(source, claim, f"{NOT_TESTABLE} (needs ce and a focal variant on a balanced test set)", ""), \
+            pd.DataFrame()
+    tested = sorted(set(ece["dataset"]))
+    fits = curves_frame(results_dir)
+    ce_fits = fits[(fits["method"] == "ce") & fits["dataset"].isin(tested)] if len(fits) else fits
+    where = f"balanced test sets: {', '.join(tested)}"
+    if ce_fits.empty or not ce_fits["overfit"].all():
+        return Check(source, claim, f"{NOT_TESTABLE} with this net (CE did not over-fit)",
+                     f"CE on the {where}: {overfit_words(ce_fits)}."), pd.DataFrame()
+    plan = [((v, "raw"), ("ce", "raw")) for v in variants] + [((v, "raw"), ("ce", "temperature")) for v in variants]
+    plan += [((v, "temperature"), ("ce", "temperature")) for v in variants]
+    versus = pd.DataFrame([_paired(ece, arm, base, rope) for arm, base in plan])
+    raw = versus[versus["against"] == "ce raw"]
+    verdict, which = _images_verdict(raw)
+    means = "; ".join(f"{r['arm']} {100 * r['arm ECE']:.2f} % vs {r['against']} {100 * r['baseline ECE']:.2f} % "
+                      f"(gain {100 * r['diff']:+.2f} points [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], "
+                      f"P(better) {r['p_better']:.2f}, MDE {100 * r['mde']:.2f})" for _, r in versus.iterrows())
+    numbers = (f"Over-fitting shown: CE on the {where}: {overfit_words(ce_fits)}. Mean top-label ECE over "
+               f"{int(raw['units'].max())} (dataset, repetition) units: {means}. Rule: reproduced when a focal "
+               f"variant's raw ECE is lower than CE's by more than ±{rope:g} with P ≥ {effects.P_DECIDE} (Bayesian "
+               "correlated t-test over the pooled units); MDE: the smallest gain this test would call better. "
+               "Paper (CIFAR-10, ResNet-50): CE 4.35 %, FL-3 1.48 %, FLSD-53 1.55 %; CE after temperature 1.35 %.")
+    return Check(source, claim, f"{verdict} ({which})", numbers), versus
+
+
 def alpha_gamma_check(frame: pd.DataFrame) -> Check:
     """Lin et al. 2017 on the tuned (α, γ) of ``focal`` cells (binary data, α tuned): reproduced
     when Spearman's ρ_s(α, γ) < 0 with p < :data:`LEVEL`; not testable below :data:`MIN_CELLS` cells."""
@@ -193,4 +272,21 @@ def literature_section(table: pd.DataFrame, results_dir: Path, *, rope: float, s
     if not versus.empty:
         md += ["Raw ECE of each focal variant against ce (raw, and with temperature scaling), over datasets; "
                "ECE gain positive = focal lower:", "", md_table(versus), ""]
+    return md
+
+
+def images_literature_section(table: pd.DataFrame, results_dir: Path, *, rope: float) -> list[str]:
+    """Markdown lines of the multi-class image checks (:func:`mukhoti_images_check`) on ``table``
+    (multi-class rows); none when the run kept no NLL curves (no image learner ran)."""
+    fits = curves_frame(results_dir)
+    if fits.empty or not (table["metric"] == IMAGE_ECE).any():
+        return []
+    rows = table[table["model"].isin(set(fits["model"]))] if "model" in table else table
+    check, versus = mukhoti_images_check(rows, results_dir, rope=rope)
+    md = ["## Literature checks (images)", "", check.line(), ""]
+    if not versus.empty:
+        shown = versus[["arm", "against", "units", "arm ECE", "baseline ECE", "diff", "ci_low", "ci_high", "p_better",
+                        "p_equivalent", "p_worse", "mde", "verdict"]]
+        md += ["Top-label ECE of each focal variant against ce on the balanced test sets, (dataset, repetition) "
+               "units pooled; diff positive = the variant lower:", "", md_table(shown), ""]
     return md

@@ -49,7 +49,7 @@ def run_cell(
     """Tune ``cell``'s method (on repetition 0 — cv: fold 0's train and validation, never its
     test fold —, or on each repetition or fold with ``tuning.per_repetition``: nested), then
     evaluate the chosen configuration on every repetition or fold (trained together where the
-    learner can)."""
+    learner can). A cell without trials (``tuning.n_trials: 0``) evaluates its fixed configuration."""
     if cell.model is None:
         cell = replace(cell, model=spec.model)
     start, learner = now_ms(), learner or for_model(spec, cell.model)
@@ -62,7 +62,9 @@ def run_cell(
     best_params, best_value, importances, optuna_seconds, runs = {}, None, {}, 0.0, []
     for rep in range(spec.evaluation.fits):
         prepared = data.prepared(cell.dataset, cell.ratio, rep)
-        if rep == 0 or spec.tuning.per_repetition:
+        if cell.budget == 0:  # no tuning (every parameter fixed, checked when planned): that configuration
+            best_params = method.suggest(None)
+        elif rep == 0 or spec.tuning.per_repetition:
             t0 = time.perf_counter()
             t = Tuning(spec, cell, sized(method, prepared), prepared, learner, rep, progress)
             study, records = tune_batched(t, storage)

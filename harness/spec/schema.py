@@ -36,6 +36,9 @@ class _Strict(BaseModel):
 
 
 _PROFILE_KEYS = ("profile", "minority_fraction")
+_OPTIONAL_KEYS = (*_PROFILE_KEYS, "test_profile", "imbalance_ratios")  # left out of the dump while unset
+
+Ratio = Annotated[float, Field(ge=1)] | Literal["natural"]
 
 
 class DatasetSpec(_Strict):
@@ -47,6 +50,13 @@ class DatasetSpec(_Strict):
     profile: Literal["long_tailed", "step", "natural"] | None = Field(
         None, description="multi-class imbalance profile (default long_tailed); refused on binary data")
     minority_fraction: float | None = Field(None, gt=0, lt=1, description="the step profile's minority share of classes")
+    test_profile: Literal["balanced"] | None = Field(
+        None, description="balanced: as many test samples of every class, topped up from rows the subsample left "
+        "out (the long-tail literature's balanced test set; holdout only); train and validation, and so the fitted "
+        "models, stay those of the entry without it. Default (null): the test split keeps the training profile")
+    imbalance_ratios: list[Ratio] | None = Field(
+        None, min_length=1, description="this entry's ratios, in place of the spec's imbalance_ratios (e.g. a "
+        "balanced set at 1 beside its long-tailed variant at 10); default (null): the spec's")
 
     @model_validator(mode="before")
     @classmethod
@@ -67,14 +77,15 @@ class DatasetSpec(_Strict):
 
     @model_serializer(mode="wrap")
     def _without_unset_profile(self, handler) -> dict:
-        """The dump without a profile left out, so a binary spec's hash is what it was before profiles."""
+        """The dump without the optional keys left unset (a profile, test_profile, the entry's own
+        ratios), so a spec without them keeps the hash it had before they existed."""
         out = handler(self)
-        return {k: v for k, v in out.items() if k not in _PROFILE_KEYS or v is not None}
+        return {k: v for k, v in out.items() if k not in _OPTIONAL_KEYS or v is not None}
 
     @property
     def identity(self) -> str:
         """The name plus its parameters (and profile, when given): what seeds hash, so a label
-        never changes the data."""
+        never changes the data (nor ``test_profile``, which changes the test split only)."""
         params = {**self.params, **{k: getattr(self, k) for k in _PROFILE_KEYS if getattr(self, k) is not None}}
         if not params:
             return self.name
@@ -174,6 +185,18 @@ class TorchModelSpec(_ModelBase):
         return () if self.key in ("mlp", "logistic") else (self.key,)
 
 
+class CNNModelSpec(_ModelBase):
+    """The convolutional learner: a small residual network over image datasets (``images/...``)."""
+
+    name: Literal["cnn"] = Field(description="cnn: a small residual network; image datasets only")
+    channels: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [16, 32], min_length=1,
+        description="width of each stage; every stage after the first halves the resolution")
+    blocks: int = Field(1, ge=1, description="residual blocks (two 3x3 convolutions each) per stage")
+    stem_stride: Literal[1, 2] = Field(1, description="2: the first convolution halves the resolution (28x28 -> "
+                                       "14x14, about 4x fewer operations)")
+
+
 class LightGBMModelSpec(_ModelBase):
     """Gradient-boosted trees with the zoo's losses as custom objectives."""
 
@@ -185,7 +208,7 @@ class LightGBMModelSpec(_ModelBase):
 
 #: The settings of each learner a spec may list under ``models`` (one class per learner module,
 #: registered here and in harness.learners.REGISTRY; the ensembles are methods, not models).
-MODEL_SETTINGS: tuple[type[_ModelBase], ...] = (TorchModelSpec, LightGBMModelSpec)
+MODEL_SETTINGS: tuple[type[_ModelBase], ...] = (TorchModelSpec, LightGBMModelSpec, CNNModelSpec)
 
 #: model name -> its settings class, from each class's ``name`` literal
 _MODEL_CLASSES = {name: cls for cls in MODEL_SETTINGS for name in get_args(cls.model_fields["name"].annotation)}
@@ -315,7 +338,9 @@ class TunedLossSpec(_Strict):
 
 
 class TuningSpec(_Strict):
-    n_trials: int = Field(10, ge=1, description="Optuna trials per cell (a method entry's n_trials replaces it)")
+    n_trials: int = Field(
+        10, ge=0, description="Optuna trials per cell (a method entry's n_trials replaces it); 0: no tuning, every "
+        "parameter fixed in search_space (a fixed configuration and schedule, as in Mukhoti et al.)")
     metric: str | list[str] = Field(
         "average_precision", description="one metric, or two for a multi-objective study (Pareto front)"
     )
@@ -440,7 +465,6 @@ class SplitSpec(_Strict):
         return (self.train, self.validation, self.test)
 
 
-Ratio = Annotated[float, Field(ge=1)] | Literal["natural"]
 
 
 class Spec(_Strict):
@@ -521,7 +545,7 @@ class Spec(_Strict):
         return value
 
     @property
-    def model(self) -> TorchModelSpec | LightGBMModelSpec:
+    def model(self) -> TorchModelSpec | LightGBMModelSpec | CNNModelSpec:
         """The first model (a spec with one model: its model)."""
         return self.models[0]
 
@@ -535,7 +559,7 @@ class Spec(_Strict):
 
     @model_validator(mode="after")
     def _only_names_known(self) -> "Spec":
-        datasets, ratios = {d.key for d in self.datasets}, set(self.imbalance_ratios)
+        datasets, ratios = {d.key for d in self.datasets}, {r for d in self.datasets for r in self.ratios_of(d)}
         methods, models = set(self.method_keys), {m.key for m in self.models}
         entries = [(f"models[{i}]", m.only) for i, m in enumerate(self.models)]
         entries += [(f"methods[{i}]", m.only) for i, m in enumerate(self.methods) if not isinstance(m, str)]
@@ -546,6 +570,10 @@ class Spec(_Strict):
                     if value not in known:
                         raise ValueError(f"{where}.only.{field}: expected one of {sorted(map(str, known))}, got {value!r}")
         return self
+
+    def ratios_of(self, ds: DatasetSpec) -> list:
+        """The imbalance ratios of dataset entry ``ds``: its own, else the spec's."""
+        return self.imbalance_ratios if ds.imbalance_ratios is None else ds.imbalance_ratios
 
     def runs(self, dataset: str, ratio, model, method: str) -> bool:
         """Whether the cell is inside its model's and its method's ``only`` (both: everywhere by default)."""
@@ -558,9 +586,9 @@ class Spec(_Strict):
     def near_duplicate(self, dataset: str, ratio) -> bool:
         """Whether controlled ``ratio`` lies within ``near_natural`` of the dataset's natural ratio
         while 'natural' runs too (a set the catalogue cannot describe keeps every ratio)."""
-        if self.near_natural is None or ratio == "natural" or "natural" not in self.imbalance_ratios:
-            return False
         ds = next(d for d in self.datasets if d.key == dataset)
+        if self.near_natural is None or ratio == "natural" or "natural" not in self.ratios_of(ds):
+            return False
         try:
             counts = datasets.catalogue.info(ds.name).class_counts if not ds.params else None
         except datasets.DataError:
@@ -572,10 +600,13 @@ class Spec(_Strict):
 
     def task_of(self, dataset: str) -> str:
         """"binary" or "multiclass": the task of the dataset entry with this key, as its ``n_classes``
-        parameter or else the catalogue declares it (nothing is loaded)."""
+        or ``positive`` parameter (one class against the rest) or else the catalogue declares it
+        (nothing is loaded)."""
         ds = next(d for d in self.datasets if d.key == dataset)
         if "n_classes" in ds.params:
             return "binary" if ds.params["n_classes"] == 2 else "multiclass"
+        if ds.params.get("positive") is not None:  # one class against the rest
+            return "binary"
         return datasets.catalogue.info(ds.name).task
 
     @property

@@ -64,6 +64,9 @@ class RepetitionRecord:
     repeat: int = 0  # holdout: the repetition; cv: the repeat of the K-fold
     fold: int = 0  # cv: the test fold (holdout: 0)
     n_train: int = 0  # rows the fit learnt from (train + validation)
+    # per-epoch curves of learners that track them (train_nll, val_nll), and train_nll_final: the
+    # NLL of the kept weights on the rows trained on; empty for the others
+    history: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_test(self) -> int:

@@ -39,7 +39,9 @@ BAD = [
     ("datasets", [{"name": "synthetic/gaussian", "params": {"n_sample": 9}}], "unknown parameter 'n_sample'"),
     ("imbalance_ratios", [0.5], "imbalance_ratios[0]"),
     ("imbalance_ratios", [100000], "largest reachable ratio is"),
-    ("tuning.n_trials", 0, "tuning.n_trials: Input should be greater than or equal to 1, got 0"),
+    ("tuning.n_trials", -1, "tuning.n_trials: Input should be greater than or equal to 0, got -1"),
+    ("tuning.n_trials", 0, "tuning.n_trials: 0 (no tuning) needs every parameter fixed, but method 'ce' (methods[0]) "
+     "on model 'mlp' tunes lr, weight_decay"),
     ("datasets", [{"name": "csv", "params": {"path": "missing.csv", "target": "y", "positive": 1}}], "csv: path: file 'missing.csv' does not exist"),
     ("datasets", [{"name": "keel/abalone19"}], "no ratio is reachable"),
     ("datasets", [{"name": "sklearn/wine"}], "sklearn/wine: imbalance ratio 10.0 with profile 'long_tailed' leaves 4 samples of class 0 in test"),
