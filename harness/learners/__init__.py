@@ -54,6 +54,7 @@ REGISTRY: dict[str, LearnerEntry] = {
     "mlp": LearnerEntry("torch_mlp", "TorchLearner", multiclass=True),
     "logistic": LearnerEntry("torch_mlp", "TorchLearner", multiclass=True),
     "lightgbm": LearnerEntry("lightgbm_learner", "LightGBMLearner", multiclass=False),
+    "fcn": LearnerEntry("fcn", "FCNLearner", multiclass=False),
     "ensemble": LearnerEntry("ensembles", "EnsembleLearner", multiclass=False, in_specs=False),
 }
 

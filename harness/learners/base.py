@@ -63,6 +63,7 @@ class FitReport:
     stopped_by: str
     curve: list[float] = field(default_factory=list)
     reason: str = ""
+    probes: dict[str, float] = field(default_factory=dict)  # mechanism measurements (dense: easy-negative shares)
 
 
 @dataclass

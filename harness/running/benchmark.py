@@ -20,7 +20,7 @@ from harness import learners
 from harness.errors import UserError
 from harness.plan import cost
 from harness.plan.cells import Cell, expand, grid
-from harness.plan.checks import problems
+from harness.plan.checks import dense_problems, problems
 from harness.plan.data import DataProvider
 from harness.running.cell import run_cell
 from harness.running.executors import open_executor
@@ -99,7 +99,9 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
         for ratio in spec.imbalance_ratios:
             try:
                 n_classes = data.prepared(ds, ratio, 0).n_classes
-                problem = problems(spec, ds, n_classes) or _binary_only(spec, ds, ratio, n_classes)
+                dense = "dense" in data.prepared(ds, ratio, 0).info
+                problem = (problems(spec, ds, n_classes) or _binary_only(spec, ds, ratio, n_classes)
+                           or dense_problems(spec, ds, dense))
                 if problem is not None:
                     raise UserError(problem)
             except datasets.DataError as exc:
