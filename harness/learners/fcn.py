@@ -121,13 +121,13 @@ class DenseLoss(nn.Module):
         self.loss, self.per_batch_positives = loss, per_batch_positives
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        grouped = getattr(self.loss, "grouped_terms", None)
         if targets.dim() == 2:
             keep = targets >= 0
-            groups = torch.arange(len(targets), device=targets.device)[:, None].expand_as(targets)[keep]
             labels, norm = targets[keep], self.per_batch_positives
+            groups = None if grouped is None else torch.arange(len(targets))[:, None].expand_as(targets)[keep]
         else:
             labels, groups, norm = targets, torch.zeros_like(targets), max(float(targets.sum()), 1.0)
-        grouped = getattr(self.loss, "grouped_terms", None)
         terms = grouped(logits, labels, groups) if grouped is not None else self.loss(logits, labels)
         return terms.sum() / norm
 
@@ -167,7 +167,8 @@ class FCNLearner:
         targets = torch.as_tensor(canvas_targets(task.X_train, task.y_train))
         per_batch = float((targets == 1).sum()) * min(self.config.batch_size, len(X)) / len(X)
         loss = DenseLoss(loss_zoo.get(task.loss, **task.loss_params, reduction="none"), max(per_batch, 1e-12))
-        probe = easy_negatives.probe_set(X, targets, seed=task.seed) if self.probes else None
+        measured = self.probes and task.on_step is None  # the evaluated fits, not the tuning trials
+        probe = easy_negatives.probe_set(X, targets, seed=task.seed) if measured else None
         validation = (torch.as_tensor(task.X_val, dtype=torch.float32), torch.as_tensor(task.y_val, dtype=torch.long))
         report = fit_canvases(model, loss, (X, targets), validation, self.config, task, score=self.score,
                               higher_is_better=self.higher_is_better, stop_on=self.stop_on, probe=probe)
