@@ -78,37 +78,46 @@ def object_disks(params: CanvasParams) -> tuple[np.ndarray, np.ndarray]:
     return positive, (d <= params.ignore_radius) & ~positive
 
 
-def _place(rng: np.random.Generator, params: CanvasParams, taken: list[tuple[int, int]], spacing: int) -> tuple[int, int]:
-    """A top-left corner whose Chebyshev distance to every ``taken`` one is >= ``spacing``."""
-    high = params.size - GLYPH + 1
-    for _ in range(10_000):
-        r, c = (int(v) for v in rng.integers(0, high, size=2))
+def _free_corner(rng: np.random.Generator, size: int, taken: list[tuple[int, int]], spacing: int,
+                 tries: int = 200) -> tuple[int, int] | None:
+    """A top-left corner at Chebyshev distance >= ``spacing`` from every ``taken`` one, or None."""
+    for _ in range(tries):
+        r, c = (int(v) for v in rng.integers(0, size - GLYPH + 1, size=2))
         if all(max(abs(r - a), abs(c - b)) >= spacing for a, b in taken):
             return r, c
-    raise DataError(f"{NAME}: could not place {params.objects_per_canvas} objects apart on a {params.size}² canvas")
+    return None
+
+
+def _layout(rng: np.random.Generator, params: CanvasParams, n_objects: int) -> tuple[list, list]:
+    """Corners of the objects (glyphs apart: centres 9 apart keep ignore disks of radius <= 4 apart)
+    and of the distractors (never on an object's glyph); redrawn whole until every one fits."""
+    for _ in range(1000):
+        objects: list[tuple[int, int]] = []
+        while len(objects) < n_objects and (corner := _free_corner(rng, params.size, objects, GLYPH + 1)):
+            objects.append(corner)
+        others = [_free_corner(rng, params.size, objects, GLYPH) for _ in range(params.distractors)]
+        if len(objects) == n_objects and None not in others:
+            return objects, others
+    raise DataError(f"{NAME}: objects_per_canvas: {n_objects} objects and {params.distractors} distractors do not fit "
+                    f"on a {params.size}×{params.size} canvas; lower them or raise size")
 
 
 def _canvas(rng, params: CanvasParams, glyphs, others, n_objects: int) -> tuple[np.ndarray, np.ndarray]:
     """One canvas (S, S) float32 and its targets (S, S) int8."""
-    s = params.size
+    s, pad = params.size, math.ceil(params.ignore_radius)
     image = np.zeros((s, s), dtype=np.float32)
-    targets = np.zeros((s, s), dtype=np.int8)
     positive, ignored = object_disks(params)
-    pad = math.ceil(params.ignore_radius)
-    spacing = GLYPH + 1  # glyphs apart; centres 9 apart keep the ignore disks (radius <= 4) apart
-    corners: list[tuple[int, int]] = []
-    for _ in range(n_objects):
-        r, c = _place(rng, params, corners, spacing)
-        corners.append((r, c))
+    big = np.zeros((2, s + 2 * pad, s + 2 * pad), dtype=bool)  # positive and ignore disks, padded
+    corners, clutter = _layout(rng, params, n_objects)
+    for r, c in corners:
         image[r:r + GLYPH, c:c + GLYPH] = np.maximum(image[r:r + GLYPH, c:c + GLYPH],
                                                     params.contrast * glyphs[rng.integers(len(glyphs))])
-        big = np.zeros((s + 2 * pad, s + 2 * pad), dtype=bool), np.zeros((s + 2 * pad, s + 2 * pad), dtype=bool)
-        big[0][r:r + positive.shape[0], c:c + positive.shape[1]] = positive
-        big[1][r:r + ignored.shape[0], c:c + ignored.shape[1]] = ignored
-        targets[big[1][pad:pad + s, pad:pad + s]] = IGNORE
-        targets[big[0][pad:pad + s, pad:pad + s]] = 1
-    for _ in range(params.distractors):
-        r, c = _place(rng, params, corners, GLYPH)  # never on an object's glyph
+        big[0, r:r + positive.shape[0], c:c + positive.shape[1]] |= positive
+        big[1, r:r + ignored.shape[0], c:c + ignored.shape[1]] |= ignored
+    targets = np.zeros((s, s), dtype=np.int8)
+    targets[big[1, pad:pad + s, pad:pad + s]] = IGNORE
+    targets[big[0, pad:pad + s, pad:pad + s]] = 1
+    for r, c in clutter:
         level = rng.uniform(0.8 * params.contrast, 1.0)
         image[r:r + GLYPH, c:c + GLYPH] = np.maximum(image[r:r + GLYPH, c:c + GLYPH],
                                                     level * others[rng.integers(len(others))])
