@@ -19,6 +19,7 @@ from . import (
     bench_vs_base,
     bookkeeping,
     cell_cost,
+    dense,
     jobs,
     learners,
     losses,
@@ -45,6 +46,8 @@ if __name__ == "__main__":
     rows += bookkeeping.main([])
     print()
     rows += _loss_rows(losses.main([]))
+    print()
+    rows += dense.main([])  # the fcn vs a plain loop; focal vs BCE at 10⁶ and 10⁷ logits
     print()
     rows += multiclass.main([])
     rows += learners.main([])

@@ -8,6 +8,8 @@ reproduced, not reproduced or not testable here, with the numbers that decide it
   the best α (weight of the rare, positive class; ``loss_zoo.focal``'s α weights class 1) falls
   as γ grows. Tested on the tuned (α, γ) of the first model's ``focal`` cells from the tuning
   summaries (the model is named in the line).
+- Lin et al. 2017 (Table 1), on the dense task: focal against CE with the prior initialisation,
+  α-balanced CE and OHEM, on location-level AP (:func:`lin_dense_check`).
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def literature_section(table: pd.DataFrame, results_dir: Path, *, rope: float, s
     ``table``: one model's rows (``model`` its name, None: the table's one model)."""
     regime = early_stopping(read_run_spec(results_dir))
     mukhoti, versus = mukhoti_check(table, regime, rope=rope)
-    checks = [mukhoti, alpha_gamma_check(tuning_frame(results_dir))]
+    checks = [mukhoti, alpha_gamma_check(tuning_frame(results_dir)), *filter(None, [lin_dense_check(table, rope=rope)])]
     md = [f"## Literature checks{f' (model `{model}`)' if model else ''}", "",
           "Published findings this benchmark can test, each reproduced, not reproduced, or not testable here "
           "(with why), and the numbers that decide it.", ""]
@@ -152,3 +154,39 @@ def literature_section(table: pd.DataFrame, results_dir: Path, *, rope: float, s
         md += ["Raw ECE of each focal variant against ce (raw, and with temperature scaling), over datasets; "
                "ECE gain positive = focal lower:", "", md_table(versus), ""]
     return md
+
+
+LIN_DENSE_BASELINES = ("ce", "alpha_ce", "ohem", "ohem_1to3")
+
+
+def lin_dense_check(table: pd.DataFrame, *, rope: float) -> Check | None:
+    """Lin et al. 2017 (Table 1, RetinaNet: focal 34.0 AP vs α-balanced CE 31.1 and vs OHEM 32.8) on the
+    dense task: focal against CE with the prior initialisation, α-balanced CE and OHEM (with and
+    without the 1:3 cap, whichever ran), on location-level AP, paired by (ρ, repetition) block of
+    the one dense dataset (:func:`harness.report.dense.paired`). Reproduced: focal better than
+    every baseline by more than the ROPE (the 95 % interval's lower end above it); not reproduced:
+    some baseline's upper end below the ROPE (focal's gain ruled out); else inconclusive. None
+    without dense rows."""
+    from harness.report import dense  # the dense task's analysis, read only where there are dense rows
+
+    rows = dense.dense_rows(table)
+    if rows.empty or "focal" not in set(rows["method"]):
+        return None
+    source = "Lin et al. 2017 (dense)"
+    claim = "on dense prediction focal loss beats CE with the prior initialisation, α-balanced CE and OHEM:"
+    found = {b: dense.paired(rows, dense.PIXEL_AP, "focal", b) for b in LIN_DENSE_BASELINES}
+    found = {b: r for b, r in found.items() if r is not None}
+    if not found:
+        return Check(source, claim, f"{NOT_TESTABLE} (no baseline paired with focal in two blocks)", "")
+    words = "; ".join(f"vs {b}: {r['mean']:+.4f} [{r['low']:+.4f}, {r['high']:+.4f}] over {r['n']} blocks, "
+                      f"MDE {r['mde']:.4f}" for b, r in found.items())
+    if all(r["low"] > rope for r in found.values()):
+        verdict = REPRODUCED
+    elif any(r["high"] < rope for r in found.values()):
+        verdict = NOT_REPRODUCED
+    else:
+        verdict = "inconclusive"
+    return Check(source, claim, verdict,
+                 f"Focal − baseline in location-level AP, mean and 95 % t-interval: {words}. Rule: reproduced when "
+                 f"every interval lies above the ROPE ±{rope:g}; not reproduced when one lies below it; else "
+                 "inconclusive (blocks of one dataset: the interval is within this task only).")
