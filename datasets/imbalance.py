@@ -301,10 +301,6 @@ def prepare(
         Test = fold f of a stratified K-fold partition of the subsample (the same for every f of
         one seed); train and validation share the rest as ``fractions``' first two. None: holdout.
     """
-    if dataset.dense is not None:  # canvases: ρ counts locations, moved by empty canvases (datasets.dense)
-        from .dense import prepare_dense
-        return prepare_dense(dataset, ratio, seed=seed, fractions=fractions, min_test_minority=min_test_minority,
-                             fold=fold)
     if ratio != NATURAL and not (isinstance(ratio, (int, float)) and ratio >= 1):
         raise DataError(f"{dataset.name}: imbalance_ratio: expected a number >= 1 or 'natural', got {ratio!r}")
     if dataset.n_classes > 2:
