@@ -57,7 +57,7 @@ class _BinaryFocal(torch.autograd.Function):
             m = log_q.mul_(gamma).exp_()  # exp(γ log(1 - p_t))
         ctx.scale = 1.0 / logits.numel() if reduction == "mean" else 1.0
         if alpha is not None and (m is None or float(alpha) == 1.0):  # w_y as a tensor
-            w = torch.mul(targets, 2.0 * float(alpha) - 1.0).add_(1.0 - float(alpha)).to(logits.dtype)
+            w = targets.to(logits.dtype).mul_(2.0 * float(alpha) - 1.0).add_(1.0 - float(alpha))
             m = w if m is None else m.mul_(w)
         elif alpha is not None:  # w_y = (1 - α)(1 + c y), c = (2α - 1) / (1 - α): one pass, the factor in the scale
             m = torch.addcmul(m, m, targets, value=(2.0 * float(alpha) - 1.0) / (1.0 - float(alpha)), out=m)
