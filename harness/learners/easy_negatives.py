@@ -12,10 +12,10 @@ explain nothing):
   respect to the weights of the easy negatives' summed CE, g_R that of all other locations
   (a share in [0, 1]: 0.5 when both pull equally hard, whatever their directions).
 
-They are measured on a probe set of the training canvases: every canvas with a positive (up to
-``max_object_canvases``) and up to ``max_empty_canvases`` empty ones, each empty canvas weighted
-by (empty canvases in training) / (empty canvases probed) so the shares estimate those of the
-whole training split. Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, § 3.
+They are measured on a probe set of the training canvases: up to ``max_object_canvases`` canvases
+with a positive and up to ``max_empty_canvases`` empty ones, each canvas weighted by (its group's
+canvases in training) / (its group's canvases probed), so the shares estimate those of the whole
+training split. Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, § 3.
 """
 
 from __future__ import annotations
