@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from . import catalogue
 from .base import DataError, Dataset, Info, Prepared, Source, Split
-from .imbalance import NATURAL, cv_fractions, fingerprint, largest_reachable_ratio, natural_ratio, prepare
+from .imbalance import NATURAL, cv_fractions, fingerprint, largest_reachable_ratio, natural_ratio
+from .preparation import prepare
 from .registry import available, check_dataset, get_source, load
 
 __all__ = [

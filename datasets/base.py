@@ -47,6 +47,7 @@ class Dataset:
     log_likelihoods: np.ndarray | None = None
     kinds: tuple[int, int] | None = None
     image_shape: tuple[int, int, int] | None = None
+    dense: Any = None  # a datasets.dense.Canvases: canvas rows and per-location targets (see that module)
 
     @property
     def feature_kinds(self) -> tuple[int, int]:
@@ -69,12 +70,16 @@ class Info:
         Original columns of each kind (categorical ones are one-hot encoded on loading).
     class_counts : tuple of int
         Samples per class label 0..C-1 (binary: negative, positive).
+    largest : float, optional
+        The largest reachable ratio where the class counts do not decide it (dense canvases:
+        the pool's empty canvases do); None: computed from the counts.
     """
 
     rows: int
     numeric: int
     categorical: int
     class_counts: tuple[int, ...]
+    largest: float | None = None
 
     @property
     def n_classes(self) -> int:

@@ -94,6 +94,9 @@ def collections() -> list[str]:
 @lru_cache(maxsize=None)
 def _loaded_info(name: str) -> Info:
     ds = load(name)
+    if ds.dense is not None:  # rows are scored locations (datasets.dense); the largest ρ uses the whole pool
+        counts = np.bincount(ds.dense.targets[ds.dense.targets >= 0], minlength=2)
+        return Info(int(counts.sum()), ds.dense.locations, 0, tuple(int(c) for c in counts), float(counts[0] / counts[1]))
     numeric, categorical = ds.feature_kinds
     return Info(len(ds.y), numeric, categorical, tuple(int(c) for c in np.bincount(ds.y)))
 
@@ -120,7 +123,8 @@ def entries(filters: Filters | None = None, *, fractions: tuple[float, float, fl
         if "/" not in name:
             continue
         held = info(name)
-        entry = Entry(name, collection_of(source), held, largest_ratio(held.class_counts, fractions, min_test_minority),
+        largest = held.largest or largest_ratio(held.class_counts, fractions, min_test_minority)
+        entry = Entry(name, collection_of(source), held, largest,
                       source.citation)
         if filters.keep(entry):
             out.append(entry)

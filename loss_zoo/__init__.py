@@ -45,7 +45,8 @@ from .focal import (
     focal_flsd_loss,
     focal_loss,
 )
-from .hard_mining import OHEMLoss, ohem_loss
+from .drop_easy import CEDropEasyLoss, ce_drop_easy_loss
+from .hard_mining import OHEMLoss, ohem_loss, ohem_terms
 from .label_smoothing import LabelSmoothingLoss, label_smoothing_loss
 from .ldam import LDAMLoss, drw_weights, ldam_loss, ldam_margins
 from .mmce import MMCELoss, mmce_loss
@@ -58,6 +59,7 @@ __all__ = [
     "BalancedSoftmaxLoss",
     "BinaryTerms",
     "BrierLoss",
+    "CEDropEasyLoss",
     "CELoss",
     "ClassBalancedFocalLoss",
     "DualFocalLoss",
@@ -77,6 +79,7 @@ __all__ = [
     "available",
     "balanced_softmax_loss",
     "brier_loss",
+    "ce_drop_easy_loss",
     "ce_loss",
     "class_balanced_focal_loss",
     "class_weights",
@@ -96,6 +99,7 @@ __all__ = [
     "logit_adjusted_posterior_logits",
     "mmce_loss",
     "ohem_loss",
+    "ohem_terms",
     "poly1_loss",
     "poly1_posterior_logits",
     "posterior_logits",

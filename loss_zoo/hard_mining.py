@@ -85,6 +85,44 @@ def ohem_loss(
     return kept.sum() / int(mask.sum()) if reduction == "mean" else kept.sum() * (len(per_sample) / int(mask.sum()))
 
 
+def ohem_terms(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    keep: float = 0.25,
+    neg_pos_ratio: float | None = None,
+    groups: torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""OHEM's per-sample terms: cross-entropy on the mined samples, 0 elsewhere, mining done
+    within each group (e.g. each image of a dense batch, as Shrivastava et al. mine per image and
+    SSD caps negatives at r per positive of the image); their sum is the mined total
+    :math:`\sum_{i \in S} -\log p_{t,i}` (unnormalised: the caller divides, e.g. by positives).
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N,) (binary) or (N, C)
+    targets : Tensor, shape (N,)
+    keep, neg_pos_ratio : as in :func:`ohem_loss`, applied per group
+    groups : Tensor of int, shape (N,), optional
+        The group of each sample; None: one group (the whole batch, as :func:`ohem_loss`).
+
+    Examples
+    --------
+    >>> z, y = torch.tensor([3.0, -3.0, 0.0, 0.5]), torch.tensor([1, 0, 1, 0])
+    >>> int((ohem_terms(z, y, keep=0.5, groups=torch.tensor([0, 0, 1, 1])) > 0).sum())
+    2
+    """
+    check_mining(keep, neg_pos_ratio)
+    per_sample = ce_loss(logits, targets, reduction="none")
+    if groups is None:
+        groups = torch.zeros(len(per_sample), dtype=torch.long, device=per_sample.device)
+    mask = torch.zeros_like(per_sample, dtype=torch.bool)
+    for g in torch.unique(groups):
+        at = torch.nonzero(groups == g).squeeze(1)
+        mask[at] = _kept(per_sample[at], targets[at], float(keep), neg_pos_ratio)
+    return torch.where(mask, per_sample, 0.0)
+
+
 class OHEMLoss(nn.Module):
     """Module form of :func:`ohem_loss`."""
 
@@ -97,6 +135,11 @@ class OHEMLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return ohem_loss(logits, targets, keep=self.keep, neg_pos_ratio=self.neg_pos_ratio, reduction=self.reduction)
+
+    def grouped_terms(self, logits: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+        """Per-sample terms with mining per group (:func:`ohem_terms`): what a dense learner sums
+        and normalises itself, whatever ``reduction`` says."""
+        return ohem_terms(logits, targets, keep=self.keep, neg_pos_ratio=self.neg_pos_ratio, groups=groups)
 
 
 OHEM = LossEntry(

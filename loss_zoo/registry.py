@@ -17,6 +17,7 @@ from torch import nn
 from .asymmetric import ASL
 from .brier import BRIER
 from .ce import BALANCED_SOFTMAX, CE, LOGIT_ADJUSTED_CE, WEIGHTED_CE
+from .drop_easy import CE_DROP_EASY
 from .dual_focal import DUAL_FOCAL
 from .entry import LossEntry
 from .focal import CLASS_BALANCED_FOCAL, FOCAL, FOCAL_FLSD
@@ -29,7 +30,8 @@ from .poly import POLY1
 _REGISTRY: dict[str, LossEntry] = {
     e.name: e for e in (CE, WEIGHTED_CE, FOCAL, FOCAL_FLSD, CLASS_BALANCED_FOCAL, LOGIT_ADJUSTED_CE,
                         # added after the published sweep (not tuned_loss's default choices)
-                        BALANCED_SOFTMAX, LABEL_SMOOTHING, BRIER, POLY1, ASL, DUAL_FOCAL, OHEM, MMCE, LDAM)
+                        BALANCED_SOFTMAX, LABEL_SMOOTHING, BRIER, POLY1, ASL, DUAL_FOCAL, OHEM, MMCE, LDAM,
+                        CE_DROP_EASY)
 }
 
 

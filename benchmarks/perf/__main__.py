@@ -20,6 +20,7 @@ from . import (
     bookkeeping,
     cell_cost,
     cnn,
+    dense,
     jobs,
     learners,
     losses,
@@ -46,6 +47,8 @@ if __name__ == "__main__":
     rows += bookkeeping.main([])
     print()
     rows += _loss_rows(losses.main([]))
+    print()
+    rows += dense.main([])  # the fcn vs a plain loop; focal vs BCE at 10⁶ and 10⁷ logits
     print()
     rows += multiclass.main([])
     rows += learners.main([])

@@ -12,6 +12,7 @@ from scipy import special
 import datasets
 from harness.evaluation import calibration_multiclass
 from harness.evaluation.calibration import calibrate
+from harness.evaluation.dense import add_dense_scores
 from harness.learners import Fitted, Learner
 from harness.methods.registry import Method
 from harness.metrics import binary as metrics_registry
@@ -104,6 +105,8 @@ def _repetition(spec: Spec, method: Method, run: tuple, seed: int, job: Job, fit
     else:  # resampling moved the training prior: the closed form maps back to the data's prior
         shift = _logit_prior(prepared.train.counts(prepared.n_classes)) - _logit_prior(job.counts)
         _score(spec, record, prepared, val_logits, dict(job.task.loss_params), shift, _logit_prior(job.counts))
+    if "dense" in prepared.info:  # canvases: object-level AP and the mechanism probes
+        add_dense_scores(record, prepared, fitted)
     record.end_ms = now_ms()
     return record
 

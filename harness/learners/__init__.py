@@ -58,6 +58,7 @@ REGISTRY: dict[str, LearnerEntry] = {
     "logistic": LearnerEntry("torch_mlp", "TorchLearner", multiclass=True),
     "lightgbm": LearnerEntry("lightgbm_learner", "LightGBMLearner", multiclass=True),
     "cnn": LearnerEntry("torch_cnn", "CNNLearner", multiclass=True, images=True),
+    "fcn": LearnerEntry("fcn", "FCNLearner", multiclass=False),
     "ensemble": LearnerEntry("ensembles", "EnsembleLearner", multiclass=True, in_specs=False),
 }
 

@@ -71,6 +71,7 @@ class FitReport:
     curve: list[float] = field(default_factory=list)
     reason: str = ""
     history: dict[str, list[float]] = field(default_factory=dict)
+    probes: dict[str, float] = field(default_factory=dict)  # mechanism measurements (dense: easy-negative shares)
 
 
 @dataclass

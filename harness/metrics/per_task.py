@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.metrics import binary as binary_metrics
+from harness.metrics import dense as metrics_dense
 from harness.metrics import multiclass as metrics_multiclass
 from harness.vocabulary import BINARY, BINARY_VARIANTS, VARIANT_COUNTERPARTS, task_of
 
@@ -47,7 +48,7 @@ def all_metrics() -> dict[str, binary_metrics.Metric]:
 def higher_is_better(name: str) -> bool:
     """The direction of a metric name of either registry, or of ``<name>_val_threshold``
     (counterparts share it)."""
-    known = all_metrics()
+    known = {**all_metrics(), **metrics_dense.available()}  # the dense task's records too
     base = name if name in known else name.removesuffix(binary_metrics.VAL_THRESHOLD_SUFFIX)
     if base not in known:
         raise ValueError(f"metric: unknown name {name!r}; known: {', '.join(sorted(known))}")

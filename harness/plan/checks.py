@@ -171,3 +171,25 @@ def learner_problems(spec: Spec, ds: DatasetSpec, ratio, n_classes: int) -> str 
                 return (f"methods: {key!r}: {what} cannot train with loss {loss!r} on {ds.key}'s {n_classes} "
                         f"classes ({why}); keep them apart with only: {{task: binary}}")
     return None
+
+
+def dense_problems(spec: Spec, ds: DatasetSpec, dense: bool) -> str | None:
+    """Why a cell of dataset ``ds`` cannot run, as one line, where canvases meet a learner or method
+    that cannot take them (or the fcn meets feature rows); None where every cell can.
+
+    Canvas rows do not line up with their per-location labels (:mod:`datasets.dense`): only the
+    ``fcn`` trains them, without a sampler; the ``fcn`` trains nothing else."""
+    from harness.plan.cells import grid  # cells import the plan's resolve step; late, as a leaf check
+
+    for dataset, _, method, model in grid(spec):
+        if dataset.key != ds.key:
+            continue
+        if dense and model.name != "fcn":
+            what = f"method {method!r}" if model.name == "ensemble" else f"model {model.key!r}"
+            return (f"{what}: trains feature rows, and {ds.key} is dense canvases; use model fcn there "
+                    f"(only: {{datasets: [...]}} keeps the others to the tabular sets)")
+        if not dense and model.name == "fcn":
+            return f"model {model.key!r}: trains dense canvases only, and {ds.key} is tabular; keep it to dense/... sets with only"
+        if dense and method_of(spec, method, model).sampler is not None:
+            return f"method {method!r}: resamples rows, which are canvases here ({ds.key}); drop the sampler"
+    return None

@@ -26,6 +26,7 @@ from harness.report.figures import (
     metric_vs_ratio_figure,
     reliability_figure,
 )
+from harness.report.dense import dense_section
 from harness.report.literature import images_literature_section, literature_section
 from harness.report.markdown import md_table, to_html
 from harness.report.sections import (
@@ -258,6 +259,7 @@ def _binary_sections(table: pd.DataFrame, evidence: effects.Evidence, results_di
         rows, rope=rope, model=model)
     md += focal_md + tuned_md
     md += literature_section(rows, results_dir, rope=rope, seed=seed, model=model)
+    md += dense_section(rows, figdir, figures)  # the dense task's mechanism (nothing without dense rows)
     md += _figure_sections(described, results_dir, figdir, figures, model or "mlp")
     md += ["## Ranks across datasets", ""]
     for metric in [m for m in HEADLINE if m in set(described["metric"])]:

@@ -14,6 +14,8 @@ reproduced, not reproduced or not testable here, with the numbers that decide it
   :mod:`harness.report.focal_grid`, which also asks whether focal's gain grows with ρ); else on the
   tuned (α, γ) of the first model's ``focal`` cells from the tuning summaries (the model is named in
   the line), "inconclusive" unless the correlation is there, since the tuning rarely identifies γ.
+- Lin et al. 2017 (Table 1), on the dense task: focal against CE with the prior initialisation,
+  α-balanced CE and OHEM, on location-level AP (:func:`lin_dense_check`).
 """
 
 from __future__ import annotations
@@ -264,7 +266,8 @@ def literature_section(table: pd.DataFrame, results_dir: Path, *, rope: float, s
     regime = early_stopping(read_run_spec(results_dir))
     mukhoti, versus = mukhoti_check(table, regime, rope=rope)
     grid_checks, grid_md = focal_grid_checks(table, rope=rope)
-    checks = [mukhoti] + (grid_checks or [alpha_gamma_check(tuning_frame(results_dir))])
+    checks = [mukhoti] + (grid_checks or [alpha_gamma_check(tuning_frame(results_dir))]) + [
+        c for c in [lin_dense_check(table, rope=rope)] if c is not None]
     md = [f"## Literature checks{f' (model `{model}`)' if model else ''}", "",
           "Published findings this benchmark can test, each reproduced, not reproduced, or not testable here "
           "(with why), and the numbers that decide it.", ""]
@@ -290,3 +293,39 @@ def images_literature_section(table: pd.DataFrame, results_dir: Path, *, rope: f
         md += ["Top-label ECE of each focal variant against ce on the balanced test sets, (dataset, repetition) "
                "units pooled; diff positive = the variant lower:", "", md_table(shown), ""]
     return md
+
+
+LIN_DENSE_BASELINES = ("ce", "alpha_ce", "ohem", "ohem_1to3")
+
+
+def lin_dense_check(table: pd.DataFrame, *, rope: float) -> Check | None:
+    """Lin et al. 2017 (Table 1, RetinaNet: focal 34.0 AP vs α-balanced CE 31.1 and vs OHEM 32.8) on the
+    dense task: focal against CE with the prior initialisation, α-balanced CE and OHEM (with and
+    without the 1:3 cap, whichever ran), on location-level AP, paired by (ρ, repetition) block of
+    the one dense dataset (:func:`harness.report.dense.paired`). Reproduced: focal better than
+    every baseline by more than the ROPE (the 95 % interval's lower end above it); not reproduced:
+    some baseline's upper end below the ROPE (focal's gain ruled out); else inconclusive. None
+    without dense rows."""
+    from harness.report import dense  # the dense task's analysis, read only where there are dense rows
+
+    rows = dense.dense_rows(table)
+    if rows.empty or "focal" not in set(rows["method"]):
+        return None
+    source = "Lin et al. 2017 (dense)"
+    claim = "on dense prediction focal loss beats CE with the prior initialisation, α-balanced CE and OHEM:"
+    found = {b: dense.paired(rows, dense.PIXEL_AP, "focal", b) for b in LIN_DENSE_BASELINES}
+    found = {b: r for b, r in found.items() if r is not None}
+    if not found:
+        return Check(source, claim, f"{NOT_TESTABLE} (no baseline paired with focal in two blocks)", "")
+    words = "; ".join(f"vs {b}: {r['mean']:+.4f} [{r['low']:+.4f}, {r['high']:+.4f}] over {r['n']} blocks, "
+                      f"MDE {r['mde']:.4f}" for b, r in found.items())
+    if all(r["low"] > rope for r in found.values()):
+        verdict = REPRODUCED
+    elif any(r["high"] < rope for r in found.values()):
+        verdict = NOT_REPRODUCED
+    else:
+        verdict = "inconclusive"
+    return Check(source, claim, verdict,
+                 f"Focal − baseline in location-level AP, mean and 95 % t-interval: {words}. Rule: reproduced when "
+                 f"every interval lies above the ROPE ±{rope:g}; not reproduced when one lies below it; else "
+                 "inconclusive (blocks of one dataset: the interval is within this task only).")

@@ -20,7 +20,7 @@ from harness import learners
 from harness.errors import UserError
 from harness.plan import cost
 from harness.plan.cells import Cell, expand, grid
-from harness.plan.checks import images_problems, learner_problems, problems
+from harness.plan.checks import dense_problems, images_problems, learner_problems, problems
 from harness.plan.data import DataProvider
 from harness.running.cell import run_cell
 from harness.running.executors import open_executor
@@ -101,7 +101,8 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
                 prepared = data.prepared(ds, ratio, 0)
                 n_classes = prepared.n_classes
                 problem = (problems(spec, ds, n_classes) or learner_problems(spec, ds, ratio, n_classes)
-                           or images_problems(spec, ds, ratio, prepared.image_shape))
+                           or images_problems(spec, ds, ratio, prepared.image_shape)
+                           or dense_problems(spec, ds, "dense" in prepared.info))
                 if problem is not None:
                     raise UserError(problem)
             except datasets.DataError as exc:

@@ -206,9 +206,28 @@ class LightGBMModelSpec(_ModelBase):
     report_every: int = Field(1, ge=1, description="rounds between two pruning reports")
 
 
+class FCNModelSpec(_ModelBase):
+    """The fully convolutional net of the dense task (one logit per canvas location)."""
+
+    name: Literal["fcn"] = Field(description="fcn: dense canvases only (datasets dense/...)")
+    channels: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [16, 16, 16], min_length=1, description="widths of the 3×3 conv layers (ReLU)")
+    dilations: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [1, 2, 2], min_length=1, description="dilation of each conv layer (as many as channels)")
+    probes: bool = Field(True, description="measure CE's easy-negative gradient shares at initialisation and after "
+                         "each epoch (the mechanism metrics easy_negative_*)")
+
+    @model_validator(mode="after")
+    def _one_dilation_per_layer(self) -> "FCNModelSpec":
+        if len(self.dilations) != len(self.channels):
+            raise ValueError(f"dilations: expected {len(self.channels)} values (one per channel entry), "
+                             f"got {len(self.dilations)}")
+        return self
+
+
 #: The settings of each learner a spec may list under ``models`` (one class per learner module,
 #: registered here and in harness.learners.REGISTRY; the ensembles are methods, not models).
-MODEL_SETTINGS: tuple[type[_ModelBase], ...] = (TorchModelSpec, LightGBMModelSpec, CNNModelSpec)
+MODEL_SETTINGS: tuple[type[_ModelBase], ...] = (TorchModelSpec, LightGBMModelSpec, CNNModelSpec, FCNModelSpec)
 
 #: model name -> its settings class, from each class's ``name`` literal
 _MODEL_CLASSES = {name: cls for cls in MODEL_SETTINGS for name in get_args(cls.model_fields["name"].annotation)}

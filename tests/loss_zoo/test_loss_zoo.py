@@ -213,7 +213,7 @@ def test_registry_contract(name):
 
 def test_registry_unknown_name_lists_known():
     with pytest.raises(ValueError, match=r"did you mean focal, focal_flsd, dual_focal\?\); known: asl, balanced_softmax, "
-                                         r"brier, ce, class_balanced_focal, dual_focal, focal, focal_flsd"):
+                                         r"brier, ce, ce_drop_easy, class_balanced_focal, dual_focal, focal, focal_flsd"):
         loss_zoo.get("focall")
 
 

@@ -23,7 +23,7 @@ BAD = [
     ("tuning.batch_trials", 0, "tuning.batch_trials: Input should be greater than or equal to 1"),
     ("tuning.n_trails", 5, "tuning.n_trails: unknown key; known keys here: batch_trials, metric, n_startup_trials, n_trials, per_repetition"),
     ("methods", ["ce", "focall"], "methods: unknown method 'focall' (did you mean focal, focal_flsd, dual_focal?); "
-                                  "known: asl, balanced_softmax, brier, ce, class_balanced_focal, dual_focal, focal"),
+                                  "known: asl, balanced_softmax, brier, ce, ce_drop_easy, class_balanced_focal, dual_focal, focal"),
     ("tuning.search_space", {"focal_gama": 2.0}, "spec.yaml: tuning.search_space.focal_gama: unknown parameter (did you mean focal_gamma"),
     ("tuning.search_space", {"focal_gamma": [3.0, 1.0]}, "focal_gamma: expected a range with low < high, got an empty or inverted range [3.0, 1.0]"),
     ("tuning.search_space", {"focal_gamma": [2.0, 2.0]}, "empty or inverted range"),
