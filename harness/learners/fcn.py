@@ -54,8 +54,9 @@ SPACE = {
 PRIOR = 0.01  # π of Lin et al.'s initialisation
 
 
-def cannot_take(loss: str) -> str | None:
-    """Why the fcn cannot train with ``loss`` (None: it can)."""
+def cannot_take(loss: str, n_classes: int = 2) -> str | None:
+    """Why the fcn cannot train with ``loss`` (None: it can); ``n_classes``: the learner
+    interface's, always 2 here (every location is a binary decision)."""
     entry = loss_zoo.entry(loss)
     if loss == "mmce":
         return "MMCE's kernel sum is quadratic in the scored locations; left out of the dense task"
