@@ -23,6 +23,7 @@ class CosineLinear(nn.Module):
         super().__init__()
         self.in_features, self.out_features, self.scale = in_features, out_features, float(scale)
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # as nn.Linear: never uninitialised memory
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.scale * F.linear(F.normalize(x, dim=-1), F.normalize(self.weight, dim=-1))

@@ -191,3 +191,19 @@ def test_cosine_head_is_the_authors_normed_linear_times_s():
     x = torch.randn(8, 5, dtype=torch.float64)
     reference = F.normalize(x, dim=1).mm(F.normalize(head.weight.t(), dim=0))
     torch.testing.assert_close(head(x), 30.0 * reference)
+
+
+def test_the_cosine_head_never_starts_from_uninitialised_memory():
+    """A multi-class LossClassifier builds its MLP without build_model's initialisation: the head
+    must draw its own weights (under torch's deterministic mode uninitialised memory is NaN)."""
+    import torch
+
+    from harness.learners.models import CosineLinear
+
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        weight = CosineLinear(8, 3, 30.0).weight
+    finally:
+        torch.use_deterministic_algorithms(before)
+    assert torch.isfinite(weight).all() and weight.abs().max() <= 1 / 8 ** 0.5 + 1e-6 and weight.std() > 0
