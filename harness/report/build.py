@@ -124,8 +124,9 @@ def _reproduction(results_dir: Path) -> list[str]:
     where = f"{r['machine']['cpu_model']}; published on {(r.get('published_machine') or {}).get('cpu_model', '?')}"
     return [f"Reproduction, as measured ({r['measured']}, {where}): a re-run of {len(r['datasets'])} datasets drawn "
             f"at random reproduced {r['cells_reproduced']} of {r['cells_compared']} cells (every fold value within "
-            f"{r['tolerance']:g}; {models}); the others differ by up to {worst:.3g} AP — last-bit arithmetic "
-            f"differences that flip a tuning choice.", ""]
+            f"{r['tolerance']:g}; {models}); the others differ by up to {worst:.3g} AP (their cause is not traced fit "
+            f"by fit; for the MLP, last-bit arithmetic differences that flip a tuning choice are the likely one). "
+            f"Which cells: `{REPRODUCTION}`.", ""]
 
 
 def _figure_sections(table: pd.DataFrame, results_dir: Path, figdir: Path, figures: list[Path],
