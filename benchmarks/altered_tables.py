@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.report import decision, effects
+from harness.report.build import FAMILY_METRICS
 from harness.store.results import read_table, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def _in_regime(table: pd.DataFrame) -> pd.Series:
 def decided(table: pd.DataFrame) -> pd.DataFrame:
     """The report's comparisons of ``table`` (raw, and the probabilities after the post-hoc
     variant), as ``report/comparisons.csv`` holds them."""
-    evidence = effects.compare(decision.with_regimes(table))
+    evidence = effects.compare(decision.with_regimes(table), metrics=FAMILY_METRICS)  # as the report decides
     return pd.concat([evidence.table.assign(calibration="raw"),
                       evidence.posthoc.assign(calibration=effects.POSTHOC)], ignore_index=True)
 
@@ -74,10 +75,24 @@ def altered(table: pd.DataFrame, original: pd.DataFrame, *, planted: float,
     }
 
 
+BORDERLINE = 0.10  # Holm-adjusted p of a claim the unaltered table nearly made
+
+
+def _original_holm(original: pd.DataFrame, key: tuple) -> float:
+    """The unaltered table's Holm-adjusted p for claim ``key`` (its direction's), NaN if absent."""
+    row = original.set_index(KEY[:-1]).loc[[key[:-1]]] if key[:-1] in set(
+        original[KEY[:-1]].itertuples(index=False, name=None)) else None
+    if row is None:
+        return float("nan")
+    return float(row["holm_better" if key[-1] == "better" else "holm_worse"].iloc[0])
+
+
 def check(name: str, comparisons: pd.DataFrame, original: pd.DataFrame) -> tuple[bool, str]:
     """Whether the report's verdicts on copy ``name`` are right, and what they were. Null: no
-    claim at all. Planted: ``focal`` better on AP in the planted regime only, and no claim the
-    unaltered table did not make. Small: ``focal`` never better on AP."""
+    claim at all. Planted: ``focal`` better on AP in the planted regime only; any other claim the
+    unaltered table did not make must have been borderline there (Holm-adjusted p ≤
+    :data:`BORDERLINE`): Holm's step-down relaxes every later threshold once the planted effect is
+    rejected, so claims at the edge may cross it. Small: ``focal`` never better on AP."""
     claims = _claims(comparisons)
     focal = claims[(claims["method"] == METHOD) & (claims["metric"] == METRIC) & (claims["verdict"] == "better")]
     new = _keys(comparisons) - _keys(original)
@@ -86,9 +101,11 @@ def check(name: str, comparisons: pd.DataFrame, original: pd.DataFrame) -> tuple
         return claims.empty, f"{len(claims)} claims: {listed(_keys(comparisons))}"
     named = {(r.family, r.scope) for r in focal.itertuples()}
     if name == "planted":
-        ok = named == {(MODEL, REGIME)} and all(k[4] == METHOD and k[3] == METRIC for k in new)
-        return ok, (f"{METHOD} better on {METRIC} in {sorted(named) or 'no regime'}; claims the unaltered table "
-                    f"does not make: {listed(new)}")
+        others = {k: _original_holm(original, k) for k in new if not (k[4] == METHOD and k[3] == METRIC)}
+        ok = named == {(MODEL, REGIME)} and all(p <= BORDERLINE for p in others.values())
+        words = "; ".join(f"{' '.join(map(str, k[1:]))} (Holm p {p:.3f} unaltered)" for k, p in sorted(others.items()))
+        return ok, (f"{METHOD} better on {METRIC} in {sorted(named) or 'no regime'}; other claims the unaltered "
+                    f"table does not make: {words or 'none'}")
     return not named, f"{METHOD} better on {METRIC} in {sorted(named) or 'no regime'}; new claims: {listed(new)}"
 
 

@@ -31,3 +31,11 @@ def holder_alive(text: str) -> bool:
     """:func:`alive` for a ``"<host> <pid>"`` string as :func:`me` writes it."""
     host, _, pid = text.strip().partition(" ")
     return alive(host, pid)
+
+
+def process_tree_cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished worker processes."""
+    import resource
+
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime

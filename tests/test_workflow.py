@@ -88,7 +88,7 @@ def test_bookworm_container_with_the_debian_packages_ci_run_installs(job):
     image = container["image"] if isinstance(container, dict) else container
     assert re.fullmatch(r"python:3\.\d+-bookworm", image), image
     packages = set(re.findall(r"missing\+=\(([\w-]+)\)", CI_RUN.read_text()))
-    assert packages == {"chromium", "chromium-driver", "postgresql"}
+    assert packages == {"chromium", "chromium-driver", "postgresql", "dataset-fashion-mnist"}
     (install,) = [run for run in _runs(job) if "apt-get install" in run]
     assert packages <= set(install.split())
 

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.cli.commands import process_tree_cpu_seconds
+from harness.processes import process_tree_cpu_seconds
 
 
 def _published_rows(published, spec, models: list[str]):

@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.processes import process_tree_cpu_seconds
+
 
 def _fits_words(spec) -> str:
     ev = spec.evaluation
@@ -200,14 +202,6 @@ def _run_spec(args: argparse.Namespace):
     from harness.plan.checks import check
 
     return check(data_spec(args.data, args.target, args.positive, overrides=overrides), source=f"--data {Path(args.data).name}")
-
-
-def process_tree_cpu_seconds() -> float:
-    """User + system CPU time of this process and of its finished worker processes."""
-    import resource
-
-    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def bookkeeping_line(outcome) -> str:

@@ -6,6 +6,11 @@ score sees :func:`probabilities` of the logits.
 Batches index tensors directly (no DataLoader), validation runs in ``no_grad``, and the loop
 syncs with the host once per epoch. Optuna is not imported here: pruning reaches the loop as
 an ``on_epoch`` callback.
+
+A loss with a schedule (LDAM-DRW) is told each epoch before it trains (``loss_fn.start_epoch
+(epoch)``), and early stopping is armed from its ``stopping_from`` epoch (the switch; see
+:mod:`harness.learners.early_stopping`). Only this trainer drives schedules: a loss with one
+declares no per-sample terms, so it never trains in a stack.
 """
 
 from __future__ import annotations
@@ -83,6 +88,20 @@ def _train_epoch(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor
     return total
 
 
+def _judge(model: nn.Module, loss_fn: nn.Module, validation: tuple, score, stopping: EarlyStopping, epoch: int,
+           history: dict[str, list[float]], train_nll: float | None):
+    """After an epoch: the validation score and early stopping's verdict (the loss is computed
+    only if it is monitored); with ``history``, the epoch's training and validation NLL recorded,
+    where over-fitting shows (training NLL towards 0, validation NLL rising)."""
+    X_val, y_val, y_val_np = validation
+    val_logits = predict_logits(model, X_val)
+    if history:
+        history["train_nll"].append(train_nll)
+        history["val_nll"].append(float(nll(val_logits, y_val)))
+    value = float(score(y_val_np, probabilities(val_logits)))
+    return value, stopping.observe(epoch, value, lambda: loss_fn(val_logits, y_val))
+
+
 def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         validation: tuple[torch.Tensor, torch.Tensor] | None, config: TrainConfig, *, seed: int,
         score: Callable[[np.ndarray, np.ndarray], float], higher_is_better: bool = True,
@@ -110,11 +129,7 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
     track_nll : bool, default False
         Also record per epoch the mean NLL of the training batches (``train_nll``) and the
         validation NLL (``val_nll``) in the report's ``history``; training is unchanged.
-
-    A loss with a schedule (LDAM-DRW) is told each epoch before it trains (``loss_fn.start_epoch
-    (epoch)``), and early stopping is armed from its ``stopping_from`` epoch (the switch; see
-    :mod:`harness.learners.early_stopping`). Only this trainer drives schedules: a loss with one
-    declares no per-sample terms, so it never trains in a stack.
+    A loss with a schedule (LDAM-DRW) is driven as the module docstring says.
     """
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = getattr(loss_fn, "start_epoch", None)
@@ -138,11 +153,8 @@ def fit(model: nn.Module, loss_fn: nn.Module, train: tuple[torch.Tensor, torch.T
             if validation is None:  # nothing to judge: the epoch counts, the last weights stay
                 stopping.observe(epoch, None)
                 continue
-            val_logits = predict_logits(model, X_val)
-            if track_nll:  # over-fitting shows here: training NLL towards 0, validation NLL rising
-                history["train_nll"].append(float(train_nll) / n), history["val_nll"].append(float(nll(val_logits, y_val)))
-            value = float(score(y_val_np, probabilities(val_logits)))
-            verdict = stopping.observe(epoch, value, lambda: loss_fn(val_logits, y_val))  # the loss: called now, if monitored
+            value, verdict = _judge(model, loss_fn, (X_val, y_val, y_val_np), score, stopping, epoch,
+                                    history, None if train_nll is None else float(train_nll) / n)
             if verdict.improved:
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if verdict.stop or stopping.prune(epoch, value, on_epoch):

@@ -106,18 +106,18 @@ def _untuned_fixed(spec: Spec) -> None:
     """A method without trials (``tuning.n_trials: 0``) has every parameter fixed: the evaluation
     trains that one configuration. The binary-only parameters need no value when every dataset is
     multi-class (they are fixed to None there)."""
+    methods = [(i, key, model, method_of(spec, key, model)) for i, key in enumerate(spec.method_keys)
+               for model in models_for(spec, key)]
+    untuned = [entry for entry in methods if trial_budget(spec, entry[3]) == 0]
+    if not untuned:  # nothing to check (and a file dataset's task is not asked before it is loaded)
+        return
     dead = binary_only_params() if all(spec.task_of(d.key) == MULTICLASS for d in spec.datasets) else set()
-    for i, key in enumerate(spec.method_keys):
-        for model in models_for(spec, key):
-            method = method_of(spec, key, model)
-            if trial_budget(spec, method) > 0:
-                continue
-            free = sorted(name for name, dist in method.full_space.items()
-                          if not isinstance(dist, Fixed) and name not in dead)
-            if free:
-                raise ValueError(f"tuning.n_trials: 0 (no tuning) needs every parameter fixed, but method {key!r} "
-                                 f"(methods[{i}]) on model {model.key!r} tunes {', '.join(free)}; fix them in "
-                                 "tuning.search_space or the method's search_space")
+    for i, key, model, method in untuned:
+        free = sorted(name for name, dist in method.full_space.items() if not isinstance(dist, Fixed) and name not in dead)
+        if free:
+            raise ValueError(f"tuning.n_trials: 0 (no tuning) needs every parameter fixed, but method {key!r} "
+                             f"(methods[{i}]) on model {model.key!r} tunes {', '.join(free)}; fix them in "
+                             "tuning.search_space or the method's search_space")
 
 
 def problems(spec: Spec, ds: DatasetSpec, n_classes: int) -> str | None:

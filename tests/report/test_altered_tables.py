@@ -46,6 +46,13 @@ def test_a_check_fails_where_the_report_names_something_else():
     assert not altered_tables.check("planted", pd.DataFrame([row(), row(scope="ρ 1–3")]), original)[0]
     assert not altered_tables.check("planted", pd.DataFrame([row(), row(method="smote", metric="ece")]),
                                     original)[0]
+    # a claim the unaltered table nearly made (Holm p 0.06) may cross once the planted one is rejected
+    near = pd.DataFrame([row(verdict="cannot resolve"),
+                         row(method="smote", metric="ece", verdict="not shown", holm_worse=0.06, holm_better=1.0)])
+    both = pd.DataFrame([row(), row(method="smote", metric="ece", verdict="worse")])
+    assert altered_tables.check("planted", both, near)[0]
+    far = near.assign(holm_worse=[float("nan"), 0.5])
+    assert not altered_tables.check("planted", both, far)[0]
     assert not altered_tables.check("null", right, original)[0]
     assert not altered_tables.check("small", right, original)[0]
     assert altered_tables.check("small", pd.DataFrame([row(verdict="equivalent")]), original)[0]
