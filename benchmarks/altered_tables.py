@@ -80,11 +80,11 @@ BORDERLINE = 0.10  # Holm-adjusted p of a claim the unaltered table nearly made
 
 def _original_holm(original: pd.DataFrame, key: tuple) -> float:
     """The unaltered table's Holm-adjusted p for claim ``key`` (its direction's), NaN if absent."""
-    row = original.set_index(KEY[:-1]).loc[[key[:-1]]] if key[:-1] in set(
-        original[KEY[:-1]].itertuples(index=False, name=None)) else None
-    if row is None:
+    column = "holm_better" if key[-1] == "better" else "holm_worse"
+    if column not in original:
         return float("nan")
-    return float(row["holm_better" if key[-1] == "better" else "holm_worse"].iloc[0])
+    found = original.set_index(KEY[:-1])[column].to_dict()
+    return float(found.get(key[:-1], float("nan")))
 
 
 def check(name: str, comparisons: pd.DataFrame, original: pd.DataFrame) -> tuple[bool, str]:

@@ -180,7 +180,8 @@ class Objective:
     def of(cls, loss: str, loss_params, y: np.ndarray, n_classes: int) -> Objective:
         """The objective of ``loss`` on training labels ``y``: from its terms, else (a user's loss)
         from its per-sample torch function by ``torch.func``; started from its optimal constant."""
-        if loss_zoo.entry(loss).binary_terms is None and loss_zoo.entry(loss).per_sample is not None:
+        entry = loss_zoo.entry(loss)
+        if entry.binary_terms is None and entry.per_sample is not None:
             return cls._torch(loss, loss_params, y, n_classes)
         if n_classes > 2:
             terms = multiclass.terms_of(loss, loss_params, n_classes)

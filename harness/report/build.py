@@ -119,8 +119,7 @@ def _reproduction(results_dir: Path) -> list[str]:
         return []
     r = json.loads(path.read_text())
     models = ", ".join(f"{m} {v['reproduced']}/{v['compared']}" for m, v in r.get("by_model", {}).items())
-    worst = max((c["max_ap_gap"] for c in r.get("not_reproduced", []) if c.get("max_ap_gap") == c.get("max_ap_gap")),
-                default=0.0)
+    worst = max((c["max_ap_gap"] for c in r.get("not_reproduced", []) if pd.notna(c.get("max_ap_gap"))), default=0.0)
     where = f"{r['machine']['cpu_model']}; published on {(r.get('published_machine') or {}).get('cpu_model', '?')}"
     return [f"Reproduction, as measured ({r['measured']}, {where}): a re-run of {len(r['datasets'])} datasets drawn "
             f"at random reproduced {r['cells_reproduced']} of {r['cells_compared']} cells (every fold value within "
