@@ -13,11 +13,12 @@ at most 2 % of the wall time.
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 from pathlib import Path
 
 import yaml
+
+from harness.processes import process_tree_cpu_seconds
 
 from ._table import Row, show
 
@@ -29,15 +30,15 @@ def quarter_spec(source: Path, folder: Path) -> Path:
     spec = yaml.safe_load(source.read_text())
     spec["datasets"] = spec["datasets"][::3]
     spec["imbalance_ratios"] = spec["imbalance_ratios"][1:]
+    kept = {d if isinstance(d, str) else d.get("label") or d["name"] for d in spec["datasets"]}
+    for entry in [*spec.get("methods", []), *spec.get("models", [])]:  # `only` may name a dropped dataset
+        only = entry.get("only", {}) if isinstance(entry, dict) else {}
+        if "datasets" in only:
+            only["datasets"] = [d for d in only["datasets"] if d in kept]
     spec["name"] = f"{spec['name']}-quarter"
     path = folder / f"{spec['name']}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
-
-
-def _cpu_seconds() -> float:
-    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def measure(spec_path: Path | None, jobs: int) -> dict:
@@ -48,10 +49,10 @@ def measure(spec_path: Path | None, jobs: int) -> dict:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         spec = load_spec(spec_path or quarter_spec(ROOT / "benchmarks" / "default.yaml", Path(tmp)))
-        cpu0 = _cpu_seconds()
+        cpu0 = process_tree_cpu_seconds()
         out = run_benchmark(spec, results_root=Path(tmp) / "results", tracking_uri=f"sqlite:///{tmp}/mlflow.db",
                             progress=False, fresh=True, storage="memory", jobs=jobs)
-        cpu = _cpu_seconds() - cpu0
+        cpu = process_tree_cpu_seconds() - cpu0
     return {"spec": spec.name, "wall": out.seconds, "cpu": cpu, "waited": out.tracking_seconds,
             "mlflow_cpu": out.tracking_call_seconds, "optuna": out.optuna_seconds, "cells": len(out.cells)}
 
