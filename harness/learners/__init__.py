@@ -80,6 +80,11 @@ def space(name: str) -> Mapping[str, Dist]:
 
 def cannot_take(model: str, loss: str, n_classes: int = 2) -> str | None:
     """Why learner ``model`` cannot train with ``loss`` on data with ``n_classes`` (None: it can)."""
+    import loss_zoo  # the zoo's entries say which losses are binary only; late: nothing loads on import
+
+    entry = loss_zoo.available().get(loss)
+    if n_classes > 2 and entry is not None and not entry.multiclass:
+        return "a binary loss: it scores one logit per sample"
     check = getattr(REGISTRY[model].load(), "cannot_take", None)
     return None if check is None else check(loss, n_classes)
 

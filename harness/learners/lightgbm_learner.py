@@ -181,7 +181,7 @@ class Objective:
         """The objective of ``loss`` on training labels ``y``: from its terms, else (a user's loss)
         from its per-sample torch function by ``torch.func``; started from its optimal constant."""
         entry = loss_zoo.entry(loss)
-        if entry.binary_terms is None and entry.per_sample is not None:
+        if entry.binary_terms is None and entry.per_sample is not None and (n_classes == 2 or entry.multiclass):
             return cls._torch(loss, loss_params, y, n_classes)
         if n_classes > 2:
             terms = multiclass.terms_of(loss, loss_params, n_classes)

@@ -153,18 +153,40 @@ def test_learner_early_stops_prunes_and_is_deterministic():
     assert last.report.stopped_by == "max_rounds" and last.report.best_epoch == 24
 
 
-@pytest.mark.parametrize("name,params", [("asl", {"gamma_neg": 4.0, "clip": 0.05}), ("ohem", {"keep": 0.25}),
-                                         ("mmce", {"lam": 8.0})])
+@pytest.mark.parametrize("name,params", [("ohem", {"keep": 0.25}), ("mmce", {"lam": 8.0})])
 def test_a_loss_without_binary_terms_is_refused_in_one_line(name, params):
-    """ASL's margin on the negatives' probability has no place in the per-sample form, and OHEM
-    and MMCE are batch-level losses (which samples count, a kernel sum over the batch): LightGBM
-    refuses them (the MLP trains them one model at a time)."""
+    """OHEM and MMCE are batch-level losses (which samples count, a kernel sum over the batch):
+    LightGBM refuses them (the MLP trains them one model at a time)."""
     assert cannot_take(name) == "its entry declares no per-sample binary terms for a custom objective"
     with pytest.raises(ValueError, match=rf"^loss: LightGBM cannot train '{name}' .*\(its entry declares no per-sample"):
         terms_of(name, params)
 
 
-def test_a_spec_asking_lightgbm_for_asl_is_refused_unless_only_keeps_them_apart():
+def test_asl_boosts_through_torch_func_with_autograd_derivatives():
+    """ASL's probability margin has no place in the hand-derived per-sample form, but its loss is
+    per-sample: boosting takes its gradient from torch.func (as Luo et al. 2025 boost it). The
+    gradient equals autograd's; the Hessian is the positive surrogate max(exact, p_t|dl/dz|)."""
+    from harness.learners.torch_objective import TorchObjective
+    from loss_zoo.asymmetric import asl_loss
+
+    assert cannot_take("asl") is None
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(0, 3, 400), rng.integers(0, 2, 400)
+    objective = TorchObjective.of("asl", {"gamma_neg": 4.0, "clip": 0.05})
+    grad, hess = objective.gradient_hessian(z, y)
+    zt = torch.tensor(z, requires_grad=True)
+    asl_loss(zt, torch.tensor(y), gamma_neg=4.0, clip=0.05, reduction="sum").backward()
+    np.testing.assert_allclose(grad, zt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert np.all(hess >= 0) and np.all(np.isfinite(hess))
+    dropped = (y == 0) & (1 / (1 + np.exp(-z)) <= 0.05)  # negatives below the margin: no loss at all
+    assert dropped.any() and np.all(grad[dropped] == 0)
+    X, labels = _data()
+    fitted = LightGBMLearner(average_precision_score, True, max_rounds=20).fit_one(
+        FitTask(X, labels, X, labels, "asl", {"gamma_neg": 4.0, "clip": 0.05}, {}, 0))
+    assert average_precision_score(labels, fitted.predict_logits(X)) > labels.mean() + 0.1
+
+
+def test_a_spec_asking_lightgbm_for_ohem_is_refused_unless_only_keeps_them_apart():
     from conftest import TINY_SPEC
 
     from harness.errors import UserError
@@ -172,13 +194,13 @@ def test_a_spec_asking_lightgbm_for_asl_is_refused_unless_only_keeps_them_apart(
 
     base = {k: v for k, v in TINY_SPEC.items() if k != "model"}
     models = [{"name": "mlp", "hidden_sizes": [8]}, {"name": "lightgbm"}]
-    with pytest.raises(UserError, match=r"^spec: methods\[1\]: model 'lightgbm' cannot train with loss 'asl' "
+    with pytest.raises(UserError, match=r"^spec: methods\[1\]: model 'lightgbm' cannot train with loss 'ohem' "
                                         r"\(its entry declares no per-sample binary terms for a custom objective\)$"):
-        parse_spec({**base, "methods": ["ce", "asl"], "models": models})
+        parse_spec({**base, "methods": ["ce", "ohem"], "models": models})
     kept_apart = [models[0], {"name": "lightgbm", "only": {"methods": ["ce"]}}]
-    assert parse_spec({**base, "methods": ["ce", "asl"], "models": kept_apart}).method_keys == ["ce", "asl"]
-    on_mlp = [{"name": "asl", "only": {"models": ["mlp"]}}]
-    assert parse_spec({**base, "methods": ["ce", *on_mlp], "models": models}).method_keys == ["ce", "asl"]
+    assert parse_spec({**base, "methods": ["ce", "ohem"], "models": kept_apart}).method_keys == ["ce", "ohem"]
+    on_mlp = [{"name": "ohem", "only": {"models": ["mlp"]}}]
+    assert parse_spec({**base, "methods": ["ce", *on_mlp], "models": models}).method_keys == ["ce", "ohem"]
 
 
 def test_a_multiclass_task_with_a_binary_only_loss_says_so():

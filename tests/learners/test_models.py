@@ -123,6 +123,20 @@ def test_a_loss_without_multiclass_terms_on_multiclass_lightgbm_is_one_line(work
     assert not (workdir / "results").exists()
 
 
+@pytest.mark.parametrize("loss", sorted(name for name, e in loss_zoo.available().items() if not e.multiclass))
+def test_a_binary_only_loss_on_multiclass_data_is_one_line(workdir, capsys, loss):
+    """A loss whose entry is binary only (ASL, the dense task's CE without easy negatives) on a
+    multi-class set is refused once the classes are known, before anything is written; it once
+    reached the loss and raised a traceback from inside the trainer."""
+    spec = _spec(datasets=G4, methods=["ce", loss])
+    assert runner.main(["run", str(write_spec(workdir, spec))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert (f"methods: {loss!r}: model 'mlp' cannot train with loss {loss!r} on g4's 4 classes "
+            "(a binary loss: it scores one logit per sample); keep them apart with only: {task: binary}") in err, err
+    assert not (workdir / "results").exists()
+
+
 @pytest.mark.parametrize("name", ensembles.ENSEMBLES)
 def test_each_ensemble_fits_and_gives_finite_logits(name):
     rng = np.random.default_rng(0)
