@@ -75,11 +75,21 @@ def tuning_metrics(spec: Spec, n_classes: int) -> list[str]:
     return [metric_name(m, n_classes) or m for m in spec.tuning.metrics]
 
 
+def listed_metrics(spec: Spec) -> list[str] | None:
+    """``evaluation.metrics`` as the spec narrows them; None where it does not: left out, or the
+    whole binary default written out (as a run's ``spec.json`` writes every setting), which
+    means every metric of each dataset's task as leaving it out does."""
+    listed = spec.evaluation.metrics
+    if "metrics" not in spec.evaluation.model_fields_set or listed == list(binary_metrics.DEFAULT):
+        return None
+    return listed
+
+
 def evaluation_metrics(spec: Spec, n_classes: int) -> list[str]:
     """The metric names a cell on this data reports (``evaluation.metrics`` left out: all of its task)."""
-    if "metrics" not in spec.evaluation.model_fields_set:
+    if (listed := listed_metrics(spec)) is None:
         return list(binary_metrics.DEFAULT if n_classes <= 2 else metrics_multiclass.DEFAULT)
-    return list(dict.fromkeys(metric_name(m, n_classes) or m for m in spec.evaluation.metrics))
+    return list(dict.fromkeys(metric_name(m, n_classes) or m for m in listed))
 
 
 def variant_name(name: str, n_classes: int) -> str | None:

@@ -93,6 +93,9 @@ def _keep_only(entry: dict, datasets: list[str], ratios: list) -> dict:
 
 
 def _method_key(entry: Any) -> str:
+    """A method entry's key: a name, a validated entry, or one as written (a dict)."""
+    if isinstance(entry, dict):
+        return entry.get("label") or entry["name"]
     return entry if isinstance(entry, str) else entry.key
 
 
@@ -110,6 +113,10 @@ def _grid(user: Spec, published: Published, where: str) -> tuple[list[dict], lis
 def _spec(user: Spec, published: Published, name: str, methods: list, grid: tuple, where: str) -> Spec:
     datasets, ratios, models = grid
     keys = [schema.DatasetSpec.model_validate(d).key for d in datasets]
+    running = [_method_key(m) for m in methods]
+    for m in models:  # a model's only.methods names the published methods: keep those that run here
+        if (m.get("only") or {}).get("methods") is not None:
+            m["only"] = {**m["only"], "methods": [k for k in m["only"]["methods"] if k in running]}
     data = {**published.data, "name": name, "datasets": datasets, "imbalance_ratios": ratios,
             "description": f"{user.name} against {published.folder} (spec hash {published.spec.spec_hash()})",
             "models": [_keep_only(m, keys, ratios) for m in models],
@@ -120,7 +127,8 @@ def _spec(user: Spec, published: Published, name: str, methods: list, grid: tupl
 def new_cells_spec(user: Spec, published: Published, where: str) -> tuple[Spec, list[str]]:
     """(the spec of the new methods' cells, their keys): the published settings on ``user``'s
     datasets, ratios and models, with ``user``'s methods that the published table lacks. A model
-    whose ``only.methods`` lists the published methods gets the new ones too."""
+    whose ``only.methods`` lists the published methods gets the new ones instead (only they run;
+    a new method's own ``only`` keeps it off a model that cannot train it)."""
     known = published.methods()
     new = [m for m in user.methods if _method_key(m) not in known]
     if not new:
@@ -130,7 +138,7 @@ def new_cells_spec(user: Spec, published: Published, where: str) -> tuple[Spec, 
     datasets, ratios, models = _grid(user, published, where)
     for m in models:
         if (m.get("only") or {}).get("methods") is not None:
-            m["only"] = {**m["only"], "methods": [*m["only"]["methods"], *keys]}
+            m["only"] = {**m["only"], "methods": keys}
     entries = [m if isinstance(m, str) else m.model_dump(mode="json") for m in new]
     return _spec(user, published, user.name, entries, (datasets, ratios, models), where), keys
 

@@ -19,7 +19,7 @@ from harness import learners
 from harness.errors import UserError
 from harness.methods import registry as methods_registry
 from harness.methods import user_losses
-from harness.metrics.per_task import metric_name, variant_name
+from harness.metrics.per_task import listed_metrics, metric_name, variant_name
 from harness.plan.cells import grid
 from harness.plan.resolve import binary_only_params, method_of, models_for, trial_budget, tuned_loss
 from harness.space import Fixed
@@ -126,7 +126,7 @@ def problems(spec: Spec, ds: DatasetSpec, n_classes: int) -> str | None:
     if task == BINARY and (ds.profile is not None or ds.minority_fraction is not None):
         given = "profile" if ds.profile is not None else "minority_fraction"
         return f"{ds.key}: {given}: expected none on binary data (profiles are multi-class), got {getattr(ds, given)!r}"
-    listed = spec.evaluation.metrics if "metrics" in spec.evaluation.model_fields_set else []
+    listed = listed_metrics(spec) or []
     for where, names in (("tuning.metric", spec.tuning.metrics), ("evaluation.metrics", listed)):
         for name in names:
             if metric_name(name, n_classes) is None:

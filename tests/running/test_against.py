@@ -133,3 +133,32 @@ def test_the_recheck_counts_improvements_beyond_the_tolerance_too():
     assert recheck(rows, rows).passed
     assert not recheck(rows, rows.assign(value=rows["value"] + 0.05)).passed  # better, still not the same cell
     assert recheck(rows, rows.assign(value=rows["value"] + 0.005)).passed  # within the 0.01 floor
+
+
+def test_a_published_model_that_lists_its_methods_trains_only_the_new_ones_and_rechecks_ce(tmp_path):
+    """The full sweep's LightGBM lists its published methods (``only.methods``): the new cells'
+    spec gives it the new methods instead (a new method's own ``only`` keeps it off), and the CE
+    re-check gives it CE alone; either used to be refused for listing a method that does not run."""
+    from harness.plan import against
+    from harness.plan.cells import grid
+
+    models = [{"name": "mlp", "hidden_sizes": [8]},
+              {"name": "lightgbm", "max_rounds": 20, "only": {"methods": ["ce", "focal"], "task": "binary"}}]
+    spec = parse_spec({**{k: v for k, v in TINY_SPEC.items() if k != "model"}, "name": "pub",
+                       "methods": ["ce", "focal", "weighted_ce"], "models": models})
+    write_run_spec(spec, tmp_path)
+    rows = pd.DataFrame({"dataset": "gauss", "imbalance_ratio": "10", "model": ["mlp", "lightgbm"], "method": "ce",
+                         "n_train": 500})
+    write_parquet(rows, tmp_path / "results.parquet")
+    published = against.load_published(tmp_path)
+    user = parse_spec({**{k: v for k, v in TINY_SPEC.items() if k != "model"}, "name": "mine",
+                       "models": [models[0], {"name": "lightgbm"}],
+                       "methods": ["ce", "label_smoothing", {"name": "ohem", "only": {"models": ["mlp"]}}]})
+    new, keys = against.new_cells_spec(user, published, "mine.yaml")
+    assert keys == ["label_smoothing", "ohem"] and new.method_keys == keys
+    lightgbm = next(m for m in new.models if m.name == "lightgbm")
+    assert lightgbm.only.methods == ["label_smoothing", "ohem"] and lightgbm.only.task == "binary"
+    cells = {(method, model.key) for _, _, method, model in grid(new)}
+    assert cells == {("label_smoothing", "mlp"), ("label_smoothing", "lightgbm"), ("ohem", "mlp")}
+    recheck = against.recheck_spec(user, published, rows.assign(fold=0, repeat=0), 1, "mine.yaml")
+    assert recheck.method_keys == ["ce"] and next(m for m in recheck.models if m.name == "lightgbm").only.methods == ["ce"]

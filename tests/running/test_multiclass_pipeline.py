@@ -70,6 +70,23 @@ def test_metric_and_variant_counterparts():
         assert per_task.higher_is_better(binary) == per_task.higher_is_better(multi)
 
 
+def test_the_binary_default_written_out_means_every_metric_of_the_task():
+    """A run's spec.json writes every setting, so a published spec lists the binary default (with
+    gmean, which has no multi-class form); read back (``--against``, a re-run of spec.json) it
+    means what leaving the metrics out means, not a refusal of the multi-class sets."""
+    from harness.metrics import binary as binary_metrics
+    from harness.plan.checks import problems
+
+    written = parse_spec(_spec(evaluation={"metrics": list(binary_metrics.DEFAULT)}))
+    assert "gmean" in binary_metrics.DEFAULT and per_task.metric_name("gmean", 4) is None
+    assert per_task.evaluation_metrics(written, 4) == metrics_multiclass.DEFAULT
+    assert per_task.evaluation_metrics(written, 2) == list(binary_metrics.DEFAULT)
+    assert problems(written, written.datasets[0], 4) is None
+    narrowed = parse_spec(_spec(evaluation={"metrics": ["gmean", "accuracy"]}))
+    assert problems(narrowed, narrowed.datasets[0], 4) == (
+        f"evaluation.metrics: 'gmean' is not a multiclass metric, but dataset {narrowed.datasets[0].key} has 4 classes")
+
+
 def test_focal_alpha_is_not_tuned_on_multiclass_data():
     method = method_of(parse_spec(MC_SPEC), "focal")
     assert method_for(method, 2) is method
