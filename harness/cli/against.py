@@ -13,6 +13,7 @@ published rows plus the new ones is written into the run's own folder,
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -81,11 +82,12 @@ def cmd_run_against(args: argparse.Namespace) -> int:
     from harness.plan.data import DataProvider
     from harness.report import build as report
     from harness.report.against import combined, verdict_lines, write_folder
+    from harness.report.effects import REPRODUCTION
     from harness.running.benchmark import check_plan
     from harness.tracking.mlflow_tracker import resolve_tracking_uri
 
     quiet.libraries()
-    for flag in ("data", "publish", "baseline"):
+    for flag in ("data", "baseline"):
         if getattr(args, flag):
             raise UserError(f"--{flag}: does not combine with --against (which reports into the run's own folder)")
     if args.spec is None or args.recheck < 1:
@@ -94,6 +96,8 @@ def cmd_run_against(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     user, published = load_spec(args.spec), against.load_published(Path(args.against))
     spec, new_keys = against.new_cells_spec(user, published, args.spec)
+    described = user.description if "description" in user.model_fields_set else None
+    whole = against.combined_spec(published, spec, args.spec, described) if args.publish else None  # before any work
     models = [m.key for m in spec.models]
     rows = _published_rows(published, spec, models)
     data = DataProvider(spec)
@@ -110,9 +114,12 @@ def cmd_run_against(args: argparse.Namespace) -> int:
         print(f"{len(outcome.failed)} new cell(s) failed: {outcome.failed[0].cell.label}: {outcome.failed[0].reason}",
               file=sys.stderr)
     table = combined(rows, outcome.table)
-    folder = write_folder(table, {**published.data, "name": spec.name, "against": str(args.against),
-                                  "methods": [*published.data["methods"], *spec.model_dump(mode="json")["methods"]]},
-                          outcome.results_csv.parent / "against")
+    written = ({"spec_hash": whole.spec_hash(), **whole.model_dump(mode="json")} if whole is not None else
+               {**published.data, "name": spec.name, "against": str(args.against),
+                "methods": [*published.data["methods"], *spec.model_dump(mode="json")["methods"]]})
+    folder = write_folder(table, written, outcome.results_csv.parent / "against")
+    if whole is not None and (published.folder / REPRODUCTION).is_file():  # measured on the published cells, kept
+        shutil.copy2(published.folder / REPRODUCTION, folder / REPRODUCTION)
     md, _, figures = report.build(folder)
     own = sum(cost.estimates(cost.shapes(spec, [r.cell for r in outcome.cells], data)))
     full, n_full = _full_rerun_estimate(published, spec, new_keys, data)
@@ -125,4 +132,31 @@ def cmd_run_against(args: argparse.Namespace) -> int:
           f"here on the ce re-check (×{pace:.1f} the model's)")
     print("\n".join(verdict_lines(table, new_keys)))
     print(f"report: {md} ({len(figures)} figures); published rows {len(rows)}, new rows {len(outcome.table)}")
+    if whole is not None and not outcome.failed:
+        _publish(args, published, whole, table, folder, md, outcome, (time.perf_counter() - started,
+                                                                       process_tree_cpu_seconds()))
     return 1 if outcome.failed else 0
+
+
+def _publish(args: argparse.Namespace, published, whole, table, folder: Path, md: Path, outcome, spent) -> None:
+    """Publish the published table plus the new cells into ``--publish`` as one answer: the combined
+    spec, its report, and provenance naming the spec file that reproduces it, where one does (the
+    published one, once the new methods are added to it), else SPEC."""
+    import json
+
+    from harness import load_spec
+    from harness.learners.torch_backend import math_backend
+    from harness.report import publish
+
+    before = json.loads((published.folder / "provenance.json").read_text()) if (
+        published.folder / "provenance.json").is_file() else {}
+    source = before.get("spec")
+    if source is None or not Path(source).is_file() or load_spec(source).spec_hash() != whole.spec_hash():
+        print(f"note: {source or 'the published spec file'} does not hash to the combined spec ({whole.spec_hash()}): "
+              "add the new methods to it, so that one file reproduces the published answer", file=sys.stderr)
+        source = args.spec
+    prov = publish.provenance(whole, source, table, command="python runner.py " + " ".join(sys.argv[1:]),
+                              wall_seconds=spent[0], cpu_seconds=spent[1], cells_run_here=len(outcome.cells),
+                              math_backend=math_backend())
+    files = publish.publish(folder, Path(args.publish), md, prov)
+    print(f"published: {args.publish} ({len(files)} files, {sum(f.stat().st_size for f in files) / 2**20:.1f} MiB)")

@@ -196,3 +196,29 @@ def check_fingerprints(spec: Spec, data, rows: pd.DataFrame, skipped, source: Pa
                                     "preparation changed, so the new cells would not be paired with the published ones")
                 checked += 1
     return checked
+
+
+def combined_spec(published: Published, new: Spec, where: str, description: str | None = None) -> Spec:
+    """The spec of the published table plus ``new``'s cells: the published spec with the new
+    methods added (as ``new`` configures them), and a model whose ``only.methods`` lists the
+    published methods listing the new ones that ran on it. What ``--publish`` writes: re-running
+    it reproduces both. Needs ``new`` to cover the published grid (every dataset, ratio and
+    model): a published answer is one spec's complete run. ``description``: the combined answer's
+    (default: the published one's)."""
+    from harness.plan.cells import grid  # the plan's grid, late: cells import the resolve step
+
+    pub = published.spec
+    for kind, got, known in (("datasets", [d.key for d in new.datasets], [d.key for d in pub.datasets]),
+                             ("imbalance_ratios", list(new.imbalance_ratios), list(pub.imbalance_ratios)),
+                             ("models", [m.key for m in new.models], [m.key for m in pub.models])):
+        if missing := [k for k in known if k not in got]:
+            raise UserError(f"{where}: --publish: {kind}: the new methods must cover the published sweep to publish "
+                            f"it again; missing {len(missing)}: {', '.join(map(str, missing[:5]))}")
+    ran = {(method, model.key) for _, _, method, model in grid(new)}
+    data = copy.deepcopy(published.data)
+    for entry, model in zip(data["models"], pub.models):
+        if (entry.get("only") or {}).get("methods") is not None:
+            entry["only"]["methods"] = [*entry["only"]["methods"], *(k for k in new.method_keys if (k, model.key) in ran)]
+    data["methods"] = [*data["methods"], *new.model_dump(mode="json")["methods"]]
+    data["description"] = description or data.get("description")
+    return checks.parse_spec(data, source=f"{where} (the published spec with the new methods)")

@@ -65,16 +65,19 @@ def publish(results_dir: Path, out: Path, report_md: Path, prov: dict) -> list[P
     first, but for its ``CHANGELOG.md``, written by hand: what changed against the previous answer
     and why), with the per-fold long table ``results.parquet`` (every fit, metric and calibration
     variant: what a re-analysis needs; ``runner.py report`` reads a folder holding only it),
-    ``summary.csv`` and ``provenance.json``; returns the files written."""
+    ``summary.csv`` and ``provenance.json``; returns the files written. A ``reproduction.json``
+    (what a re-run elsewhere reproduced) is kept: the one ``results_dir`` carries, else the
+    previous answer's where it measured this very spec."""
     table = read_table(results_dir)
     changelog = (out / CHANGELOG).read_text() if (out / CHANGELOG).is_file() else None
-    reproduction = (out / REPRODUCTION).read_text() if (out / REPRODUCTION).is_file() else None
+    carried = results_dir / REPRODUCTION  # a run's folder may carry one on (--against --publish: the published cells')
+    reproduction = next((p.read_text() for p in (carried, out / REPRODUCTION) if p.is_file()), None)
     if out.exists():
         shutil.rmtree(out)
     (out / "report").mkdir(parents=True)
     if changelog is not None:
         (out / CHANGELOG).write_text(changelog)
-    if reproduction is not None and json.loads(reproduction).get("spec_hash") == prov.get("spec_hash"):
+    if reproduction is not None and (carried.is_file() or json.loads(reproduction).get("spec_hash") == prov.get("spec_hash")):
         (out / REPRODUCTION).write_text(reproduction)  # measured on this spec's cells: still true of a re-publish
     text = report_md.read_text()
     written = []

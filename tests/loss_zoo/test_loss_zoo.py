@@ -95,6 +95,46 @@ def test_binary_focal_equals_kornia_and_torchvision(gamma, alpha, scale):
         _assert_same(ours, lambda x, y: torchvision_focal(x, y, gamma, alpha), logits, targets)
 
 
+@pytest.mark.parametrize("gamma,alpha", [(0.0, 0.25), (2.0, None), (2.0, 0.25), (0.5, 0.9), (3.0, 1.0)])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_binary_focal_in_chunks_equals_the_plain_formula_across_chunk_edges(gamma, alpha, reduction):
+    """Inputs longer than one chunk of the kernel (loss_zoo.focal.CHUNK) give the plain formula's
+    value and gradient on every element, the last partial chunk included."""
+    from loss_zoo.focal import CHUNK
+
+    g = torch.Generator().manual_seed(5)
+    n = 2 * CHUNK + 17
+    logits, targets = torch.randn(n, generator=g, dtype=torch.float64) * 3, torch.randint(0, 2, (n,), generator=g)
+
+    def reference(x, y):
+        t = y.to(x.dtype)
+        p_t = torch.sigmoid(x) * t + torch.sigmoid(-x) * (1 - t)
+        loss = F.binary_cross_entropy_with_logits(x, t, reduction="none") * (1 - p_t) ** gamma
+        return loss if alpha is None else (alpha * t + (1 - alpha) * (1 - t)) * loss
+
+    if reduction == "none":  # weighted, so that every element's value enters the gradient apart
+        weights = torch.linspace(0.5, 1.5, n, dtype=torch.float64)
+        torch.testing.assert_close(focal_loss(logits, targets, gamma=gamma, alpha=alpha, reduction="none"),
+                                   reference(logits, targets), atol=1e-12, rtol=1e-9)
+        ours = lambda x, y: (focal_loss(x, y, gamma=gamma, alpha=alpha, reduction="none") * weights).sum()  # noqa: E731
+        ref = lambda x, y: (reference(x, y) * weights).sum()  # noqa: E731
+    else:
+        ours = lambda x, y: focal_loss(x, y, gamma=gamma, alpha=alpha)  # noqa: E731
+        ref = lambda x, y: reference(x, y).mean()  # noqa: E731
+    _assert_same(ours, ref, logits, targets, tol=1e-9)
+
+
+def test_binary_focal_leaves_float_targets_as_they_are():
+    """The α weights were once built in place on the targets: float targets came back as α_y."""
+    logits = torch.randn(9, requires_grad=True)
+    targets = torch.tensor([0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0])
+    kept = targets.clone()
+    for gamma in (0.0, 2.0):
+        focal_loss(logits, targets, gamma=gamma, alpha=0.25).backward()
+        focal_loss(logits, targets, gamma=gamma, alpha=1.0).backward()
+    assert torch.equal(targets, kept)
+
+
 @pytest.mark.parametrize("gamma", GAMMAS)
 def test_multiclass_focal_equals_kornia(gamma):
     kornia_losses = pytest.importorskip("kornia.losses")

@@ -5,6 +5,7 @@ plus the new ones."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pandas as pd
@@ -162,3 +163,27 @@ def test_a_published_model_that_lists_its_methods_trains_only_the_new_ones_and_r
     assert cells == {("label_smoothing", "mlp"), ("label_smoothing", "lightgbm"), ("ohem", "mlp")}
     recheck = against.recheck_spec(user, published, rows.assign(fold=0, repeat=0), 1, "mine.yaml")
     assert recheck.method_keys == ["ce"] and next(m for m in recheck.models if m.name == "lightgbm").only.methods == ["ce"]
+
+
+def test_against_publish_writes_one_answer_that_a_later_against_reads(workdir, published, tmp_path, capsys):
+    """``--publish`` re-publishes the published table plus the new cells as one answer: the
+    combined spec (the published one with the new method), which loads again as a published sweep,
+    so the next loss compares against both; a user spec that leaves out part of the published grid
+    cannot publish (the answer would not be one spec's complete run)."""
+    from harness.plan import against
+
+    folder = _copy(published, tmp_path)
+    (folder / "CHANGELOG.md").write_text("# by hand\n")
+    assert _against(_user_spec(workdir), folder, "--publish", str(folder)) == 0
+    captured = capsys.readouterr()
+    assert "published: " in captured.out and "does not hash to the combined spec" in captured.err
+    again = against.load_published(folder)
+    assert again.methods() == {"ce", "focal", "mine"} and again.spec.method_keys == ["ce", "focal", "mine"]
+    prov = json.loads((folder / "provenance.json").read_text())
+    assert prov["spec_hash"] == again.spec.spec_hash() and prov["spec"].endswith("spec.yaml")
+    assert (folder / "CHANGELOG.md").read_text() == "# by hand\n"  # written by hand: kept
+    assert (folder / "report.md").is_file() and (folder / "summary.csv").is_file()
+    partial = _user_spec(workdir, imbalance_ratios=[10], methods=["ce", {"name": "mine2", "function": "mine.py:fn"}])
+    assert _against(partial, folder, "--publish", str(folder)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--publish: imbalance_ratios: the new methods must cover the published sweep" in err
