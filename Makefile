@@ -29,8 +29,10 @@ test:
 test-shuffled:
 	$(PY) -m pytest -q -m "not slow" -p randomly
 
+# the long end-to-end tests on both cores (pytest-xdist): each runs one process at a time, so two
+# workers halve the wall time CI waits for (each worker starts its own PostgreSQL on a free port)
 test-slow:
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m slow -n 2
 
 bench:
 	$(PY) runner.py run benchmarks/default.yaml --jobs $(JOBS)

@@ -223,3 +223,24 @@ def test_estimator_early_stopping_keeps_the_best_round():
     clf = LightGBMLossClassifier(loss="focal", n_estimators=400, learning_rate=0.3, early_stopping=True,
                                  validation_fraction=0.3, random_state=0).fit(X, y)
     assert 1 <= clf.n_iter_ < 400 and clf.predict_proba(X).shape == (len(y), 2)
+
+
+def test_estimator_on_multiclass_data_boosts_the_multiclass_objective():
+    """Three classes: C trees per round on the multi-class objective, (n, 3) logits; with CE its
+    raw scores follow LightGBM's built-in ``multiclass`` grown from the same per-class constant
+    (tests/learners/test_lightgbm_multiclass.py checks the objective itself to 1e-6)."""
+    X, y = make_classification(600, 6, n_informative=4, n_classes=3, weights=[0.7, 0.2, 0.1], random_state=2)
+    labels = np.array(["a", "b", "c"])[y]
+    clf = LightGBMLossClassifier(n_estimators=15, num_leaves=7, random_state=0).fit(X, labels)
+    assert list(clf.classes_) == ["a", "b", "c"] and clf.decision_function(X).shape == (600, 3)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert (clf.predict(X) == np.array(["a", "b", "c"])[proba.argmax(1)]).all() and (clf.predict(X) == labels).mean() > 0.8
+    init = np.asarray(clf.init_score_)
+    seed = int(np.random.RandomState(0).randint(0, 2**31 - 1))  # the estimator's, from random_state=0
+    params = {**booster_params(clf._params(), seed), "objective": "multiclass", "num_class": 3}
+    builtin = lgb.train(params, lgb.Dataset(X, y, init_score=np.tile(init, (600, 1))), num_boost_round=15)
+    np.testing.assert_allclose(clf.decision_function(X), builtin.predict(X, raw_score=True) + init, atol=1e-6)
+    focal = LightGBMLossClassifier("focal", gamma=2.0, n_estimators=40, learning_rate=0.3, early_stopping=True,
+                                   validation_fraction=0.3, random_state=0).fit(X, labels)
+    assert 1 <= focal.n_iter_ <= 40 and focal.predict_proba(X).shape == (600, 3)
