@@ -13,6 +13,7 @@ published rows plus the new ones is written into the run's own folder,
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -77,27 +78,19 @@ def _full_rerun_estimate(published, spec, new_keys: list[str], data) -> tuple[fl
 def cmd_run_against(args: argparse.Namespace) -> int:
     """``runner.py run SPEC --against DIR`` (see the module docstring)."""
     from harness import load_spec, quiet
-    from harness.errors import UserError
-    from harness.plan import against, cost
+    from harness.plan import against
     from harness.plan.data import DataProvider
     from harness.report import build as report
-    from harness.report.against import combined, verdict_lines, write_folder
-    from harness.report.effects import REPRODUCTION
+    from harness.report.against import verdict_lines
     from harness.running.benchmark import check_plan
     from harness.tracking.mlflow_tracker import resolve_tracking_uri
 
     quiet.libraries()
-    for flag in ("data", "baseline"):
-        if getattr(args, flag):
-            raise UserError(f"--{flag}: does not combine with --against (which reports into the run's own folder)")
-    if args.spec is None or args.recheck < 1:
-        raise UserError("--against: expected a spec file naming the new method" if args.spec is None
-                        else f"--recheck: expected at least 1 cell per model, got {args.recheck}")
+    _check_flags(args)
     started = time.perf_counter()
     user, published = load_spec(args.spec), against.load_published(Path(args.against))
     spec, new_keys = against.new_cells_spec(user, published, args.spec)
-    described = user.description if "description" in user.model_fields_set else None
-    whole = against.combined_spec(published, spec, args.spec, described) if args.publish else None  # before any work
+    target = _publish_target(args, user, published, spec) if args.publish else None  # refused before any work
     models = [m.key for m in spec.models]
     rows = _published_rows(published, spec, models)
     data = DataProvider(spec)
@@ -106,57 +99,89 @@ def cmd_run_against(args: argparse.Namespace) -> int:
           f"{len(spec.imbalance_ratios)} ratios × models {', '.join(models)}; new: {', '.join(new_keys)}; "
           f"{splits} splits match the published fingerprints")
     uri = None if args.no_tracking else resolve_tracking_uri(args.tracking_uri)
-    recheck_cpu, recheck_estimate = _recheck(user, published, rows, args, uri, args.spec)
+    recheck = _recheck(user, published, rows, args, uri, args.spec)
     cpu = process_tree_cpu_seconds()
     outcome = _run(spec, args, uri, Path(args.results_dir))
     cpu = process_tree_cpu_seconds() - cpu
     if outcome.failed:
         print(f"{len(outcome.failed)} new cell(s) failed: {outcome.failed[0].cell.label}: {outcome.failed[0].reason}",
               file=sys.stderr)
-    table = combined(rows, outcome.table)
-    written = ({"spec_hash": whole.spec_hash(), **whole.model_dump(mode="json")} if whole is not None else
-               {**published.data, "name": spec.name, "against": str(args.against),
-                "methods": [*published.data["methods"], *spec.model_dump(mode="json")["methods"]]})
-    folder = write_folder(table, written, outcome.results_csv.parent / "against")
-    if whole is not None and (published.folder / REPRODUCTION).is_file():  # measured on the published cells, kept
-        shutil.copy2(published.folder / REPRODUCTION, folder / REPRODUCTION)
+    table, folder = _write_comparison(args, published, spec, rows, outcome, None if target is None else target[0])
     md, _, figures = report.build(folder)
-    own = sum(cost.estimates(cost.shapes(spec, [r.cell for r in outcome.cells], data)))
-    full, n_full = _full_rerun_estimate(published, spec, new_keys, data)
-    pace = recheck_cpu / recheck_estimate if recheck_estimate > 0 else 1.0  # this machine, a published method
-    print(f"\nnew cells: {len(outcome.cells)} in {outcome.seconds:.1f} s wall, {cpu:.1f} s CPU (cost model: "
-          f"{cost.duration(own)}); ce re-check {recheck_cpu:.1f} s CPU; whole --against "
-          f"{time.perf_counter() - started:.1f} s wall. A full re-run "
-          f"of this comparison ({n_full} cells: every published method and the new ones) would take "
-          f"{cost.duration(full)} of CPU by the cost model, {cost.duration(full * pace)} at the CPU pace measured "
-          f"here on the ce re-check (×{pace:.1f} the model's)")
+    _print_times(published, spec, new_keys, data, outcome, cpu, recheck, time.perf_counter() - started)
     print("\n".join(verdict_lines(table, new_keys)))
     print(f"report: {md} ({len(figures)} figures); published rows {len(rows)}, new rows {len(outcome.table)}")
-    if whole is not None and not outcome.failed:
-        _publish(args, published, whole, table, folder, md, outcome, (time.perf_counter() - started,
-                                                                       process_tree_cpu_seconds()))
+    if target is not None and not outcome.failed:
+        from harness.cli.commands import publish_answer
+
+        publish_answer(target[0], target[1], table, folder, Path(args.publish), md,
+                       wall_seconds=time.perf_counter() - started, cells_run_here=len(outcome.cells))
     return 1 if outcome.failed else 0
 
 
-def _publish(args: argparse.Namespace, published, whole, table, folder: Path, md: Path, outcome, spent) -> None:
-    """Publish the published table plus the new cells into ``--publish`` as one answer: the combined
-    spec, its report, and provenance naming the spec file that reproduces it, where one does (the
-    published one, once the new methods are added to it), else SPEC."""
+def _check_flags(args: argparse.Namespace) -> None:
+    from harness.errors import UserError
+
+    for flag in ("data", "baseline"):
+        if getattr(args, flag):
+            raise UserError(f"--{flag}: does not combine with --against (which reports into the run's own folder)")
+    if args.spec is None or args.recheck < 1:
+        raise UserError("--against: expected a spec file naming the new method" if args.spec is None
+                        else f"--recheck: expected at least 1 cell per model, got {args.recheck}")
+
+
+def _publish_target(args: argparse.Namespace, user, published, spec):
+    """(the combined spec, the spec file its provenance names) of ``--publish``: the published
+    spec file where it hashes to the combined spec (the new methods added to it), else SPEC, with
+    a note. Checked before any work."""
     import json
 
     from harness import load_spec
-    from harness.learners.torch_backend import math_backend
-    from harness.report import publish
+    from harness.plan import against
 
-    before = json.loads((published.folder / "provenance.json").read_text()) if (
-        published.folder / "provenance.json").is_file() else {}
-    source = before.get("spec")
+    described = user.description if "description" in user.model_fields_set else None
+    whole = against.combined_spec(published, spec, args.spec, described)
+    prov = published.folder / "provenance.json"
+    source = json.loads(prov.read_text()).get("spec") if prov.is_file() else None
     if source is None or not Path(source).is_file() or load_spec(source).spec_hash() != whole.spec_hash():
         print(f"note: {source or 'the published spec file'} does not hash to the combined spec ({whole.spec_hash()}): "
               "add the new methods to it, so that one file reproduces the published answer", file=sys.stderr)
         source = args.spec
-    prov = publish.provenance(whole, source, table, command="python runner.py " + " ".join(sys.argv[1:]),
-                              wall_seconds=spent[0], cpu_seconds=spent[1], cells_run_here=len(outcome.cells),
-                              math_backend=math_backend())
-    files = publish.publish(folder, Path(args.publish), md, prov)
-    print(f"published: {args.publish} ({len(files)} files, {sum(f.stat().st_size for f in files) / 2**20:.1f} MiB)")
+    return whole, source
+
+
+def _write_comparison(args: argparse.Namespace, published, spec, rows, outcome, whole):
+    """(table, folder): the published rows plus the new ones, written to ``<run>/against/``. Where
+    they are published as one answer (``whole``: the combined spec) every row carries its name and
+    hash, and a ``reproduction.json`` measured on the published spec's cells goes with them."""
+    from harness.report.against import combined, write_folder
+    from harness.report.effects import REPRODUCTION
+
+    table = combined(rows, outcome.table)
+    folder = outcome.results_csv.parent / "against"
+    if whole is None:
+        written = {**published.data, "name": spec.name, "against": str(args.against),
+                   "methods": [*published.data["methods"], *spec.model_dump(mode="json")["methods"]]}
+        return table, write_folder(table, written, folder)
+    table = table.assign(benchmark=whole.name, spec_hash=whole.spec_hash())
+    write_folder(table, whole, folder)
+    (folder / REPRODUCTION).unlink(missing_ok=True)  # a previous invocation's
+    measured = published.folder / REPRODUCTION
+    if measured.is_file() and json.loads(measured.read_text()).get("spec_hash") == published.spec.spec_hash():
+        shutil.copy2(measured, folder / REPRODUCTION)
+    return table, folder
+
+
+def _print_times(published, spec, new_keys, data, outcome, cpu: float, recheck: tuple[float, float], wall: float):
+    """The new cells' time, the CE re-check's, and the cost model's estimate of a full re-run."""
+    from harness.plan import cost
+
+    recheck_cpu, recheck_estimate = recheck
+    own = sum(cost.estimates(cost.shapes(spec, [r.cell for r in outcome.cells], data)))
+    full, n_full = _full_rerun_estimate(published, spec, new_keys, data)
+    pace = recheck_cpu / recheck_estimate if recheck_estimate > 0 else 1.0  # this machine, a published method
+    print(f"\nnew cells: {len(outcome.cells)} in {outcome.seconds:.1f} s wall, {cpu:.1f} s CPU (cost model: "
+          f"{cost.duration(own)}); ce re-check {recheck_cpu:.1f} s CPU; whole --against {wall:.1f} s wall. A full "
+          f"re-run of this comparison ({n_full} cells: every published method and the new ones) would take "
+          f"{cost.duration(full)} of CPU by the cost model, {cost.duration(full * pace)} at the CPU pace measured "
+          f"here on the ce re-check (×{pace:.1f} the model's)")

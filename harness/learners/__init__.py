@@ -84,7 +84,7 @@ def cannot_take(model: str, loss: str, n_classes: int = 2) -> str | None:
 
     entry = loss_zoo.available().get(loss)
     if n_classes > 2 and entry is not None and not entry.multiclass:
-        return "a binary loss: it scores one logit per sample"
+        return "not a multi-class loss"
     check = getattr(REGISTRY[model].load(), "cannot_take", None)
     return None if check is None else check(loss, n_classes)
 

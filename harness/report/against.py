@@ -16,6 +16,7 @@ from harness.report import decision, effects, gate
 from harness.report.build import FAMILY_METRICS
 from harness.store.results import write_parquet
 from harness.store.run_spec import FILE as SPEC_FILE
+from harness.store.run_spec import write_run_spec
 from harness.vocabulary import FAMILIES, FAMILIES_MULTICLASS
 
 #: the metrics of the verdict lines: each family's first, binary and multi-class
@@ -56,11 +57,15 @@ def combined(published: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([published.reindex(columns=columns), new.reindex(columns=columns)], ignore_index=True)
 
 
-def write_folder(table: pd.DataFrame, spec: dict, folder: Path) -> Path:
+def write_folder(table: pd.DataFrame, spec, folder: Path) -> Path:
     """``folder`` as a results folder of the comparison: ``results.parquet`` and ``spec.json``
-    (what ``runner.py report`` and :func:`harness.report.build.build` read)."""
+    (what ``runner.py report`` and :func:`harness.report.build.build` read); ``spec`` a validated
+    spec (written with its hash, as a run writes its own) or a dict written as it is."""
     folder.mkdir(parents=True, exist_ok=True)
     write_parquet(table, folder / "results.parquet")
+    if not isinstance(spec, dict):
+        write_run_spec(spec, folder)
+        return folder
     text = json.dumps(spec, indent=1, sort_keys=True)
     write_atomic(folder / SPEC_FILE, lambda tmp: tmp.write_text(text))
     return folder

@@ -111,18 +111,21 @@ def _header(table: pd.DataFrame) -> list[str]:
             f"`{table['spec_hash'].iloc[0]}`, code `{table['git_commit'].iloc[0]}`, {table['versions'].iloc[0]}.", ""]
 
 
-def _reproduction(results_dir: Path) -> list[str]:
+def _reproduction(results_dir: Path, spec_hash: str) -> list[str]:
     """What a re-run on another machine reproduced, as measured (``reproduction.json``, written by
-    ``benchmarks/reproduce.py``); nothing where it was not measured."""
+    ``benchmarks/reproduce.py``); nothing where it was not measured. Measured on an earlier spec
+    whose cells this one extends (methods added by ``--against --publish``), it says so."""
     path = results_dir / REPRODUCTION
     if not path.is_file():
         return []
     r = json.loads(path.read_text())
+    earlier = (f" of spec `{r['spec_hash']}` (the cells before later methods were added; those were not re-run "
+               "elsewhere)" if r.get("spec_hash") not in (None, spec_hash) else "")
     models = ", ".join(f"{m} {v['reproduced']}/{v['compared']}" for m, v in r.get("by_model", {}).items())
     worst = max((c["max_ap_gap"] for c in r.get("not_reproduced", []) if pd.notna(c.get("max_ap_gap"))), default=0.0)
     where = f"{r['machine']['cpu_model']}; published on {(r.get('published_machine') or {}).get('cpu_model', '?')}"
     return [f"Reproduction, as measured ({r['measured']}, {where}): a re-run of {len(r['datasets'])} datasets drawn "
-            f"at random reproduced {r['cells_reproduced']} of {r['cells_compared']} cells (every fold value within "
+            f"at random{earlier} reproduced {r['cells_reproduced']} of {r['cells_compared']} cells (every fold value within "
             f"{r['tolerance']:g}; {models}); the others differ by up to {worst:.3g} AP (their cause is not traced fit "
             f"by fit; for the MLP, last-bit arithmetic differences that flip a tuning choice are the likely one). "
             f"Which cells: `{REPRODUCTION}`.", ""]
@@ -217,7 +220,8 @@ def build(results_dir: Path, *, rope: float = effects.ROPE, seed: int = 0) -> tu
     evidence = effects.compare(table, rope=rope, metrics=FAMILY_METRICS)
     figdir, figures = results_dir / "report", []
     binary, multi = table[table["n_classes"] <= 2], table[table["n_classes"] > 2]
-    md = _header(table) + _reproduction(results_dir) + own_data.section(table, rope=rope)  # own data: its verdict first
+    reproduction = _reproduction(results_dir, str(table["spec_hash"].iloc[0]))
+    md = _header(table) + reproduction + own_data.section(table, rope=rope)  # own data: its verdict first
     if not binary.empty:
         md += _binary_sections(binary, evidence, results_dir, figdir, figures, rope=rope, seed=seed)
     if not multi.empty:

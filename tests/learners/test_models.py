@@ -133,7 +133,7 @@ def test_a_binary_only_loss_on_multiclass_data_is_one_line(workdir, capsys, loss
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert (f"methods: {loss!r}: model 'mlp' cannot train with loss {loss!r} on g4's 4 classes "
-            "(a binary loss: it scores one logit per sample); keep them apart with only: {task: binary}") in err, err
+            "(not a multi-class loss); keep them apart with only: {task: binary}") in err, err
     assert not (workdir / "results").exists()
 
 

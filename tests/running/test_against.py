@@ -168,22 +168,51 @@ def test_a_published_model_that_lists_its_methods_trains_only_the_new_ones_and_r
 def test_against_publish_writes_one_answer_that_a_later_against_reads(workdir, published, tmp_path, capsys):
     """``--publish`` re-publishes the published table plus the new cells as one answer: the
     combined spec (the published one with the new method), which loads again as a published sweep,
-    so the next loss compares against both; a user spec that leaves out part of the published grid
-    cannot publish (the answer would not be one spec's complete run)."""
+    so the next loss compares against both; every row carries its name and hash; provenance names
+    the published spec file once the new method is added to it (else the user's spec, with a
+    note); a reproduction measured on the published cells is kept and says which spec it measured.
+    A user spec that leaves out part of the published grid cannot publish."""
     from harness.plan import against
 
     folder = _copy(published, tmp_path)
     (folder / "CHANGELOG.md").write_text("# by hand\n")
-    assert _against(_user_spec(workdir), folder, "--publish", str(folder)) == 0
+    (folder / "reproduction.json").write_text(json.dumps(_reproduction(against.load_published(folder).spec)))
+    spec_path = _user_spec(workdir)
+    combined_file = write_spec(workdir, {**TINY_SPEC, "name": "tinypub", "methods": [
+        "ce", "focal", {"name": "mine", "function": "mine.py:fn"}]}, "pub.yaml")
+    (folder / "provenance.json").write_text(json.dumps({"spec": str(combined_file)}))
+    assert _against(spec_path, folder, "--publish", str(folder)) == 0
     captured = capsys.readouterr()
-    assert "published: " in captured.out and "does not hash to the combined spec" in captured.err
+    assert "published: " in captured.out and "does not hash" not in captured.err
     again = against.load_published(folder)
     assert again.methods() == {"ce", "focal", "mine"} and again.spec.method_keys == ["ce", "focal", "mine"]
     prov = json.loads((folder / "provenance.json").read_text())
-    assert prov["spec_hash"] == again.spec.spec_hash() and prov["spec"].endswith("spec.yaml")
+    assert prov["spec_hash"] == again.spec.spec_hash() and prov["spec"] == str(combined_file)
+    table = read_parquet(folder / "results.parquet")
+    assert set(table["spec_hash"]) == {again.spec.spec_hash()} and set(table["benchmark"]) == {"tinypub"}
     assert (folder / "CHANGELOG.md").read_text() == "# by hand\n"  # written by hand: kept
-    assert (folder / "report.md").is_file() and (folder / "summary.csv").is_file()
+    report = (folder / "report.md").read_text()
+    assert f"at random of spec `{published_hash(published)}` (the cells before later methods" in report
+    assert (folder / "reproduction.json").is_file() and (folder / "summary.csv").is_file()
     partial = _user_spec(workdir, imbalance_ratios=[10], methods=["ce", {"name": "mine2", "function": "mine.py:fn"}])
     assert _against(partial, folder, "--publish", str(folder)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--publish: imbalance_ratios: the new methods must cover the published sweep" in err
+    other = _user_spec(workdir, methods=["ce", {"name": "mine3", "function": "mine.py:fn"}])
+    assert _against(other, folder, "--publish", str(folder)) == 0  # pub.yaml lacks mine3: SPEC is named instead
+    assert "does not hash to the combined spec" in capsys.readouterr().err
+    assert json.loads((folder / "provenance.json").read_text())["spec"] == other
+
+
+def published_hash(folder) -> str:
+    from harness.plan import against
+
+    return against.load_published(folder).spec.spec_hash()
+
+
+def _reproduction(spec) -> dict:
+    """A reproduction.json as benchmarks/reproduce.py writes it, measured on ``spec``'s cells."""
+    machine = {"cpu_model": "AMD EPYC"}
+    return {"datasets": ["gauss"], "machine": machine, "published_machine": {"cpu_model": "Intel"},
+            "spec_hash": spec.spec_hash(), "measured": "2026-12-02", "cells_reproduced": 4, "cells_compared": 4,
+            "tolerance": 1e-4, "by_model": {"mlp": {"reproduced": 4, "compared": 4}}, "not_reproduced": []}
