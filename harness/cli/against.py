@@ -112,7 +112,7 @@ def cmd_run_against(args: argparse.Namespace) -> int:
     print("\n".join(verdict_lines(table, new_keys)))
     print(f"report: {md} ({len(figures)} figures); published rows {len(rows)}, new rows {len(outcome.table)}")
     if target is not None and not outcome.failed:
-        from harness.cli.commands import publish_answer
+        from harness.cli.publishing import publish_answer
 
         publish_answer(target[0], target[1], table, folder, Path(args.publish), md,
                        wall_seconds=time.perf_counter() - started, cells_run_here=len(outcome.cells))

@@ -164,23 +164,10 @@ def _gate(baseline: dict | None, outcome) -> int:
 
 def _publish(args: argparse.Namespace, spec, outcome, report_md: Path) -> None:
     """Copy the run's answer into the committed folder ``--publish`` names."""
+    from harness.cli.publishing import publish_answer
+
     publish_answer(spec, args.spec, outcome.table, outcome.results_csv.parent, Path(args.publish), report_md,
                    wall_seconds=outcome.seconds, cells_run_here=len(outcome.cells))
-
-
-def publish_answer(spec, source: str, table, results_dir: Path, out: Path, report_md: Path, *, wall_seconds: float,
-                   cells_run_here: int) -> None:
-    """Publish ``results_dir`` (its report ``report_md``, table and spec) into ``out``, with the
-    provenance of ``spec`` read from file ``source`` and of this invocation (its time, its CPU so far)."""
-    from harness.learners.torch_backend import math_backend
-    from harness.report import publish
-
-    prov = publish.provenance(spec, source, table, command="python runner.py " + " ".join(sys.argv[1:]),
-                              wall_seconds=wall_seconds, cpu_seconds=process_tree_cpu_seconds(),
-                              cells_run_here=cells_run_here, math_backend=math_backend())
-    files = publish.publish(results_dir, out, report_md, prov)
-    size = sum(f.stat().st_size for f in files) / 2**20
-    print(f"published: {out} ({len(files)} files, {size:.1f} MiB)")
 
 
 def _run_spec(args: argparse.Namespace):
