@@ -55,16 +55,21 @@ class _BinaryFocal(torch.autograd.Function):
         folded = alpha is not None and gamma != 0 and float(alpha) != 1.0
         if folded:
             ctx.scale *= 1.0 - float(alpha)
-        d = torch.empty_like(logits) if ctx.needs_input_grad[0] else None
-        per = torch.empty_like(logits) if reduction == "none" else None
-        total = logits.new_zeros(())
+        grad, per_sample = ctx.needs_input_grad[0], reduction == "none"
         # on the CPU, CHUNK elements per thread (torch splits each op between its threads); elsewhere one pass
         step = CHUNK * torch.get_num_threads() if logits.device.type == "cpu" else max(n, 1)
-        for s in range(0, n, step):
-            part = _focal_chunk(logits[s : s + step], targets[s : s + step], gamma, alpha, folded,
-                                None if d is None else d[s : s + step], None if per is None else per[s : s + step])
-            if part is not None:
-                total += part
+        if n <= step:  # one pass in its own buffers (a training batch)
+            total, per, d = _focal_chunk(logits, targets, gamma, alpha, folded, grad=grad, per_sample=per_sample)
+        else:  # chunk by chunk, into buffers of the whole length
+            d = torch.empty_like(logits) if grad else None
+            per = torch.empty_like(logits) if per_sample else None
+            total = logits.new_zeros(())
+            for s in range(0, n, step):
+                part, _, _ = _focal_chunk(logits[s : s + step], targets[s : s + step], gamma, alpha, folded, grad=grad,
+                                          per_sample=per_sample, d_out=None if d is None else d[s : s + step],
+                                          loss_out=None if per is None else per[s : s + step])
+                if part is not None:
+                    total += part
         if d is not None:
             ctx.save_for_backward(d, targets)
         if per is not None:
@@ -78,9 +83,11 @@ class _BinaryFocal(torch.autograd.Function):
         return grad.mul_(grad_out * ctx.scale if ctx.scale != 1.0 else grad_out), None, None, None, None
 
 
-def _focal_chunk(logits, targets, gamma: float, alpha: float | None, folded: bool, d_out, loss_out):
-    """One chunk of :class:`_BinaryFocal`: writes dL/dt into ``d_out`` and the per-sample loss into
-    ``loss_out`` (where given, unscaled); returns the chunk's sum where no per-sample loss is asked."""
+def _focal_chunk(logits, targets, gamma: float, alpha: float | None, folded: bool, *, grad: bool, per_sample: bool,
+                 d_out=None, loss_out=None):
+    """One chunk of :class:`_BinaryFocal`, unscaled: (the sum, or None where ``per_sample``; the
+    per-sample losses or None; dL/dt where ``grad``, else None). The last two are written into
+    ``loss_out`` and ``d_out`` where given (a chunk of a whole-length buffer), else into its own."""
     t = torch.addcmul(logits, logits, targets, value=-2.0)  # buffer 1
     q = torch.sigmoid(t)  # buffer 2
     aux = torch.rsub(q, 1.0)  # buffer 3
@@ -98,15 +105,19 @@ def _focal_chunk(logits, targets, gamma: float, alpha: float | None, folded: boo
     elif alpha is not None:  # w_y as a tensor (a copy: the caller's float targets stay as they are)
         w = targets.to(logits.dtype, copy=True).mul_(2.0 * float(alpha) - 1.0).add_(1.0 - float(alpha))
         m = w if m is None else m.mul_(w)
-    total = None
-    if loss_out is not None:
-        torch.mul(m, nll, out=loss_out) if m is not None else loss_out.copy_(nll)
+    total = per = d = None
+    if per_sample:
+        per = (torch.mul(m, nll, out=loss_out) if loss_out is not None else m * nll) if m is not None else (
+            loss_out.copy_(nll) if loss_out is not None else nll.clone())
     else:
         total = nll.sum() if m is None else torch.dot(m, nll)
-    if d_out is not None:
+    if grad:
         d = q if gamma == 0 else torch.add(q, torch.addcmul(nll, q, nll, value=-1.0, out=nll), alpha=gamma, out=nll)
-        torch.mul(d, m, out=d_out) if m is not None else d_out.copy_(d)
-    return total
+        if d_out is not None:
+            d = torch.mul(d, m, out=d_out) if m is not None else d_out.copy_(d)
+        elif m is not None:
+            d = d.mul_(m)
+    return total, per, d
 
 
 def _log_pt_and_log_one_minus_pt(logits: torch.Tensor, targets: torch.Tensor):
