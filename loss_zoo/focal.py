@@ -31,12 +31,14 @@ CHUNK = 1 << 16
 
 class _BinaryFocal(torch.autograd.Function):
     """Binary focal loss with an analytic gradient, computed in the forward pass in few buffers.
+
     With s the logit signed by the target (p_t = σ(s)) and t = -s = (1 - 2y) z: q = 1 - p_t = σ(t),
     -log p_t = softplus(t) = max(t, 0) - log max(q, 1 - q) (one ``log`` of an argument in
     [1/2, 1]: no cancellation, no overflow; absolute error within the dtype's epsilon, so a loss
     below it, p_t > 1 - ε, rounds to 0), m = (1 - p_t)^γ as a power for small integer γ, else
     exp(γ log q) with log q = t - softplus(t), L = w_y · m · softplus(t) and
     dL/dt = w_y · m · (q + γ (1 - q)(-log p_t)), dL/dz = (1 - 2y) dL/dt.
+
     When a gradient is wanted the forward pass computes dL/dt from the terms it already holds and
     saves only it; the backward pass signs and scales it. On the CPU each torch operation is a
     pass over memory and each fresh large buffer costs page faults, which outweigh the arithmetic

@@ -134,8 +134,6 @@ def _publish_target(args: argparse.Namespace, user, published, spec):
     """(the combined spec, the spec file its provenance names) of ``--publish``: the published
     spec file where it hashes to the combined spec (the new methods added to it), else SPEC, with
     a note. Checked before any work."""
-    import json
-
     from harness import load_spec
     from harness.plan import against
 
