@@ -105,7 +105,7 @@ ASL = LossEntry(
     space={"asl_gamma_neg": Range(0.0, 5.0, valid=(0.0, INF), default=4.0),
            "asl_clip": Range(0.0, 0.2, valid=(0.0, 0.9), default=0.05)},
     multiclass=False,
-    # each sample's term is its own: boosting differentiates it by torch.func (as Luo et al. 2025 boost ASL
+    # each sample's term is its own: boosting differentiates it by autograd (as Luo et al. 2025 boost ASL
     # in their gbdtcbl package)
     per_sample=lambda logits, targets, **params: asl_loss(logits, targets, reduction="none", **params),
 )

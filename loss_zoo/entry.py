@@ -136,7 +136,7 @@ class LossEntry:
         The problem types it supports: (N,) logits with {0, 1} targets, (N, C) logits.
     per_sample : callable(logits, targets, **params) -> Tensor (N,), optional
         The loss per sample, each term depending on its own sample only: what a boosting
-        objective differentiates with ``torch.func`` where the entry has no ``binary_terms``
+        objective differentiates by autograd where the entry has no ``binary_terms``
         (a user's own loss, :mod:`loss_zoo.user`). None: no such form.
     head : callable(module) -> float or None, optional
         The scale s of the cosine-normalised last layer the loss trains on (the model outputs

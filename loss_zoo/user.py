@@ -1,5 +1,5 @@
 """A user's own loss function as a :class:`~loss_zoo.entry.LossEntry`: checked on probe batches,
-then trained like any loss of the zoo (by autograd in the torch learner; through ``torch.func``
+then trained like any loss of the zoo (by autograd in the torch learner; through autograd
 derivatives of :attr:`LossEntry.per_sample` as a LightGBM objective).
 
 The function is ``fn(logits, targets, **params) -> Tensor (N,)``: binary logits (N,) with

@@ -3,7 +3,7 @@
 Binary (logits (N,), targets in {0, 1}): ℓ = max(0, m − s·z)² with s = 2y − 1 (the L2-SVM loss;
 Rennie & Srebro 2005 use it as a smooth margin loss). Multi-class (logits (N, C)): the
 Crammer–Singer form, ℓ = max(0, m + max_{k≠y} z_k − z_y)². One value per sample, torch only, so
-the MLP trains it by autograd and LightGBM by its torch.func derivatives.
+the MLP trains it by autograd and LightGBM by its autograd derivatives.
 
 A spec names it as ``{name: squared_hinge, function: benchmarks/examples/squared_hinge.py:squared_hinge}``;
 ``SPACE`` tunes the margin m as ``squared_hinge_margin``.

@@ -33,7 +33,7 @@ the MLP. Multi-class data (C > 2 classes in the task) trains C trees per round o
 multi-class terms (:mod:`harness.learners.lightgbm_multiclass`: softmax, diagonal Hessian with
 LightGBM's own K/(K−1) factor, a constant score per class) and predicts (n, C) logits. A loss
 with no terms but a per-sample torch function (a user's own) gets its derivatives from
-``torch.func`` instead (:mod:`harness.learners.torch_objective`, :meth:`Objective.of`).
+autograd instead (:mod:`harness.learners.torch_objective`, :meth:`Objective.of`).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def cannot_take(loss: str, n_classes: int = 2) -> str | None:
     entry = loss_zoo.entry(loss)
     if not entry.binary:
         return "not a binary loss"
-    if entry.binary_terms is None and entry.per_sample is not None:  # a user's torch loss: torch.func
+    if entry.binary_terms is None and entry.per_sample is not None:  # a user's torch loss: autograd
         from harness.learners import torch_objective
 
         return torch_objective.cannot_take(entry)
@@ -179,7 +179,7 @@ class Objective:
     @classmethod
     def of(cls, loss: str, loss_params, y: np.ndarray, n_classes: int) -> Objective:
         """The objective of ``loss`` on training labels ``y``: from its terms, else (a user's loss)
-        from its per-sample torch function by ``torch.func``; started from its optimal constant."""
+        from its per-sample torch function by autograd; started from its optimal constant."""
         entry = loss_zoo.entry(loss)
         if entry.binary_terms is None and entry.per_sample is not None and (n_classes == 2 or entry.multiclass):
             return cls._torch(loss, loss_params, y, n_classes)

@@ -162,9 +162,9 @@ def test_a_loss_without_binary_terms_is_refused_in_one_line(name, params):
         terms_of(name, params)
 
 
-def test_asl_boosts_through_torch_func_with_autograd_derivatives():
+def test_asl_boosts_through_autograd_derivatives():
     """ASL's probability margin has no place in the hand-derived per-sample form, but its loss is
-    per-sample: boosting takes its gradient from torch.func (as Luo et al. 2025 boost it in their gbdtcbl package). The
+    per-sample: boosting takes its gradient by autograd (as Luo et al. 2025 boost it in their gbdtcbl package). The
     gradient equals autograd's; the Hessian is the positive surrogate max(exact, p_t|dl/dz|)."""
     from harness.learners.torch_objective import TorchObjective
     from loss_zoo.asymmetric import asl_loss

@@ -1,4 +1,4 @@
-"""LightGBM objectives from torch per-sample losses (``torch.func``), against independent
+"""LightGBM objectives from torch per-sample losses (autograd), against independent
 references: LightGBM's built-in ``binary`` objective (its documented gradient p − y and Hessian
 p(1 − p), and the booster it grows), the hand-derived objectives of the zoo's CE and focal
 (:mod:`harness.learners.lightgbm_learner`), and the closed form of softmax CE and of the squared
@@ -123,7 +123,7 @@ def test_lightgbm_refuses_a_batch_level_function_and_takes_a_per_sample_one(tmp_
 
 
 def test_a_user_multiclass_ce_boosts_as_the_zoos_multiclass_ce(tmp_path, monkeypatch):
-    """LightGBM's objective from a user's multi-class CE (torch.func) equals the zoo's multi-class
+    """LightGBM's objective from a user's multi-class CE (autograd) equals the zoo's multi-class
     CE objective, K/(K−1) factor included, and starts from the same constant scores."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mc.py").write_text("import torch.nn.functional as F\n"
