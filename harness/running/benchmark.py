@@ -94,15 +94,17 @@ def check_plan(spec: Spec, data: DataProvider) -> dict[tuple[str, object], str]:
     """
     if spec.training.device == "cuda" and not torch.cuda.is_available():
         raise UserError("training.device: 'cuda', but torch sees no CUDA device here (use 'auto' or 'cpu')")
-    skipped = {}
+    skipped, on = {}, {}
+    for cell in grid(spec):  # once: the checks below are per dataset, the grid spans them all
+        on.setdefault(cell[0].key, []).append(cell)
     for ds in spec.datasets:
         for ratio in spec.ratios_of(ds):
             try:
                 prepared = data.prepared(ds, ratio, 0)
-                n_classes = prepared.n_classes
-                problem = (problems(spec, ds, n_classes) or learner_problems(spec, ds, ratio, n_classes)
-                           or images_problems(spec, ds, ratio, prepared.image_shape)
-                           or dense_problems(spec, ds, "dense" in prepared.info))
+                n_classes, cells = prepared.n_classes, on.get(ds.key, [])
+                problem = (problems(spec, ds, n_classes) or learner_problems(spec, ds, ratio, n_classes, cells)
+                           or images_problems(spec, ds, ratio, prepared.image_shape, cells)
+                           or dense_problems(spec, ds, "dense" in prepared.info, cells))
                 if problem is not None:
                     raise UserError(problem)
             except datasets.DataError as exc:
