@@ -7,7 +7,8 @@ sorted rows of each family, seeded), runs each through ``harness.running.cell.ru
 ``write_cell_outputs`` in one of ``--jobs`` single-threaded worker processes, times its CPU
 (``time.process_time``), and fits :class:`harness.plan.cost.CostModel`. Prints per family the fit's
 spread (measured / predicted) and the sample's total against the model's; ``--write`` saves the
-coefficients, which ``runner.py list`` and the progress bar then use.
+coefficients (families the spec does not sample keep theirs), which ``runner.py list`` and the
+progress bar then use.
 """
 
 from __future__ import annotations
@@ -89,8 +90,11 @@ def main(argv: list[str] | None = None) -> tuple[list[Shape], list[float]]:
     whole = sum(model.seconds(s) for s in shapes)
     print(f"  whole spec: {len(cells)} cells, {whole / 3600:.2f} CPU hours by the model")
     if args.write:
-        model.save()
-        print("  wrote harness/plan/cell_cost.json")
+        kept = CostModel.load() if cost.COEFFICIENTS.exists() else CostModel({})
+        others = {f: c for f, c in kept.coefficients.items() if f not in model.coefficients}
+        note = f"; kept from before: {', '.join(others)} ({kept.fitted_on})" if others else ""
+        CostModel({**model.coefficients, **others}, model.fitted_on + note).save()
+        print(f"  wrote harness/plan/cell_cost.json (families not sampled kept: {', '.join(others) or 'none'})")
     return picked, seconds
 
 
@@ -108,7 +112,7 @@ def _show(model: CostModel, shapes: list[Shape], seconds: list[float]) -> None:
         idx = [i for i, s in enumerate(shapes) if s.family == fam]
         ratio = np.array([seconds[i] / model.seconds(shapes[i]) for i in idx])
         measured, predicted = sum(seconds[i] for i in idx), sum(model.seconds(shapes[i]) for i in idx)
-        print(f"  {fam:9s} {len(idx):3d} cells  measured {measured:7.1f} s  model {predicted:7.1f} s  "
+        print(f"  {fam:18s} {len(idx):3d} cells  measured {measured:7.1f} s  model {predicted:7.1f} s  "
               f"measured/model per cell: median {np.median(ratio):.2f}, 10-90 % {np.quantile(ratio, .1):.2f}-"
               f"{np.quantile(ratio, .9):.2f}  coef {model.coefficients[fam]}")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+import loss_zoo
 from harness.methods import registry as methods_registry
 from harness.plan.cells import Cell
 from harness.spec.schema import Spec
@@ -28,7 +29,7 @@ COEFFICIENTS = Path(__file__).with_name("cell_cost.json")
 class Shape:
     """What a cell's cost depends on."""
 
-    family: str  # "torch", "lightgbm" or "ensemble/<method>" (each ensemble its own learner)
+    family: str  # "torch", "lightgbm", "<either>/autograd" or "ensemble/<method>" (each ensemble its own learner)
     rows: int  # training rows after resampling
     features: int
     classes: int
@@ -38,11 +39,24 @@ class Shape:
         return np.array([1.0, math.log(max(self.rows, 1)), math.log(max(self.features, 1)), math.log(self.classes)])
 
 
-def family(cell: Cell) -> str:
+def family(cell: Cell, classes: int = 2) -> str:
+    """The learner family; ``<family>/autograd`` for a torch or LightGBM cell whose loss has no
+    common per-sample form on this task (it trains by autograd, unstacked, or boosts through a
+    torch objective: 2–3× the cost of a stacked loss, measured on the zoo's cells)."""
     name = cell.model.name if cell.model is not None else "mlp"
     if name == "ensemble":
         return f"ensemble/{cell.method}"
-    return {"mlp": "torch", "logistic": "torch"}.get(name, name)
+    base = {"mlp": "torch", "logistic": "torch"}.get(name, name)
+    if base in ("torch", "lightgbm") and not _common_form(cell.config.losses, classes):
+        return f"{base}/autograd"
+    return base
+
+
+def _common_form(losses: tuple[str, ...], classes: int) -> bool:
+    """Whether every loss a cell may train declares its per-sample terms for this task (a user's
+    file loss declares none)."""
+    known, terms = loss_zoo.available(), "binary_terms" if classes == 2 else "multiclass_terms"
+    return all(name in known and getattr(known[name], terms) is not None for name in losses)
 
 
 def _trained_rows(counts: np.ndarray, sampler: str | None) -> int:
@@ -60,7 +74,7 @@ def shape(spec: Spec, cell: Cell, y_train: np.ndarray, n_features: int) -> Shape
     """The cell's shape, from its prepared training split (repetition 0)."""
     counts = np.bincount(y_train)
     tunings = spec.evaluation.fits if spec.tuning.per_repetition else 1
-    return Shape(family(cell), _trained_rows(counts, cell.config.sampler), n_features, int(counts.size),
+    return Shape(family(cell, int(counts.size)), _trained_rows(counts, cell.config.sampler), n_features, int(counts.size),
                  tunings * cell.budget + spec.evaluation.fits)
 
 
@@ -89,7 +103,8 @@ class CostModel:
     fitted_on: str = ""
 
     def seconds(self, s: Shape) -> float:
-        """A family not fitted takes the first fitted one of its kind (``ensemble/...``), else torch's."""
+        """A family not fitted takes the first fitted one of its kind (``ensemble/...``,
+        ``torch/autograd``), else torch's."""
         kin = [f for f in self.coefficients if f.split("/")[0] == s.family.split("/")[0]]
         coef = self.coefficients.get(s.family) or (self.coefficients[kin[0]] if kin else self.coefficients["torch"])
         return s.fits * math.exp(float(s.design() @ np.asarray(coef)))

@@ -76,3 +76,19 @@ def test_list_prints_the_estimate(tmp_path, capsys, monkeypatch):
     assert runner.main(["list", "s.yaml", "--jobs", "3"]) == 0
     line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("estimated time:")]
     assert len(line) == 1 and "with --jobs 3" in line[0] and "of CPU" in line[0]
+
+
+def test_losses_without_a_common_form_are_their_own_family():
+    """Losses the stacked trainer and the hand-derived boosting objectives cannot take (ASL's
+    probability margin, batch-level OHEM) train by autograd: their own cost family, which falls
+    back to its learner's coefficients where it is not fitted."""
+    tiny = {k: v for k, v in TINY_SPEC.items() if k != "model"}
+    spec = parse_spec({**tiny, "imbalance_ratios": [10], "methods": ["ce", "asl", {"name": "ohem", "only": {"models": ["mlp"]}}],
+                       "models": [{"name": "mlp", "hidden_sizes": [8]}, {"name": "lightgbm", "max_rounds": 5}]})
+    cells = expand(spec)
+    families = {(c.method, c.model.name): s.family for c, s in zip(cells, cost.shapes(spec, cells, DataProvider(spec)))}
+    assert families == {("ce", "mlp"): "torch", ("asl", "mlp"): "torch/autograd", ("ohem", "mlp"): "torch/autograd",
+                        ("ce", "lightgbm"): "lightgbm", ("asl", "lightgbm"): "lightgbm/autograd"}
+    model = CostModel({"torch": [0.0, 0.0, 0.0, 0.0], "torch/autograd": [math.log(3), 0.0, 0.0, 0.0]})
+    assert model.seconds(Shape("torch/autograd", 100, 4, 2, 2)) == pytest.approx(6.0)
+    assert model.seconds(Shape("lightgbm/autograd", 100, 4, 2, 2)) == pytest.approx(2.0)  # torch's: no lightgbm here
