@@ -20,7 +20,6 @@ from harness.errors import UserError
 from harness.methods import registry as methods_registry
 from harness.methods import user_losses
 from harness.metrics.per_task import listed_metrics, metric_name, variant_name
-from harness.plan.cells import grid
 from harness.plan.resolve import binary_only_params, method_of, models_for, trial_budget, tuned_loss
 from harness.space import Fixed
 from harness.spec import schema
@@ -141,13 +140,12 @@ def problems(spec: Spec, ds: DatasetSpec, n_classes: int) -> str | None:
     return None
 
 
-def images_problems(spec: Spec, ds: DatasetSpec, ratio, image_shape, cells: list | None = None) -> str | None:
+def images_problems(spec: Spec, ds: DatasetSpec, ratio, image_shape, cells: list) -> str | None:
     """Why a cell of this (dataset, ratio) has a learner that trains images only while the
-    dataset's rows are not images (None: none). ``cells``: the spec's :func:`grid`, or the part of
-    it on ``ds`` (computed here when None)."""
+    dataset's rows are not images (None: none). ``cells``: the spec's :func:`grid` entries on ``ds``."""
     if image_shape is not None:
         return None
-    for dataset, r, _, model in grid(spec) if cells is None else cells:
+    for dataset, r, _, model in cells:
         entry = learners.REGISTRY.get(model.name)
         if dataset.key == ds.key and r == ratio and entry is not None and entry.images:
             return (f"model {model.key!r}: trains images only, and {ds.key} has no image shape (an image "
@@ -155,12 +153,12 @@ def images_problems(spec: Spec, ds: DatasetSpec, ratio, image_shape, cells: list
     return None
 
 
-def learner_problems(spec: Spec, ds: DatasetSpec, ratio, n_classes: int, cells: list | None = None) -> str | None:
+def learner_problems(spec: Spec, ds: DatasetSpec, ratio, n_classes: int, cells: list) -> str | None:
     """Why a cell of this (dataset, ratio) has a learner that cannot train its ``n_classes``
     classes, or a loss on them (None: none), as one line. ``cells`` as for :func:`images_problems`."""
     if n_classes <= 2:
         return None
-    for dataset, r, key, model in grid(spec) if cells is None else cells:
+    for dataset, r, key, model in cells:
         if dataset.key != ds.key or r != ratio:
             continue
         what = f"method {key!r}" if model.name == "ensemble" else f"model {model.key!r}"
@@ -174,14 +172,14 @@ def learner_problems(spec: Spec, ds: DatasetSpec, ratio, n_classes: int, cells: 
     return None
 
 
-def dense_problems(spec: Spec, ds: DatasetSpec, dense: bool, cells: list | None = None) -> str | None:
+def dense_problems(spec: Spec, ds: DatasetSpec, dense: bool, cells: list) -> str | None:
     """Why a cell of dataset ``ds`` cannot run, as one line, where canvases meet a learner or method
     that cannot take them (or the fcn meets feature rows); None where every cell can.
 
     Canvas rows do not line up with their per-location labels (:mod:`datasets.dense`): only the
     ``fcn`` trains them, without a sampler; the ``fcn`` trains nothing else. ``cells`` as for
     :func:`images_problems`."""
-    for dataset, _, method, model in grid(spec) if cells is None else cells:
+    for dataset, _, method, model in cells:
         if dataset.key != ds.key:
             continue
         if dense and model.name != "fcn":

@@ -6,7 +6,7 @@ import pytest
 from conftest import TINY_SPEC
 
 from harness.errors import UserError
-from harness.plan import cells, checks
+from harness.plan import cells
 from harness.plan.data import DataProvider
 from harness.running import benchmark
 from harness.spec.schema import parse_spec
@@ -25,7 +25,6 @@ def test_the_grid_is_built_once_for_every_dataset_and_ratio(monkeypatch):
     real = cells.grid
     spy = lambda spec: calls.append(1) or real(spec)  # noqa: E731
     monkeypatch.setattr(benchmark, "grid", spy)
-    monkeypatch.setattr(checks, "grid", spy)
     spec = _spec(datasets=[{"name": "synthetic/gaussian", "label": f"g{i}", "params": {"n_samples": 2400, "n_features": 4}}
                            for i in range(4)])
     assert benchmark.check_plan(spec, DataProvider(spec)) == {}
