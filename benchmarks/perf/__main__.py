@@ -26,6 +26,7 @@ from . import (
     losses,
     multiclass,
     multiclass_cell,
+    torch_objective,
     training,
     tuning_regret,
 )
@@ -52,6 +53,7 @@ if __name__ == "__main__":
     print()
     rows += multiclass.main([])
     rows += learners.main([])
+    rows += torch_objective.main([])  # a loss given only per sample: its derivatives per boosting round
     print()
     rows += cnn.main([])
     print()
