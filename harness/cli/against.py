@@ -61,9 +61,10 @@ def _recheck(user, published, rows, args, uri, where: str) -> tuple[float, float
     return cpu, estimated
 
 
-def _full_rerun_estimate(published, spec, new_keys: list[str], data) -> tuple[float, int]:
+def _full_rerun_estimate(published, spec, skipped, data) -> tuple[float, int]:
     """The cost model's CPU seconds for every published method plus the new ones on these cells
-    (what comparing without ``--against`` would run), and that many cells."""
+    (what comparing without ``--against`` would run), and that many cells; the (dataset, ratio)
+    pairs the plan skipped (``skipped``: unreachable ratios) are left out, as a run leaves them."""
     from harness.plan import cost
     from harness.plan.cells import expand
     from harness.plan.checks import parse_spec
@@ -71,7 +72,7 @@ def _full_rerun_estimate(published, spec, new_keys: list[str], data) -> tuple[fl
     full = spec.model_dump(mode="json")
     full["methods"] = [m for m in published.data["methods"]] + [m for m in full["methods"]]
     full_spec = parse_spec(full, source="--against (estimate)")
-    cells = expand(full_spec, data)
+    cells = [c for c in expand(full_spec, data) if (c.dataset.key, c.ratio) not in skipped]
     return sum(cost.estimates(cost.shapes(full_spec, cells, data))), len(cells)
 
 
@@ -94,7 +95,8 @@ def cmd_run_against(args: argparse.Namespace) -> int:
     models = [m.key for m in spec.models]
     rows = _published_rows(published, spec, models)
     data = DataProvider(spec)
-    splits = against.check_fingerprints(spec, data, rows, check_plan(spec, data), published.table)
+    skipped = check_plan(spec, data)
+    splits = against.check_fingerprints(spec, data, rows, skipped, published.table)
     print(f"against {args.against} (spec hash {published.spec.spec_hash()}): {len(spec.datasets)} datasets × "
           f"{len(spec.imbalance_ratios)} ratios × models {', '.join(models)}; new: {', '.join(new_keys)}; "
           f"{splits} splits match the published fingerprints")
@@ -108,7 +110,7 @@ def cmd_run_against(args: argparse.Namespace) -> int:
               file=sys.stderr)
     table, folder = _write_comparison(args, published, spec, rows, outcome, None if target is None else target[0])
     md, _, figures = report.build(folder)
-    _print_times(published, spec, new_keys, data, outcome, cpu, recheck, time.perf_counter() - started)
+    _print_times(published, spec, skipped, data, outcome, cpu, recheck, time.perf_counter() - started)
     print("\n".join(verdict_lines(table, new_keys)))
     print(f"report: {md} ({len(figures)} figures); published rows {len(rows)}, new rows {len(outcome.table)}")
     if target is not None and not outcome.failed:
@@ -170,13 +172,13 @@ def _write_comparison(args: argparse.Namespace, published, spec, rows, outcome, 
     return table, folder
 
 
-def _print_times(published, spec, new_keys, data, outcome, cpu: float, recheck: tuple[float, float], wall: float):
+def _print_times(published, spec, skipped, data, outcome, cpu: float, recheck: tuple[float, float], wall: float):
     """The new cells' time, the CE re-check's, and the cost model's estimate of a full re-run."""
     from harness.plan import cost
 
     recheck_cpu, recheck_estimate = recheck
     own = sum(cost.estimates(cost.shapes(spec, [r.cell for r in outcome.cells], data)))
-    full, n_full = _full_rerun_estimate(published, spec, new_keys, data)
+    full, n_full = _full_rerun_estimate(published, spec, skipped, data)
     pace = recheck_cpu / recheck_estimate if recheck_estimate > 0 else 1.0  # this machine, a published method
     print(f"\nnew cells: {len(outcome.cells)} in {outcome.seconds:.1f} s wall, {cpu:.1f} s CPU (cost model: "
           f"{cost.duration(own)}); ce re-check {recheck_cpu:.1f} s CPU; whole --against {wall:.1f} s wall. A full "

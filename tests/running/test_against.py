@@ -92,6 +92,27 @@ def test_a_tampered_fingerprint_stops_with_one_line_before_any_cell(workdir, pub
     assert not (workdir / "results").exists()
 
 
+def test_a_published_sweep_that_skipped_an_unreachable_ratio_is_compared_and_costed_without_it(
+        workdir, tmp_path, capsys):
+    """The full sweep skips the ratios a small set cannot reach (``unreachable_ratio: skip``): the
+    new cells skip them too, and so does the estimate of a full re-run, which used to prepare them
+    and stop with a traceback after every new cell had run."""
+    spec = parse_spec({**TINY_SPEC, "name": "skippub", "imbalance_ratios": [10, 5000], "methods": ["ce"],
+                       "unreachable_ratio": "skip", "evaluation": {"repetitions": 1}})
+    outcome = run_benchmark(spec, results_root=tmp_path / "run", tracking_uri=None, progress=False, storage="memory")
+    assert set(outcome.table["imbalance_ratio"]) == {"10"}
+    folder = tmp_path / "pub"
+    folder.mkdir()
+    write_parquet(outcome.table, folder / "results.parquet")
+    write_run_spec(spec, folder)
+    mine = _user_spec(workdir, imbalance_ratios=[10, 5000], unreachable_ratio="skip", evaluation={"repetitions": 1})
+    assert _against(mine, folder) == 0
+    captured = capsys.readouterr()
+    assert "1 splits match the published fingerprints" in captured.out and "5000" in captured.err
+    assert "A full re-run of this comparison (2 cells: every published method and the new ones)" in captured.out
+    assert set(read_table(workdir / "results" / "mine_vs")["imbalance_ratio"]) == {"10"}
+
+
 def test_a_ce_recheck_outside_the_tolerance_stops_with_one_line(workdir, published, tmp_path, capsys):
     folder = _copy(published, tmp_path)
     table = read_parquet(folder / "results.parquet")
