@@ -154,17 +154,19 @@ def _write_comparison(args: argparse.Namespace, published, spec, rows, outcome, 
     """(table, folder): the published rows plus the new ones, written to ``<run>/against/``. Where
     they are published as one answer (``whole``: the combined spec) every row carries its name and
     hash, and a ``reproduction.json`` measured on the published spec's cells goes with them."""
-    from harness.report.against import combined, write_folder
+    from harness.report.against import combined, tuning_rows, write_folder
     from harness.report.effects import REPRODUCTION
 
     table = combined(rows, outcome.table)
     folder = outcome.results_csv.parent / "against"
+    tuning = tuning_rows(published.folder, outcome.results_csv.parent, table["dataset"].unique(),
+                         outcome.table["method"].unique())
     if whole is None:
         written = {**published.data, "name": spec.name, "against": str(args.against),
                    "methods": [*published.data["methods"], *spec.model_dump(mode="json")["methods"]]}
-        return table, write_folder(table, written, folder)
+        return table, write_folder(table, written, folder, tuning)
     table = table.assign(benchmark=whole.name, spec_hash=whole.spec_hash())
-    write_folder(table, whole, folder)
+    write_folder(table, whole, folder, tuning)
     (folder / REPRODUCTION).unlink(missing_ok=True)  # a previous invocation's
     measured = published.folder / REPRODUCTION
     if measured.is_file() and json.loads(measured.read_text()).get("spec_hash") == published.spec.spec_hash():

@@ -14,6 +14,7 @@ import pandas as pd
 from harness.files import write_atomic
 from harness.report import decision, effects, gate
 from harness.report.build import FAMILY_METRICS
+from harness.report.tuning import TUNING_TABLE, tuning_frame
 from harness.store.results import write_parquet
 from harness.store.run_spec import FILE as SPEC_FILE
 from harness.store.run_spec import write_run_spec
@@ -57,12 +58,33 @@ def combined(published: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([published.reindex(columns=columns), new.reindex(columns=columns)], ignore_index=True)
 
 
-def write_folder(table: pd.DataFrame, spec, folder: Path) -> Path:
+def tuning_rows(published: Path, run: Path, datasets, methods) -> pd.DataFrame:
+    """The tuning summaries of the compared cells, one row per cell: the published folder's
+    (its :data:`~harness.report.tuning.TUNING_TABLE`, where it kept one) on ``datasets``, then the
+    run's own (``tuning/*.json``) of the new ``methods`` (a cell in both: the run's); empty when
+    neither has any."""
+    run_rows = tuning_frame(run)
+    frames = [f for f in (tuning_frame(published), run_rows[run_rows["method"].isin(set(methods))]
+                          if not run_rows.empty else run_rows) if not f.empty]
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame[frame["dataset"].isin(set(datasets))]
+    cell = ["dataset", "imbalance_ratio", "model", "method"]
+    return frame.drop_duplicates(cell, keep="last").reset_index(drop=True)
+
+
+def write_folder(table: pd.DataFrame, spec, folder: Path, tuning: pd.DataFrame | None = None) -> Path:
     """``folder`` as a results folder of the comparison: ``results.parquet`` and ``spec.json``
-    (what ``runner.py report`` and :func:`harness.report.build.build` read); ``spec`` a validated
-    spec (written with its hash, as a run writes its own) or a dict written as it is."""
+    (what ``runner.py report`` and :func:`harness.report.build.build` read), with the cells'
+    tuning summaries (:func:`tuning_rows`) where there are any, so that the report's tuning
+    section and a publication keep them; ``spec`` a validated spec (written with its hash, as a
+    run writes its own) or a dict written as it is."""
     folder.mkdir(parents=True, exist_ok=True)
     write_parquet(table, folder / "results.parquet")
+    (folder / TUNING_TABLE).unlink(missing_ok=True)  # a previous invocation's
+    if tuning is not None and not tuning.empty:
+        write_atomic(folder / TUNING_TABLE, lambda tmp: tuning.to_csv(tmp, index=False))
     if not isinstance(spec, dict):
         write_run_spec(spec, folder)
         return folder

@@ -26,7 +26,7 @@ def tuning_frame(results_dir: Path) -> pd.DataFrame:
     importances (``importance.*``); else the folder's :data:`TUNING_TABLE` (a published folder
     keeps these rows in it); empty when it has neither."""
     if not (results_dir / "tuning").is_dir() and (results_dir / TUNING_TABLE).is_file():
-        return pd.read_csv(results_dir / TUNING_TABLE)
+        return pd.read_csv(results_dir / TUNING_TABLE, dtype={"imbalance_ratio": str})  # as in the JSON
     rows = []
     for path in sorted((results_dir / "tuning").glob("*.json")):
         s = json.loads(path.read_text())

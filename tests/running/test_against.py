@@ -215,6 +215,9 @@ def test_against_publish_writes_one_answer_that_a_later_against_reads(workdir, p
     report = (folder / "report.md").read_text()
     assert f"at random of spec `{published_hash(published)}` (the cells before later methods" in report
     assert (folder / "reproduction.json").is_file() and (folder / "summary.csv").is_file()
+    tuned = pd.read_csv(folder / "tuning.csv")  # the new cells' tuning summaries: the report's tuning section
+    assert sorted(zip(tuned["method"], tuned["imbalance_ratio"].astype(str))) == [("mine", "1"), ("mine", "10")]
+    assert "## Tuning: what was chosen" in report and "| mlp | mine | 2 |" in report
     partial = _user_spec(workdir, imbalance_ratios=[10], methods=["ce", {"name": "mine2", "function": "mine.py:fn"}])
     assert _against(partial, folder, "--publish", str(folder)) == 2
     err = capsys.readouterr().err
@@ -223,6 +226,8 @@ def test_against_publish_writes_one_answer_that_a_later_against_reads(workdir, p
     assert _against(other, folder, "--publish", str(folder)) == 0  # pub.yaml lacks mine3: SPEC is named instead
     assert "does not hash to the combined spec" in capsys.readouterr().err
     assert json.loads((folder / "provenance.json").read_text())["spec"] == other
+    tuned = pd.read_csv(folder / "tuning.csv")  # the published cells' summaries are carried on
+    assert tuned.groupby("method").size().to_dict() == {"mine": 2, "mine3": 2}
 
 
 def published_hash(folder) -> str:
