@@ -26,7 +26,8 @@ def tuning_frame(results_dir: Path) -> pd.DataFrame:
     importances (``importance.*``); else the folder's :data:`TUNING_TABLE` (a published folder
     keeps these rows in it); empty when it has neither."""
     if not (results_dir / "tuning").is_dir() and (results_dir / TUNING_TABLE).is_file():
-        return pd.read_csv(results_dir / TUNING_TABLE, dtype={"imbalance_ratio": str})  # as in the JSON
+        # the ratio as text, as the JSON has it (so published and new rows of a cell compare equal)
+        return pd.read_csv(results_dir / TUNING_TABLE, dtype={"imbalance_ratio": str})
     rows = []
     for path in sorted((results_dir / "tuning").glob("*.json")):
         s = json.loads(path.read_text())

@@ -102,7 +102,7 @@ OTHER_FILES = {
     ("harness/report/sections.py", "pd.read_parquet(file)"): "predictions",
     ("harness/report/sections.py", "pd.read_parquet(file) if file is not None else pd.DataFrame()"): "predictions",
     ("harness/report/figures.py", "pd.read_parquet(file)"): "predictions",
-    ("harness/report/tuning.py", "return pd.read_csv(results_dir / TUNING_TABLE)"): "a published folder's tuning summaries",
+    ("harness/report/tuning.py", 'return pd.read_csv(results_dir / TUNING_TABLE, dtype={"imbalance_ratio": str})'): "a published folder's tuning summaries",
 }
 READ = re.compile(r"\bread_(?:csv|parquet|feather|json|excel|fwf)\(|\b(?:pd|pandas)\.read_table\(")
 
