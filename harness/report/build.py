@@ -108,7 +108,16 @@ def _header(table: pd.DataFrame) -> list[str]:
     return [f"# Report: {table['benchmark'].iloc[0]}", "",
             f"{len(datasets)} datasets × {len(ratios)} ratios ({', '.join(ratios)}) × {len(methods)} methods "
             f"({', '.join(methods)}), {_splits(table)}. Spec hash "
-            f"`{table['spec_hash'].iloc[0]}`, code `{table['git_commit'].iloc[0]}`, {table['versions'].iloc[0]}.", ""]
+            f"`{table['spec_hash'].iloc[0]}`, code {_each(table, 'git_commit', '`{}`')}, {_each(table, 'versions')}.", ""]
+
+
+def _each(table: pd.DataFrame, column: str, form: str = "{}") -> str:
+    """Every distinct value of ``column`` in order of appearance (cells added later by ``--against``
+    may have run under another commit or other versions), with its share of the rows where several."""
+    counts = table[column].value_counts(sort=False)
+    if len(counts) == 1:
+        return form.format(counts.index[0])
+    return "; ".join(f"{form.format(value)} ({n / len(table):.0%} of the rows)" for value, n in counts.items())
 
 
 def _reproduction(results_dir: Path, spec_hash: str) -> list[str]:

@@ -70,3 +70,16 @@ def test_report_is_written_from_the_results_folder_alone(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "B - A" in out and "0.0000" in out
     assert runner.main(["report", str(tmp_path / "none"), "--no-tracking"]) == 2
+
+
+def test_the_header_names_every_commit_and_versions_a_table_ran_under():
+    """Cells added later (``--against``) may have run under another commit and other versions:
+    the report's header names each, with its share of the rows, not the first row's alone."""
+    from harness.report.build import _header
+
+    one = _table({"ce": 0.0, "mine": 0.0}, seed=2, n_datasets=2)
+    assert "code `c`, torch=1." in _header(one)[2]
+    two = one.assign(git_commit=np.where(one["method"] == "mine", "d", "c"),
+                     versions=np.where(one["method"] == "mine", "torch=2", "torch=1"))
+    assert "code `c` (50% of the rows); `d` (50% of the rows), torch=1 (50% of the rows); torch=2 (50% of the rows)." \
+        in _header(two)[2]
