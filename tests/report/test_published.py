@@ -37,6 +37,23 @@ def test_published_full_run_matches_its_spec():
     assert (PUBLISHED / "CHANGELOG.md").is_file()
 
 
+@pytest.mark.parametrize("folder", sorted(p.parent.name for p in PUBLISHED.parent.glob("*/provenance.json")))
+def test_every_published_answer_matches_its_spec_and_links_only_files_it_has(folder):
+    """Each committed answer (full, the focal grid, images, dense, ...): its spec file still hashes
+    to what it was published from, its summary and per-fold table count the cells provenance
+    says, and every figure its report links is there."""
+    published = PUBLISHED.parent / folder
+    prov = json.loads((published / "provenance.json").read_text())
+    assert prov["spec_hash"] == load_spec(ROOT / prov["spec"]).spec_hash(), f"re-publish {folder}: the spec changed"
+    assert prov["spec_hash"] in (published / "report.md").read_text().splitlines()[0]
+    table = read_table(published)
+    assert len(table.drop_duplicates(["dataset", "imbalance_ratio", "model", "method"])) == prov["cells"]
+    assert len(pd.read_csv(published / "summary.csv")) == prov["cells"]
+    text = (published / "report.md").read_text()
+    for link in pd.Series(text.split("](report/")[1:]).str.split(")").str[0]:
+        assert (published / "report" / link).is_file()
+
+
 def _table(rng) -> pd.DataFrame:
     rows = []
     for ds, n_classes in (("a", 2), ("b", 3)):
