@@ -63,15 +63,14 @@ def tuning_rows(published: Path, run: Path, datasets, methods) -> pd.DataFrame:
     (its :data:`~harness.report.tuning.TUNING_TABLE`, where it kept one) on ``datasets``, then the
     run's own (``tuning/*.json``) of the new ``methods`` (a cell in both: the run's); empty when
     neither has any."""
-    run_rows = tuning_frame(run)
-    frames = [f for f in (tuning_frame(published), run_rows[run_rows["method"].isin(set(methods))]
-                          if not run_rows.empty else run_rows) if not f.empty]
+    own = tuning_frame(run)
+    own = own[own["method"].isin(set(methods))] if len(own) else own
+    frames = [f for f in (tuning_frame(published), own) if len(f)]
     if not frames:
         return pd.DataFrame()
     frame = pd.concat(frames, ignore_index=True)
     frame = frame[frame["dataset"].isin(set(datasets))]
-    cell = ["dataset", "imbalance_ratio", "model", "method"]
-    return frame.drop_duplicates(cell, keep="last").reset_index(drop=True)
+    return frame.drop_duplicates(["dataset", "imbalance_ratio", "model", "method"], keep="last").reset_index(drop=True)
 
 
 def write_folder(table: pd.DataFrame, spec, folder: Path, tuning: pd.DataFrame | None = None) -> Path:

@@ -108,7 +108,8 @@ def _header(table: pd.DataFrame) -> list[str]:
     return [f"# Report: {table['benchmark'].iloc[0]}", "",
             f"{len(datasets)} datasets × {len(ratios)} ratios ({', '.join(ratios)}) × {len(methods)} methods "
             f"({', '.join(methods)}), {_splits(table)}. Spec hash "
-            f"`{table['spec_hash'].iloc[0]}`, code {_each(table, 'git_commit', '`{}`')}, {_each(table, 'versions')}.", ""]
+            f"`{table['spec_hash'].iloc[0]}`, code {_each(table, 'git_commit', '`{}`')}, "
+            f"{_each(table, 'versions')}.", ""]
 
 
 def _each(table: pd.DataFrame, column: str, form: str = "{}") -> str:
