@@ -14,7 +14,7 @@ import pandas as pd
 from harness.files import write_atomic
 from harness.report import decision, effects, gate
 from harness.report.build import FAMILY_METRICS
-from harness.report.tuning import TUNING_TABLE, tuning_frame
+from harness.report.tuning import tuning_frame, write_tuning_table
 from harness.store.results import write_parquet
 from harness.store.run_spec import FILE as SPEC_FILE
 from harness.store.run_spec import write_run_spec
@@ -81,9 +81,7 @@ def write_folder(table: pd.DataFrame, spec, folder: Path, tuning: pd.DataFrame |
     run writes its own) or a dict written as it is."""
     folder.mkdir(parents=True, exist_ok=True)
     write_parquet(table, folder / "results.parquet")
-    (folder / TUNING_TABLE).unlink(missing_ok=True)  # a previous invocation's
-    if tuning is not None and not tuning.empty:
-        write_atomic(folder / TUNING_TABLE, lambda tmp: tuning.to_csv(tmp, index=False))
+    write_tuning_table(pd.DataFrame() if tuning is None else tuning, folder)  # or a previous invocation's removed
     if not isinstance(spec, dict):
         write_run_spec(spec, folder)
         return folder

@@ -18,7 +18,7 @@ import pandas as pd
 
 from harness.files import write_atomic
 from harness.report.effects import COMPARISONS, REPRODUCTION
-from harness.report.tuning import TUNING_TABLE, tuning_frame
+from harness.report.tuning import tuning_frame, write_tuning_table
 from harness.store.provenance import machine_info
 from harness.store.results import PUBLISHED, read_table, write_parquet
 from harness.vocabulary import HEADLINE, HEADLINE_MULTICLASS
@@ -85,10 +85,8 @@ def publish(results_dir: Path, out: Path, report_md: Path, prov: dict) -> list[P
         written.append(Path(shutil.copy2(results_dir / "report" / name, out / "report" / name)))
     if (results_dir / "report" / COMPARISONS).is_file():  # every verdict, machine-readable
         written.append(Path(shutil.copy2(results_dir / "report" / COMPARISONS, out / "report" / COMPARISONS)))
-    tuning = tuning_frame(results_dir)
-    if not tuning.empty:  # the tuning summaries in one table: the report's tuning sections read it
-        written.append(out / TUNING_TABLE)
-        write_atomic(written[-1], lambda tmp: tuning.to_csv(tmp, index=False))
+    tuning = write_tuning_table(tuning_frame(results_dir), out)  # in one table: the report's tuning sections read it
+    written += [tuning] if tuning is not None else []
     written.append(out / "report.md")
     write_atomic(written[-1], lambda tmp: tmp.write_text(_provenance_lines(prov) + text))
     written.append(out / PUBLISHED)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from harness.files import write_atomic
 from harness.report.decision import RHO_BUCKETS, numeric_ratio, rho_bucket
 from harness.report.markdown import md_table
 
@@ -38,6 +39,18 @@ def tuning_frame(results_dir: Path) -> pd.DataFrame:
         row.update({f"importance.{k}": v for k, v in s["importances"].items()})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def write_tuning_table(frame: pd.DataFrame, folder: Path) -> Path | None:
+    """``frame`` (tuning summaries, :func:`tuning_frame`'s rows) as ``folder``'s
+    :data:`TUNING_TABLE`, which :func:`tuning_frame` reads back where the folder has no
+    ``tuning/``; None, and a previous table removed, when there are no rows."""
+    path = folder / TUNING_TABLE
+    path.unlink(missing_ok=True)
+    if frame.empty:
+        return None
+    write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return path
 
 
 def _per_method(frame: pd.DataFrame) -> pd.DataFrame:
