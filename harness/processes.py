@@ -11,26 +11,43 @@ import psutil
 HOST = socket.gethostname()
 
 
+def _started(pid: int) -> float:
+    """When process ``pid`` started (seconds since the epoch, as the system keeps it)."""
+    return psutil.Process(pid).create_time()
+
+
 def me() -> str:
-    """This process as ``"<host> <pid>"``."""
-    return f"{HOST} {os.getpid()}"
+    """This process as ``"<host> <pid> <start time>"``: the start time tells this process from
+    a later one the system gave the same pid."""
+    return f"{HOST} {os.getpid()} {_started(os.getpid()):.2f}"
 
 
-def alive(host: str, pid: str | int) -> bool:
-    """Whether the process ``pid`` on ``host`` still runs. A process on another host cannot be
-    checked and is trusted to be alive; a malformed pid is not alive."""
+def alive(host: str, pid: str | int, started: str = "") -> bool:
+    """Whether the process ``pid`` on ``host`` still runs (and, where ``started`` is given, is
+    the one that started then). A process on another host cannot be checked and is trusted to
+    be alive; a malformed pid is not alive, nor one that has exited and waits for its parent to
+    collect its status (a zombie: it holds its pid, but will never release a claim)."""
     if host != HOST:
         return True
     if not str(pid).isdigit():
         return False
     # psutil, not os.kill(pid, 0): on Windows signal 0 is CTRL_C_EVENT and would stop the process
-    return psutil.pid_exists(int(pid))
+    try:
+        process = psutil.Process(int(pid))
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return not started or abs(process.create_time() - float(started)) < 0.01
+    except psutil.NoSuchProcess:
+        return False
+    except (psutil.AccessDenied, ValueError):  # another user's process; an unreadable time: trust the pid
+        return True
 
 
 def holder_alive(text: str) -> bool:
-    """:func:`alive` for a ``"<host> <pid>"`` string as :func:`me` writes it."""
-    host, _, pid = text.strip().partition(" ")
-    return alive(host, pid)
+    """:func:`alive` for a ``"<host> <pid> [<start time>]"`` string as :func:`me` writes it (the
+    start time is missing from claims written before it was added)."""
+    host, pid, started = (text.strip().split(" ") + ["", ""])[:3]
+    return alive(host, pid, started)
 
 
 def process_tree_cpu_seconds() -> float:

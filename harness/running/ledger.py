@@ -7,13 +7,13 @@ one results folder (after a kill, or two runners started on the same spec at onc
   cells (the full sweep's table reaches hundreds of MB); the cell's claim stays until its rows
   are on disk, so no other runner takes it meanwhile, and a kill loses at most that many seconds
   of cells, which a resumed run redoes (tracking skips cells it already logged);
-- taken: ``claims/<cell>.claim`` names a live runner (host and pid);
+- taken: ``claims/<cell>.claim`` names a live runner (host, pid and start time);
 - failed: ``claims/<cell>.failed`` names a live runner, so its siblings stop waiting for it.
 
 Every read-modify-write of the table happens under an exclusive file lock on ``.results.lock``
 (``filelock``, portable; and a thread lock, since cells are recorded from the tracking
-thread). Claims by runners that no longer live are taken over; claims by other hosts are
-trusted.
+thread). Claims by runners that no longer live (exited, even where their parent has not yet
+collected them) are taken over; claims by other hosts are trusted.
 """
 
 from __future__ import annotations

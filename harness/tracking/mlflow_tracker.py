@@ -91,6 +91,18 @@ class NullTracker:
         pass
 
 
+# What another runner writing the same store at the same moment makes a write fail with: SQLite's
+# lock, or a unique row (an experiment, a dataset input) it inserted between this runner's read
+# and its insert. Written again, the write reads that row and succeeds.
+_CONCURRENT_WRITE = ("database is locked", "unique constraint failed", "already exists", "duplicate key")
+_ATTEMPTS = 4
+
+
+def _concurrent(exc: Exception) -> bool:
+    """Whether ``exc`` is a write refused because another runner wrote the same rows at once."""
+    return any(sign in str(exc).lower() for sign in _CONCURRENT_WRITE)
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -149,10 +161,18 @@ class MlflowTracker:
         return self.call_seconds
 
     def _call(self, what: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:  # MLflow raises many types; all become one line naming the store
-            raise TrackingError(f"tracking store {self.uri}: {what} failed: {_first_line(exc)}") from None
+        """``fn(*args, **kwargs)``, written again (up to :data:`_ATTEMPTS` times, backing off)
+        where another runner's write at the same moment refused it; any other failure, or the
+        last, becomes one line naming the store."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # MLflow raises many types; all become one line naming the store
+                if attempt + 1 < _ATTEMPTS and _concurrent(exc):
+                    time.sleep(0.1 * 2**attempt)
+                    continue
+                raise TrackingError(f"tracking store {self.uri}: {what} failed: {_first_line(exc)}") from None
+        raise AssertionError("unreachable")
 
     def _timed(self, fn, *args) -> None:
         """Run ``fn`` counting the CPU time of this thread into ``call_seconds``."""
@@ -262,16 +282,27 @@ class MlflowTracker:
             store = None
         self._store = store
 
-    def _start_runs(self, spec, spec_hash: str) -> None:
+    def _experiment(self, spec):
+        """The spec's experiment, created if the store has none. Two runners started at once on
+        one spec may both find none: the one whose create is refused reads the other's."""
         experiment = self._call("reading the experiment", self.client.get_experiment_by_name, spec.name)
-        if experiment is None:
-            self.experiment_id = self._call(
-                "creating the experiment", self.client.create_experiment, spec.name,
-                tags={"benchmark": spec.name, "mlflow.note.content": spec.description,
-                      # open the UI on the training runs, not MLflow 3's GenAI overview
-                      "mlflow.experimentKind": "custom_model_development"},
-            )
-            experiment = self._call("reading the experiment", self.client.get_experiment, self.experiment_id)
+        if experiment is not None:
+            return experiment
+        tags = {"benchmark": spec.name, "mlflow.note.content": spec.description,
+                # open the UI on the training runs, not MLflow 3's GenAI overview
+                "mlflow.experimentKind": "custom_model_development"}
+        try:
+            return self.client.get_experiment(self.client.create_experiment(spec.name, tags=tags))
+        except Exception as exc:
+            if _concurrent(exc):
+                theirs = self._call("reading the experiment", self.client.get_experiment_by_name, spec.name)
+                if theirs is not None:
+                    return theirs
+            raise TrackingError(f"tracking store {self.uri}: creating the experiment failed: "
+                                f"{_first_line(exc)}") from None
+
+    def _start_runs(self, spec, spec_hash: str) -> None:
+        experiment = self._experiment(spec)
         self.experiment_id, self._artifact_location = experiment.experiment_id, experiment.artifact_location
         self._common_tags = {
             "benchmark": spec.name, "spec_hash": spec_hash, "git_commit": git_commit(),
@@ -366,11 +397,11 @@ class MlflowTracker:
     def _insert(self, parent: RunPlan, children: list[RunPlan]) -> str | None:
         """Write the cell's runs straight into the database store (:mod:`harness.tracking.sql`);
         None, and the client from now on, where the store refuses them (the transaction left nothing)."""
-        try:
-            return insert_cell(self._store, self.experiment_id, self._artifact_location, parent, children)
-        except Exception as exc:  # a schema this code does not know: MLflow's client writes the same runs
-            logging.getLogger(__name__).warning("tracking store %s: writing runs directly failed (%s); "
-                                                "using MLflow's client", self.uri, _first_line(exc))
+        try:  # written again where another runner's write refused it (SQLite's lock), as any write
+            return self._call("writing runs directly", insert_cell, self._store, self.experiment_id,
+                              self._artifact_location, parent, children)
+        except TrackingError as exc:  # a schema this code does not know: MLflow's client writes the same runs
+            logging.getLogger(__name__).warning("%s; using MLflow's client", exc)
             self._store = None
             return None
 

@@ -93,3 +93,37 @@ def test_a_failed_cell_releases_its_claim_at_once(tmp_path, monkeypatch):
     ledger.record(4, None)
     names = sorted(p.name for p in (tmp_path / "claims").iterdir())
     assert names == [f"{results_store.slug(cells[4])}.failed"]
+
+
+def test_a_claim_is_taken_over_from_a_runner_that_exited_or_whose_pid_was_reused(tmp_path, monkeypatch):
+    """A runner that died holding a claim, but whose parent has not yet collected its status (a
+    zombie: its pid still exists), holds nothing: another runner waiting for that cell would
+    wait forever. Nor does a later process that the system gave the same pid."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from harness.processes import HOST, holder_alive, me
+
+    ledger, cells, _ = _setup(tmp_path, monkeypatch, flush_seconds=3600)
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 60
+        while psutil.Process(exited.pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the child did not exit within 60 s"
+            time.sleep(0.05)
+        holders = {0: f"{HOST} {exited.pid}",  # a claim written before start times were recorded
+                   1: f"{HOST} {exited.pid} {psutil.Process(exited.pid).create_time():.2f}",
+                   2: f"{HOST} {me().split()[1]} 12.00"}  # this pid, but another process's start
+        for i, holder in holders.items():
+            assert not holder_alive(holder)
+            (tmp_path / "claims" / f"{results_store.slug(cells[i])}.claim").write_text(holder)
+            assert ledger.try_claim(i)
+    finally:
+        exited.wait()
+    assert holder_alive(me()) and holder_alive(" ".join(me().split()[:2]))
+    (tmp_path / "claims" / f"{results_store.slug(cells[3])}.claim").write_text(f"{HOST} {os.getppid()}")
+    assert not ledger.try_claim(3)  # a live runner's claim holds

@@ -83,6 +83,69 @@ def test_a_cell_finished_in_the_store_is_not_logged_twice(tmp_path, tiny_results
     assert Path(f"{tmp_path}/mlflow.db").exists()
 
 
+def test_two_runners_starting_at_once_share_the_experiment(tmp_path, tiny_results):
+    """Two runners started on one spec both find no experiment; the second's create is refused by
+    the store (the first made it meanwhile): it takes the first's, instead of failing the run."""
+    spec, cells = tiny_results
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    first, second = MlflowTracker(uri, background=False), MlflowTracker(uri, background=False)
+    first.start(spec, spec.spec_hash())
+    second._open_client()
+    real, reads = second.client.get_experiment_by_name, []
+
+    def read(name):  # the second runner's first read came before the first runner's create
+        reads.append(name)
+        return None if len(reads) == 1 else real(name)
+
+    second.client.get_experiment_by_name = read
+    second._start_runs(spec, spec.spec_hash())
+    assert len(reads) == 2 and second.experiment_id == first.experiment_id
+    for tracker, cell in ((first, cells[0]), (second, cells[1])):
+        tracker.log_cell(cell)
+        tracker.finish(None, "summary", "FINISHED")
+    runs = _runs(uri, spec)
+    logged = runs.loc[runs["tags.kind"] == "cell", "tags.mlflow.runName"]
+    assert sorted(logged) == sorted(c.cell.label for c in cells[:2])
+
+
+def test_a_write_another_runner_refused_at_that_moment_is_written_again(tmp_path, tiny_results):
+    """The messages a store refuses a concurrent write with (MLflow's own, from two runners logging
+    one repetition's dataset at once, and SQLite's lock) are written again; any other error is
+    one line naming the store, at once."""
+    spec, cells = tiny_results
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    tracker = MlflowTracker(uri, background=False)
+    tracker.start(spec, spec.spec_hash())
+    real, calls = tracker.client.log_inputs, []
+    refusals = ["(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, datasets.name, "
+                "datasets.digest", "(sqlite3.OperationalError) database is locked"]
+
+    def refused_twice(*args, **kwargs):
+        calls.append(args)
+        if len(calls) <= len(refusals):
+            raise RuntimeError(refusals[len(calls) - 1])
+        return real(*args, **kwargs)
+
+    tracker.client.log_inputs = refused_twice
+    tracker.log_cell(cells[0])
+    tracker.finish(None, "summary", "FINISHED")
+    assert len(calls) == 3
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    cell_run = mlflow.search_runs(experiment_names=[spec.name], filter_string="tags.kind = 'cell'")["run_id"]
+    assert len(cell_run) == 1
+    inputs = mlflow.MlflowClient(uri).get_run(cell_run.iloc[0]).inputs.dataset_inputs
+    assert len(inputs) == len(cells[0].repetitions) > 0
+
+    other, tries = MlflowTracker(uri, background=False), []
+    other.start(spec, spec.spec_hash())
+    other.client.log_inputs = lambda *a, **k: tries.append(a) or (_ for _ in ()).throw(RuntimeError("no such table"))
+    with pytest.raises(mlflow_tracker.TrackingError, match=r"logging the dataset inputs failed: no such table$"):
+        other.log_cell(cells[1])
+    assert len(tries) == 1
+
+
 @pytest.fixture
 def said(monkeypatch):
     """What the trackers say once per process, forgotten before the test (another test may have said it)."""
