@@ -1,14 +1,15 @@
-"""Fit the per-cell cost model (``harness/plan/cell_cost.json``) on a sample of a spec's cells.
+"""Fit the per-cell cost model (``harness/plan/cell_cost.json``) on a sample of specs' cells.
 
-    python -m benchmarks.perf.cell_cost [--spec benchmarks/full.yaml] [--cells 48] [--jobs 2] [--write]
+    python -m benchmarks.perf.cell_cost [--spec benchmarks/full.yaml [--spec ...]] [--cells 48] [--jobs 2] [--write]
 
-Samples cells of the spec across learner families and training sizes (evenly spaced over the
-sorted rows of each family, seeded), runs each through ``harness.running.cell.run_cell`` and
-``write_cell_outputs`` in one of ``--jobs`` single-threaded worker processes, times its CPU
-(``time.process_time``), and fits :class:`harness.plan.cost.CostModel`. Prints per family the fit's
-spread (measured / predicted) and the sample's total against the model's; ``--write`` saves the
-coefficients (families the spec does not sample keep theirs), which ``runner.py list`` and the
-progress bar then use.
+Samples ``--cells`` cells of each spec across learner families and training sizes (evenly spaced
+over the sorted rows of each family, seeded), runs each through ``harness.running.cell.run_cell``
+and ``write_cell_outputs`` in one of ``--jobs`` single-threaded worker processes, times its CPU
+(``time.process_time``), and fits :class:`harness.plan.cost.CostModel` on all specs' cells at once
+(a family's class coefficient is fitted only where its cells' classes vary: give a binary and a
+multi-class spec for that). Prints per family the fit's spread (measured / predicted) and each
+spec's whole estimate; ``--write`` saves the coefficients (families no spec samples keep theirs),
+which ``runner.py list`` and the progress bar then use.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from harness.running.outputs import write_cell_outputs
 
 from ._table import Row
 
-_SPEC = None
+_PLANNED: dict[str, tuple] = {}  # per worker process: spec path -> (spec, data, cells), planned once
 
 
 def sample(shapes: list[Shape], n: int, seed: int) -> list[int]:
@@ -52,43 +53,50 @@ def sample(shapes: list[Shape], n: int, seed: int) -> list[int]:
 
 def _time_cell(args) -> float:
     spec_path, index, out_dir = args
-    global _SPEC
     quiet.libraries()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    if _SPEC is None:
+    if spec_path not in _PLANNED:
         spec = load_spec(spec_path)
         data = DataProvider(spec)
-        _SPEC = (spec, data, _plan(spec, data))
-    spec, data, cells = _SPEC
+        _PLANNED[spec_path] = (spec, data, _plan(spec, data))
+    spec, data, cells = _PLANNED[spec_path]
     start = time.process_time()
     result = run_cell(spec, cells[index], data)
     write_cell_outputs(spec, result, Path(out_dir))
     return time.process_time() - start
 
 
+def _planned(path: str) -> list[Shape]:
+    """Every cell's shape in the spec at ``path``."""
+    spec = load_spec(path)
+    data = DataProvider(spec)
+    return cost.shapes(spec, _plan(spec, data), data)
+
+
 def main(argv: list[str] | None = None) -> tuple[list[Shape], list[float]]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--spec", default="benchmarks/full.yaml")
-    p.add_argument("--cells", type=int, default=48)
+    p.add_argument("--spec", action="append", help="a spec to sample (again for more; default benchmarks/full.yaml)")
+    p.add_argument("--cells", type=int, default=48, help="cells sampled per spec")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--write", action="store_true", help="save the fitted coefficients to harness/plan/cell_cost.json")
     args = p.parse_args(argv)
     quiet.libraries()
-    spec = load_spec(args.spec)
-    data = DataProvider(spec)
-    cells = _plan(spec, data)
-    shapes = cost.shapes(spec, cells, data)
-    chosen = sample(shapes, args.cells, args.seed)
-    print(f"timing {len(chosen)} of {len(cells)} cells of {spec.name} on {args.jobs} worker(s) ...", flush=True)
+    paths = args.spec or ["benchmarks/full.yaml"]
+    planned = {path: _planned(path) for path in paths}
+    chosen = [(path, i) for path in paths for i in sample(planned[path], args.cells, args.seed)]
+    print(f"timing {len(chosen)} cells of {', '.join(f'{path} ({len(planned[path])})' for path in paths)} "
+          f"on {args.jobs} worker(s) ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(args.jobs) as pool:
-        seconds = list(pool.map(_time_cell, [(args.spec, i, tmp) for i in chosen]))
-    picked = [shapes[i] for i in chosen]
-    model = CostModel.fit(picked, seconds, fitted_on=f"{len(chosen)} cells of {args.spec}, {platform.processor() or platform.machine()}")
+        seconds = list(pool.map(_time_cell, [(path, i, tmp) for path, i in chosen]))
+    picked = [planned[path][i] for path, i in chosen]
+    model = CostModel.fit(picked, seconds, fitted_on=f"{len(chosen)} cells of {' and '.join(paths)}, "
+                                                     f"{platform.processor() or platform.machine()}")
     _show(model, picked, seconds)
-    whole = sum(model.seconds(s) for s in shapes)
-    print(f"  whole spec: {len(cells)} cells, {whole / 3600:.2f} CPU hours by the model")
+    for path, shapes in planned.items():
+        print(f"  whole spec {path}: {len(shapes)} cells, {sum(model.seconds(s) for s in shapes) / 3600:.2f} "
+              "CPU hours by the model")
     if args.write:
         kept = CostModel.load() if cost.COEFFICIENTS.exists() else CostModel({})
         others = {f: c for f, c in kept.coefficients.items() if f not in model.coefficients}
