@@ -164,15 +164,15 @@ class MlflowTracker:
         """``fn(*args, **kwargs)``, written again (up to :data:`_ATTEMPTS` times, backing off)
         where another runner's write at the same moment refused it; any other failure, or the
         last, becomes one line naming the store."""
-        for attempt in range(_ATTEMPTS):
+        attempt = 1
+        while True:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:  # MLflow raises many types; all become one line naming the store
-                if attempt + 1 < _ATTEMPTS and _concurrent(exc):
-                    time.sleep(0.1 * 2**attempt)
-                    continue
-                raise TrackingError(f"tracking store {self.uri}: {what} failed: {_first_line(exc)}") from None
-        raise AssertionError("unreachable")
+                if attempt == _ATTEMPTS or not _concurrent(exc):
+                    raise TrackingError(f"tracking store {self.uri}: {what} failed: {_first_line(exc)}") from None
+            time.sleep(0.1 * 2 ** (attempt - 1))
+            attempt += 1
 
     def _timed(self, fn, *args) -> None:
         """Run ``fn`` counting the CPU time of this thread into ``call_seconds``."""

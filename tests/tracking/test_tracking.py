@@ -144,6 +144,11 @@ def test_a_write_another_runner_refused_at_that_moment_is_written_again(tmp_path
     with pytest.raises(mlflow_tracker.TrackingError, match=r"logging the dataset inputs failed: no such table$"):
         other.log_cell(cells[1])
     assert len(tries) == 1
+    tries.clear()  # a lock that is never released: a few attempts, then one line
+    other.client.log_inputs = lambda *a, **k: tries.append(a) or (_ for _ in ()).throw(RuntimeError(refusals[1]))
+    with pytest.raises(mlflow_tracker.TrackingError, match=r"logging the dataset inputs failed: .*database is locked$"):
+        other.log_cell(cells[1])
+    assert len(tries) == mlflow_tracker._ATTEMPTS
 
 
 @pytest.fixture
