@@ -11,15 +11,10 @@ import psutil
 HOST = socket.gethostname()
 
 
-def _started(pid: int) -> float:
-    """When process ``pid`` started (seconds since the epoch, as the system keeps it)."""
-    return psutil.Process(pid).create_time()
-
-
 def me() -> str:
     """This process as ``"<host> <pid> <start time>"``: the start time tells this process from
     a later one the system gave the same pid."""
-    return f"{HOST} {os.getpid()} {_started(os.getpid()):.2f}"
+    return f"{HOST} {os.getpid()} {psutil.Process().create_time():.2f}"
 
 
 def alive(host: str, pid: str | int, started: str = "") -> bool:

@@ -15,6 +15,7 @@ which ``runner.py list`` and the progress bar then use.
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import tempfile
 import time
@@ -34,7 +35,6 @@ from harness.running.outputs import write_cell_outputs
 
 from ._table import Row
 
-_PLANNED: dict[str, tuple] = {}  # per worker process: spec path -> (spec, data, cells), planned once
 
 
 def sample(shapes: list[Shape], n: int, seed: int) -> list[int]:
@@ -51,27 +51,25 @@ def sample(shapes: list[Shape], n: int, seed: int) -> list[int]:
     return chosen
 
 
+@functools.cache
+def _planned(path: str) -> tuple:
+    """The spec at ``path``, its data provider and its cells, planned once per process (the
+    forked workers inherit the main process's plans)."""
+    spec = load_spec(path)
+    data = DataProvider(spec)
+    return spec, data, _plan(spec, data)
+
+
 def _time_cell(args) -> float:
     spec_path, index, out_dir = args
     quiet.libraries()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    if spec_path not in _PLANNED:
-        spec = load_spec(spec_path)
-        data = DataProvider(spec)
-        _PLANNED[spec_path] = (spec, data, _plan(spec, data))
-    spec, data, cells = _PLANNED[spec_path]
+    spec, data, cells = _planned(spec_path)
     start = time.process_time()
     result = run_cell(spec, cells[index], data)
     write_cell_outputs(spec, result, Path(out_dir))
     return time.process_time() - start
-
-
-def _planned(path: str) -> list[Shape]:
-    """Every cell's shape in the spec at ``path``."""
-    spec = load_spec(path)
-    data = DataProvider(spec)
-    return cost.shapes(spec, _plan(spec, data), data)
 
 
 def main(argv: list[str] | None = None) -> tuple[list[Shape], list[float]]:
@@ -84,7 +82,10 @@ def main(argv: list[str] | None = None) -> tuple[list[Shape], list[float]]:
     args = p.parse_args(argv)
     quiet.libraries()
     paths = args.spec or ["benchmarks/full.yaml"]
-    planned = {path: _planned(path) for path in paths}
+    planned = {}
+    for path in paths:
+        spec, data, cells = _planned(path)
+        planned[path] = cost.shapes(spec, cells, data)
     chosen = [(path, i) for path in paths for i in sample(planned[path], args.cells, args.seed)]
     print(f"timing {len(chosen)} cells of {', '.join(f'{path} ({len(planned[path])})' for path in paths)} "
           f"on {args.jobs} worker(s) ...", flush=True)
